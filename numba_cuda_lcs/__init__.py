@@ -1,0 +1,86 @@
+"""numba-cuda-lcs: launch-config-sensitive compilation for numba-cuda kernels.
+
+Importing the package activates it (as does numba-cuda's extension entry
+point, so plain ``@cuda.jit`` code gets it without any import); set
+``NUMBA_CUDA_LCS_DISABLE=1`` to leave numba-cuda untouched.
+"""
+
+import os
+
+from ._version import __version__
+from .errors import (
+    LaunchConfigSpecializationError,
+    LaunchConfigUnavailableError,
+    UnsupportedNumbaCudaError,
+)
+from .keys import FIELD_NAMES
+from .launchconfig import (
+    capture_compile_config,
+    compiling_for,
+    current_launch_config,
+    ensure_current_launch_config,
+)
+
+__all__ = [
+    "__version__",
+    "FIELD_NAMES",
+    "activate",
+    "deactivate",
+    "is_active",
+    "disabled_by_environment",
+    "current_launch_config",
+    "ensure_current_launch_config",
+    "capture_compile_config",
+    "compiling_for",
+    "LaunchConfigUnavailableError",
+    "LaunchConfigSpecializationError",
+    "UnsupportedNumbaCudaError",
+]
+
+DISABLE_ENV = "NUMBA_CUDA_LCS_DISABLE"
+
+
+def disabled_by_environment():
+    """True when ``NUMBA_CUDA_LCS_DISABLE`` is set to a true value."""
+    return os.environ.get(DISABLE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _simulator_enabled():
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "").strip() not in ("", "0")
+
+
+def activate():
+    """Install LC-S routing into numba-cuda.
+
+    Returns True when it is active afterwards; False when
+    ``NUMBA_CUDA_LCS_DISABLE`` is set or the CUDA simulator is enabled (it has
+    no dispatcher to route).  Raises :class:`UnsupportedNumbaCudaError` for a
+    numba-cuda other than 0.30.x.
+    """
+    if disabled_by_environment() or _simulator_enabled():
+        return False
+    from . import _integration
+
+    _integration.install()
+    return True
+
+
+def deactivate():
+    """Restore every numba-cuda attribute :func:`activate` replaced."""
+    from . import _integration
+
+    return _integration.uninstall()
+
+
+def is_active():
+    from . import _integration
+
+    return _integration.is_installed()
+
+
+def _init_extension():
+    """numba-cuda ``numba_cuda_extensions`` entry point (``init``)."""
+    activate()
+
+
+activate()

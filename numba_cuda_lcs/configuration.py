@@ -1,0 +1,120 @@
+"""The marking API shared by every launch-configuration object.
+
+``kernel[grid, block]`` returns a configured launch (see ``_integration``)
+that mixes this class in; :func:`numba_cuda_lcs.launchconfig.compiling_for`
+returns a :class:`CompileOnlyLaunchConfig` for compile-only paths such as
+``numba.cuda.compile_ptx``.  Marks are kept per compilation in thread-local
+storage, never on the configuration object: the same object is shared by
+every thread that launches with that configuration.
+"""
+
+from . import keys as _keys
+from .errors import LaunchConfigUnavailableError
+from .tls import impl as _tls
+
+_current_config = _tls.current_config
+_compile_marks = _tls.compile_marks
+
+
+class LazyLaunchKeys:
+    """Non-data descriptor: computes ``launch_keys`` on first access and
+    stores it in the instance, so later reads are a plain instance-dict hit
+    and launches of plain kernels never compute it."""
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        found = _keys.launch_keys(obj.griddim, obj.blockdim, obj.sharedmem)
+        obj.__dict__["_lcs_keys"] = found
+        return found
+
+
+class LaunchConfigMarking:
+    """Marking methods.  Subclasses provide ``griddim``, ``blockdim`` and
+    ``sharedmem``."""
+
+    _lcs_keys = None  # replaced below by a LazyLaunchKeys descriptor
+
+    @property
+    def launch_keys(self):
+        """The specialization key of this configuration for every field mask
+        (``launch_keys[mask]``, see :func:`numba_cuda_lcs.keys.launch_keys`)."""
+        return self._lcs_keys
+
+    def _require_compiling(self, what):
+        if _current_config() is not self:
+            raise LaunchConfigUnavailableError(
+                f"No launch config set for this thread: {what}() is only valid "
+                "while a kernel launch with this configuration is compiling "
+                "(call it from a rewrite, typing or lowering hook that runs "
+                "during kernel[grid, block](...))"
+            )
+
+    def mark_kernel_as_launch_config_sensitive(self, fields=None):
+        """Mark the kernel being compiled for this configuration as
+        launch-config sensitive.
+
+        *fields* selects what the compiled code depends on: any subset of
+        ``"griddim"``, ``"blockdim"``, ``"sharedmem"`` (default: all three).
+        Several marks during one compilation take the union.
+        """
+        mask = _keys.fields_to_mask(fields)
+        self._require_compiling("mark_kernel_as_launch_config_sensitive")
+        _tls.add_marks(mask)
+
+    def get_kernel_launch_config_sensitive(self):
+        """None until something marked the compilation in progress for this
+        configuration, then True."""
+        if _current_config() is self and _compile_marks():
+            return True
+        return None
+
+    def get_kernel_launch_config_fields(self):
+        """The field names marked so far by the compilation in progress for
+        this configuration (empty when none)."""
+        if _current_config() is self:
+            return _keys.mask_to_fields(_compile_marks())
+        return ()
+
+    def is_kernel_launch_config_sensitive(self):
+        """During a compilation for this configuration: whether it has been
+        marked.  Otherwise: whether the kernel launched with this
+        configuration is known to be launch-config sensitive."""
+        if _current_config() is self:
+            return bool(_compile_marks())
+        return self._launched_kernel_is_sensitive()
+
+    def _launched_kernel_is_sensitive(self):
+        return False
+
+    # numba-cuda 0.30's compiler asks the published configuration this
+    # question to fill ``metadata["launch_config_sensitive"]``.
+    def _is_kernel_launch_config_sensitive(self):
+        return self.get_kernel_launch_config_sensitive() is True
+
+
+LaunchConfigMarking._lcs_keys = LazyLaunchKeys()
+
+
+class CompileOnlyLaunchConfig(LaunchConfigMarking):
+    """A launch configuration for compilations no launch triggers
+    (``numba.cuda.compile_ptx`` and friends); see ``compiling_for``."""
+
+    dispatcher = None
+    stream = 0
+    args = None
+    marked_fields = ()
+
+    def __init__(self, griddim, blockdim, sharedmem=0):
+        self.griddim = _keys.normalize_dim(griddim, "griddim")
+        self.blockdim = _keys.normalize_dim(blockdim, "blockdim")
+        if not isinstance(sharedmem, int) or sharedmem < 0:
+            raise ValueError(f"sharedmem must be a non-negative int, got {sharedmem!r}")
+        self.sharedmem = sharedmem
+        self.pre_launch_callbacks = []
+
+    def __repr__(self):
+        return (
+            f"CompileOnlyLaunchConfig(griddim={self.griddim}, "
+            f"blockdim={self.blockdim}, sharedmem={self.sharedmem})"
+        )

@@ -1,0 +1,24 @@
+"""Exceptions raised by numba-cuda-lcs."""
+
+
+class LaunchConfigUnavailableError(RuntimeError):
+    """The launch configuration was asked for while no kernel launch is
+    compiling on this thread.
+
+    It subclasses :class:`RuntimeError`, the type numba-cuda's built-in
+    ``ensure_current_launch_config()`` raises, and its message starts with the
+    same words ("No launch config set"), so code that handles the built-in
+    error keeps working.
+    """
+
+
+class UnsupportedNumbaCudaError(ImportError):
+    """The installed numba-cuda is a version this package does not patch."""
+
+
+class LaunchConfigSpecializationError(RuntimeError):
+    """Routing could not find or compile a kernel for a launch configuration.
+
+    Never expected; raised instead of launching a kernel compiled for another
+    configuration.
+    """

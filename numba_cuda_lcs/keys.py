@@ -1,0 +1,98 @@
+"""Launch-configuration fields, field masks and specialization keys.
+
+A kernel can be sensitive to any subset of the three launch-configuration
+fields.  The subset is kept as a bitmask; the key of a launch for a mask holds
+the mask and the values of exactly those fields, so a kernel sensitive only to
+the block size shares one key across every grid size.
+
+Pure logic: nothing here touches numba-cuda.
+"""
+
+GRIDDIM = 1
+BLOCKDIM = 2
+SHAREDMEM = 4
+ALL_FIELDS = GRIDDIM | BLOCKDIM | SHAREDMEM
+
+#: The valid field names, in key order.
+FIELD_NAMES = ("griddim", "blockdim", "sharedmem")
+_FIELD_BITS = {"griddim": GRIDDIM, "blockdim": BLOCKDIM, "sharedmem": SHAREDMEM}
+
+
+def fields_to_mask(fields=None):
+    """Return the bitmask for *fields*.
+
+    ``None`` means all three fields.  A single name or an iterable of names is
+    accepted; unknown names raise :class:`ValueError` listing the valid ones.
+    """
+    if fields is None:
+        return ALL_FIELDS
+    if isinstance(fields, str):
+        fields = (fields,)
+    try:
+        names = tuple(fields)
+    except TypeError:
+        raise TypeError(
+            "fields must be None, a field name or an iterable of field names "
+            f"from {', '.join(map(repr, FIELD_NAMES))}; got {fields!r}"
+        ) from None
+    mask = 0
+    for name in names:
+        bit = _FIELD_BITS.get(name) if isinstance(name, str) else None
+        if bit is None:
+            raise ValueError(
+                f"invalid launch-config field {name!r}; valid fields are "
+                f"{', '.join(map(repr, FIELD_NAMES))}"
+            )
+        mask |= bit
+    if not mask:
+        raise ValueError(
+            "fields must name at least one of "
+            f"{', '.join(map(repr, FIELD_NAMES))} (pass None for all three)"
+        )
+    return mask
+
+
+def mask_to_fields(mask):
+    """Return the field names in *mask*, in key order."""
+    return tuple(
+        name for name in FIELD_NAMES if mask & _FIELD_BITS[name]
+    )
+
+
+def launch_keys(griddim, blockdim, sharedmem):
+    """Return the specialization key of a launch for every mask.
+
+    ``launch_keys(...)[mask]`` is ``(mask, <values of the fields in mask>)``.
+    Computing all eight once per configured launch makes the per-launch key
+    lookup a tuple index.
+    """
+    values = (griddim, blockdim, sharedmem)
+    bits = (GRIDDIM, BLOCKDIM, SHAREDMEM)
+    return tuple(
+        (mask,) + tuple(v for v, b in zip(values, bits) if mask & b)
+        for mask in range(ALL_FIELDS + 1)
+    )
+
+
+def normalize_dim(dim, name):
+    """``64`` -> ``(64, 1, 1)``; a sequence of 1-3 positive ints -> 3-tuple.
+
+    Used for compile-only configurations; launches keep numba-cuda's own
+    validation so that bad launches fail exactly as they always did.
+    """
+    values = list(dim) if isinstance(dim, (tuple, list)) else [dim]
+    if not 1 <= len(values) <= 3 or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values
+    ):
+        raise ValueError(
+            f"{name} must be a positive int or a sequence of 1 to 3 positive "
+            f"ints, got {dim!r}"
+        )
+    return tuple(values + [1] * (3 - len(values)))
+
+
+def describe_key(key):
+    """Human-readable form of a key: ``"blockdim=(64, 1, 1)"``."""
+    mask = key[0]
+    parts = [f"{name}={value!r}" for name, value in zip(mask_to_fields(mask), key[1:])]
+    return ", ".join(parts) if parts else "(no fields)"

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The whole GPU suite, on any machine with an NVIDIA GPU and numba-cuda 0.30.x:
+# builds and installs numba-cuda-lcs, runs our tests, numba-cuda's own
+# regression modules with the package disabled (stock) and active, the demo and
+# the launch-overhead benchmark.  Logs go to $LOG_DIR; $OUT (if set) receives
+# logs.tar.gz, the benchmark JSON and summary.txt (at most a few files, for the
+# device tool).
+#
+#   bash scripts/gpu-suite.sh                # full
+#   BENCH_LOOPS=20000 BENCH_REPEATS=5 bash scripts/gpu-suite.sh
+#   SKIP_REGRESSION=1 SKIP_BENCH=1 bash scripts/gpu-suite.sh
+#
+# Offline machines: wheels in .whl/ (scripts/../.whl, see ../shared/gpu-wheels.sh)
+# are installed first into /tmp/lcs-site, which goes on PYTHONPATH.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PY=${PYTHON:-python3}
+LOG_DIR=${LOG_DIR:-$ROOT/gpu-out}
+mkdir -p "$LOG_DIR"
+SUMMARY=$LOG_DIR/summary.txt
+: > "$SUMMARY"
+say() { echo "$*" | tee -a "$SUMMARY"; }
+
+export PYTHONUNBUFFERED=1
+if compgen -G ".whl/*.whl" > /dev/null; then
+  $PY -m pip install -q --no-index --no-deps --target /tmp/lcs-site .whl/*.whl
+  export PYTHONPATH=/tmp/lcs-site${PYTHONPATH:+:$PYTHONPATH}
+fi
+
+say "== $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$SUMMARY"
+
+# Build and install (no network needed).  An installed wheel carries the
+# autoload .pth, so numba-cuda's own tests run with the package active.
+if $PY -m pip install --no-deps --no-build-isolation --no-index . > "$LOG_DIR/install.log" 2>&1; then
+  say "installed numba-cuda-lcs with pip"
+else
+  say "pip install failed (see install.log); building in place"
+  $PY setup.py build_ext --inplace >> "$LOG_DIR/install.log" 2>&1
+  mkdir -p /tmp/lcs-autoload
+  cp _numba_cuda_lcs_autoload.py /tmp/lcs-autoload/
+  echo "import _numba_cuda_lcs_autoload; _numba_cuda_lcs_autoload.install_hook()" > /tmp/lcs-autoload/sitecustomize.py
+  export PYTHONPATH=/tmp/lcs-autoload:$ROOT${PYTHONPATH:+:$PYTHONPATH}
+fi
+# Run everything from outside the checkout so the installed package is used.
+cd /tmp
+$PY -c "import numba_cuda_lcs, numba_cuda, numpy, sys; from numba_cuda_lcs import tls; print('numba-cuda-lcs', numba_cuda_lcs.__version__, 'active', numba_cuda_lcs.is_active(), 'tls', tls.IMPLEMENTATION, '| numba-cuda', numba_cuda.__version__, '| numpy', numpy.__version__, '| python', sys.version.split()[0])" 2>&1 | tee -a "$SUMMARY"
+
+status=0
+say "== our tests"
+$PY -m pytest -q -p no:cacheprovider "$ROOT/tests" -rs > "$LOG_DIR/pytest.log" 2>&1 || status=1
+tail -n 3 "$LOG_DIR/pytest.log" | tee -a "$SUMMARY"
+if [ "${PURE_PYTHON_TOO:-1}" = 1 ]; then
+  say "== our tests, pure-Python TLS"
+  NUMBA_CUDA_LCS_PURE_PYTHON=1 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests" > "$LOG_DIR/pytest-pure.log" 2>&1 || status=1
+  tail -n 1 "$LOG_DIR/pytest-pure.log" | tee -a "$SUMMARY"
+fi
+
+if [ "${SKIP_REGRESSION:-0}" != 1 ]; then
+  say "== numba-cuda regression modules: stock (NUMBA_CUDA_LCS_DISABLE=1) vs active"
+  for m in test_dispatcher test_launch_config_sensitive test_caching test_forall test_serialize test_sm test_laplace; do
+    for mode in stock lcs; do
+      if [ $mode = stock ]; then dis=1; else dis=0; fi
+      NUMBA_CUDA_LCS_DISABLE=$dis timeout 900 $PY -m unittest numba.cuda.tests.cudapy.$m > "$LOG_DIR/$mode-$m.log" 2>&1
+      ran=$(grep -E '^Ran [0-9]+ test' "$LOG_DIR/$mode-$m.log" | tail -1)
+      res=$(grep -E '^(OK|FAILED)' "$LOG_DIR/$mode-$m.log" | tail -1)
+      say "$(printf '%-30s %-5s %-18s %s' "$m" "$mode" "$ran" "$res")"
+    done
+    # Same set of failing/erroring tests in both modes?
+    for mode in stock lcs; do
+      grep -E '^(FAIL|ERROR): ' "$LOG_DIR/$mode-$m.log" | sort > "$LOG_DIR/$mode-$m.failures"
+    done
+    if ! cmp -s "$LOG_DIR/stock-$m.failures" "$LOG_DIR/lcs-$m.failures"; then
+      say "   DIFFERENT failures for $m:"; diff "$LOG_DIR/stock-$m.failures" "$LOG_DIR/lcs-$m.failures" | tee -a "$SUMMARY"
+      status=1
+    fi
+  done
+fi
+
+say "== demo"
+$PY -m numba_cuda_lcs demo > "$LOG_DIR/demo.log" 2>&1 || status=1
+cat "$LOG_DIR/demo.log" >> "$SUMMARY"
+
+if [ "${SKIP_BENCH:-0}" != 1 ]; then
+  say "== launch-overhead benchmark"
+  $PY "$ROOT/scripts/bench-launch-overhead.py" --loops "${BENCH_LOOPS:-20000}" --loops4 "${BENCH_LOOPS4:-10000}" \
+     --repeats "${BENCH_REPEATS:-5}" --output "$LOG_DIR/launch-overhead.json" > "$LOG_DIR/bench.log" 2> "$LOG_DIR/bench.err" || status=1
+  cat "$LOG_DIR/bench.log" >> "$SUMMARY"
+fi
+
+say "== exit status $status"
+if [ -n "${OUT:-}" ]; then
+  tar -C "$LOG_DIR" -czf "$OUT/logs.tar.gz" .
+  cp "$SUMMARY" "$OUT/summary.txt"
+  [ -f "$LOG_DIR/launch-overhead.json" ] && cp "$LOG_DIR/launch-overhead.json" "$OUT/"
+fi
+exit $status

@@ -1,0 +1,167 @@
+"""Activation, the integration seam and undoing it (no GPU needed)."""
+
+import os
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+
+import numba_cuda_lcs
+from numba_cuda_lcs import _integration
+
+
+def _snapshot():
+    from numba.cuda import dispatcher, launchconfig
+
+    owners = {
+        "numba.cuda.dispatcher": dispatcher,
+        "CUDADispatcher": dispatcher.CUDADispatcher,
+        "_Kernel": dispatcher._Kernel,
+        "_LaunchConfiguration": dispatcher._LaunchConfiguration,
+        "ForAll": dispatcher.ForAll,
+        "numba.cuda.launchconfig": launchconfig,
+    }
+    return {
+        (owner, name): vars(owners[owner]).get(name, "<missing>")
+        for owner, name, _why in _integration.REPLACED
+    }
+
+
+@pytest.fixture
+def deactivated():
+    numba_cuda_lcs.deactivate()
+    try:
+        yield
+    finally:
+        numba_cuda_lcs.activate()
+
+
+def test_package_is_active_after_import():
+    assert numba_cuda_lcs.is_active()
+    from numba.cuda import dispatcher
+
+    assert dispatcher._LaunchConfiguration is _integration.LaunchConfiguration
+    assert dispatcher.CUDADispatcher.call is _integration._call
+
+
+def test_every_replaced_attribute_is_listed_and_described():
+    described = _integration.installed_patches()
+    assert len(described) == len(_integration.REPLACED)
+    for owner, name, _why in _integration.REPLACED:
+        assert any(f".{name}:" in line for line in described), name
+
+
+def test_uninstall_restores_numba_cuda_exactly():
+    from numba.cuda import dispatcher
+
+    active = _snapshot()
+    numba_cuda_lcs.deactivate()
+    try:
+        stock = _snapshot()
+        assert not numba_cuda_lcs.is_active()
+        assert dispatcher._LaunchConfiguration is _integration._StockLaunchConfiguration
+        assert "_lcs_state" not in vars(dispatcher.CUDADispatcher)
+        assert stock != active
+        # Deactivating twice is harmless.
+        assert numba_cuda_lcs.deactivate() is False
+    finally:
+        numba_cuda_lcs.activate()
+    assert _snapshot() == active
+    # Activating twice is harmless too.
+    assert _integration.install() is False
+
+
+def test_stock_launch_configuration_while_deactivated(deactivated):
+    from numba import cuda
+    from numba.cuda import dispatcher
+
+    @cuda.jit
+    def kernel(x):
+        x[0] = 1
+
+    configured = kernel[1, 32]
+    assert type(configured) is dispatcher._LaunchConfiguration
+    assert not hasattr(configured, "mark_kernel_as_launch_config_sensitive")
+
+
+def test_configured_launch_is_ours_and_exposes_the_api():
+    from numba import cuda
+
+    @cuda.jit
+    def kernel(x):
+        x[0] = 1
+
+    configured = kernel[(2, 3), 64]
+    assert isinstance(configured, _integration.LaunchConfiguration)
+    assert configured.dispatcher is kernel
+    assert configured.griddim == (2, 3, 1) and configured.blockdim == (64, 1, 1)
+    assert configured.sharedmem == 0
+    assert configured.pre_launch_callbacks == []
+    assert configured.args is None
+    assert kernel[(2, 3), 64] is configured  # cached like numba-cuda's
+    assert kernel.configure((2, 3), 64) is configured
+    with_stream = kernel[1, 32, 0, 128]
+    assert with_stream.sharedmem == 128
+    assert configured.get_kernel_launch_config_sensitive() is None
+    assert configured.is_kernel_launch_config_sensitive() is False
+
+
+def test_version_check():
+    _integration.check_version("0.30.4")
+    _integration.check_version("0.30.10rc1")
+    for bad in ("0.29.0", "0.31.0", "1.0.0"):
+        with pytest.raises(numba_cuda_lcs.UnsupportedNumbaCudaError) as info:
+            _integration.check_version(bad)
+        assert "numba-cuda>=0.30.4,<0.31" in str(info.value)
+        assert "NUMBA_CUDA_LCS_DISABLE=1" in str(info.value)
+
+
+def test_install_refuses_an_unsupported_numba_cuda(deactivated, monkeypatch):
+    monkeypatch.setattr(_integration.numba_cuda, "__version__", "0.31.0")
+    with pytest.raises(numba_cuda_lcs.UnsupportedNumbaCudaError):
+        _integration.install()
+    assert not _integration.is_installed()
+
+
+def _run(code, **env):
+    full_env = dict(os.environ, **env)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_disable_environment_variable_leaves_numba_cuda_untouched():
+    code = (
+        "import numba_cuda_lcs\n"
+        "from numba.cuda import dispatcher\n"
+        "print(numba_cuda_lcs.is_active(), dispatcher._LaunchConfiguration.__module__)"
+    )
+    assert _run(code, NUMBA_CUDA_LCS_DISABLE="1") == "False numba.cuda.dispatcher"
+    assert _run(code, NUMBA_CUDA_LCS_DISABLE="0") == "True numba_cuda_lcs._integration"
+    assert _run(code, NUMBA_CUDA_LCS_DISABLE="").startswith("True")
+
+
+def test_entry_point_is_registered():
+    eps = metadata.entry_points(group="numba_cuda_extensions")
+    found = [ep for ep in eps if ep.name == "init" and ep.value.startswith("numba_cuda_lcs")]
+    assert found, "numba_cuda_extensions entry point 'init' is not installed"
+    assert found[0].load() is numba_cuda_lcs._init_extension
+
+
+def test_plain_numba_cuda_code_activates_through_the_entry_point():
+    # No import of numba_cuda_lcs: creating a kernel runs numba-cuda's
+    # extension entry points, and kernels created before that are covered.
+    code = (
+        "import sys\n"
+        "from numba import cuda\n"
+        "@cuda.jit\n"
+        "def before(x):\n"
+        "    x[0] = 1\n"
+        "from numba.cuda.core import entrypoints\n"
+        "entrypoints.init_all()\n"
+        "print('numba_cuda_lcs' in sys.modules, type(before[1, 32]).__module__)"
+    )
+    assert _run(code) == "True numba_cuda_lcs._integration"

@@ -1,0 +1,111 @@
+"""The launchconfig API without a GPU: errors, marking rules, and a
+compile-only check that a rewrite reads a published configuration during
+``numba.cuda.compile_ptx`` (NVVM from pip)."""
+
+import threading
+
+import pytest
+
+from numba import cuda
+from numba.cuda import types
+
+import numba_cuda_lcs
+from numba_cuda_lcs import launchconfig
+from numba_cuda_lcs.errors import LaunchConfigUnavailableError
+from support import rewrites  # noqa: F401  (registers the test rewrites)
+
+
+def test_nothing_is_published_outside_a_compilation():
+    assert numba_cuda_lcs.current_launch_config() is None
+    from numba.cuda import launchconfig as builtin
+
+    assert builtin.current_launch_config() is None
+
+
+def test_ensure_outside_a_compilation_names_the_fix():
+    with pytest.raises(LaunchConfigUnavailableError) as info:
+        numba_cuda_lcs.ensure_current_launch_config()
+    message = str(info.value)
+    assert isinstance(info.value, RuntimeError)
+    assert message.startswith("No launch config set")
+    assert "only valid while a kernel launch is compiling" in message
+
+
+def test_marking_outside_a_compilation_raises():
+    @cuda.jit
+    def kernel(x):
+        x[0] = 1
+
+    configured = kernel[1, 32]
+    with pytest.raises(RuntimeError, match="only valid while a kernel launch"):
+        configured.mark_kernel_as_launch_config_sensitive()
+    with pytest.raises(RuntimeError, match="No launch config set"):
+        kernel.mark_launch_config_sensitive()
+
+
+def test_invalid_fields_raise_value_error_listing_valid_ones():
+    with launchconfig.compiling_for(1, 32) as cfg:
+        with pytest.raises(ValueError, match="'griddim', 'blockdim', 'sharedmem'"):
+            cfg.mark_kernel_as_launch_config_sensitive(fields=["threads"])
+
+
+def test_marks_take_the_union_and_are_per_compilation():
+    with launchconfig.compiling_for(1, 32) as cfg:
+        assert cfg.get_kernel_launch_config_sensitive() is None
+        cfg.mark_kernel_as_launch_config_sensitive("blockdim")
+        cfg.mark_kernel_as_launch_config_sensitive(["sharedmem"])
+        assert cfg.get_kernel_launch_config_sensitive() is True
+        assert cfg.is_kernel_launch_config_sensitive() is True
+        with launchconfig.compiling_for(1, 64) as inner:
+            assert inner.get_kernel_launch_config_sensitive() is None
+            # Marking another configuration than the one compiling fails.
+            with pytest.raises(RuntimeError):
+                cfg.mark_kernel_as_launch_config_sensitive()
+        assert cfg.get_kernel_launch_config_fields() == ("blockdim", "sharedmem")
+    assert cfg.marked_fields == ("blockdim", "sharedmem")
+    assert cfg.get_kernel_launch_config_sensitive() is None
+
+
+def test_published_configuration_is_per_thread():
+    seen = []
+    with launchconfig.compiling_for(1, 32):
+        t = threading.Thread(target=lambda: seen.append(numba_cuda_lcs.current_launch_config()))
+        t.start()
+        t.join()
+    assert seen == [None]
+
+
+def test_compile_only_configuration_validates_dimensions():
+    with pytest.raises(ValueError):
+        with launchconfig.compiling_for(0, 32):
+            pass
+    with pytest.raises(ValueError):
+        with launchconfig.compiling_for(1, 32, sharedmem=-1):
+            pass
+
+
+def stamp_ptx(out):
+    out[0] = 987654321
+    out[1] = 987654322
+
+
+def test_rewrite_reads_the_published_configuration_in_compile_ptx():
+    with launchconfig.compiling_for((3, 1), (77, 1)) as cfg:
+        ptx, _ = cuda.compile_ptx(stamp_ptx, (types.int64[:],), cc=(9, 0))
+    assert "987654321" not in ptx and "987654322" not in ptx
+    assert "77;" in ptx and "3;" in ptx
+    assert cfg.marked_fields == ("griddim", "blockdim")
+    with launchconfig.compiling_for(1, 128):
+        ptx_128, _ = cuda.compile_ptx(stamp_ptx, (types.int64[:],), cc=(9, 0))
+    assert "128;" in ptx_128 and "77;" not in ptx_128
+
+
+def test_compile_ptx_without_a_configuration_fails_clearly():
+    with pytest.raises(LaunchConfigUnavailableError, match="compiling_for"):
+        cuda.compile_ptx(stamp_ptx, (types.int64[:],), cc=(9, 0))
+
+
+def test_capture_compile_config_requires_a_dispatcher():
+    with pytest.raises(TypeError):
+        with launchconfig.capture_compile_config(None):
+            pass
