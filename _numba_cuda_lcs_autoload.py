@@ -20,6 +20,10 @@ _TARGET = "numba.cuda.dispatcher"
 
 
 def _activate_after_import():
+    if "numba_cuda_lcs._integration" in sys.modules:
+        # numba_cuda_lcs itself is importing numba-cuda (an explicit import
+        # or activate() is in progress): that activation completes the job.
+        return
     try:
         import numba_cuda_lcs
 

@@ -164,8 +164,16 @@ class _Routing:
     def widen(self, mask):
         if mask & ~self.mask:
             self.mask |= mask
+            old_routes, old_mask = self.routes, self.route_mask
             self.route_mask = self.mask
-            self.routes = {}
+            # Routes keyed by more fields than now needed (a lazily
+            # specialized dispatcher starts with all of them) still serve
+            # their launches: re-key them.  Narrower ones cannot be re-keyed.
+            routes = {}
+            if not self.route_mask & ~old_mask:
+                for key, target in old_routes.items():
+                    routes.setdefault(_keys.project(key, self.route_mask), target)
+            self.routes = routes
 
 
 def _root_of(dispatcher):

@@ -49,7 +49,9 @@ def _register_rewrite():
             threads = cfg.blockdim[0] * cfg.blockdim[1] * cfg.blockdim[2]
             for stmt in self._consts:
                 stmt.value = ir.Const(threads, stmt.value.loc)
-            COMPILED.append((cfg.griddim, cfg.blockdim))
+            if not getattr(self, "_logged", False):  # once per compilation
+                self._logged = True
+                COMPILED.append((cfg.griddim, cfg.blockdim))
             return self._block
 
 

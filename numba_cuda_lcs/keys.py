@@ -74,6 +74,16 @@ def launch_keys(griddim, blockdim, sharedmem):
     )
 
 
+def project(key, mask):
+    """The key for *mask* of the launch that has *key*, or None when *key*
+    does not hold every field of *mask*."""
+    key_mask = key[0]
+    if mask & ~key_mask:
+        return None
+    values = dict(zip(mask_to_fields(key_mask), key[1:]))
+    return (mask,) + tuple(values[name] for name in mask_to_fields(mask))
+
+
 def normalize_dim(dim, name):
     """``64`` -> ``(64, 1, 1)``; a sequence of 1-3 positive ints -> 3-tuple.
 

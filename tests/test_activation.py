@@ -165,3 +165,59 @@ def test_plain_numba_cuda_code_activates_through_the_entry_point():
         "print('numba_cuda_lcs' in sys.modules, type(before[1, 32]).__module__)"
     )
     assert _run(code) == "True numba_cuda_lcs._integration"
+
+
+def test_autoload_hook_activates_plain_programs_without_importing_numba_at_startup():
+    code = (
+        "import sys\n"
+        "import _numba_cuda_lcs_autoload as autoload\n"
+        "autoload.install_hook()\n"
+        "print('numba' in sys.modules, 'numba_cuda_lcs' in sys.modules)\n"
+        "from numba import cuda\n"
+        "@cuda.jit\n"
+        "def k(x):\n"
+        "    x[0] = 1\n"
+        "print(type(k[1, 32]).__module__)\n"
+    )
+    assert _run(code).splitlines() == ["False False", "numba_cuda_lcs._integration"]
+
+
+def test_autoload_hook_respects_the_disable_variable():
+    code = (
+        "import _numba_cuda_lcs_autoload as autoload\n"
+        "print(autoload.install_hook())\n"
+        "from numba.cuda import dispatcher\n"
+        "print(dispatcher._LaunchConfiguration.__module__)\n"
+    )
+    assert _run(code, NUMBA_CUDA_LCS_DISABLE="1").splitlines() == ["False", "numba.cuda.dispatcher"]
+
+
+def test_explicit_import_does_not_trip_the_autoload_hook():
+    code = (
+        "import warnings\n"
+        "warnings.simplefilter('error')\n"
+        "import _numba_cuda_lcs_autoload as autoload\n"
+        "autoload.install_hook()\n"
+        "import numba_cuda_lcs\n"
+        "print(numba_cuda_lcs.is_active())\n"
+    )
+    assert _run(code) == "True"
+
+
+def test_wheel_installs_the_autoload_pth(tmp_path):
+    import zipfile
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "-w", str(tmp_path), root],
+        capture_output=True, text=True, timeout=600,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"cannot build a wheel here: {proc.stderr[-300:]}")
+    (wheel,) = tmp_path.glob("numba_cuda_lcs-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "numba_cuda_lcs-autoload.pth" in names
+    assert "_numba_cuda_lcs_autoload.py" in names
+    pth = zipfile.ZipFile(wheel).read("numba_cuda_lcs-autoload.pth").decode()
+    assert pth.strip().startswith("import _numba_cuda_lcs_autoload")

@@ -50,3 +50,10 @@ def test_normalize_dim_and_describe():
             keys.normalize_dim(bad, "blockdim")
     key = keys.launch_keys((1, 1, 1), (64, 1, 1), 0)[keys.BLOCKDIM]
     assert keys.describe_key(key) == "blockdim=(64, 1, 1)"
+
+
+def test_project_to_fewer_fields():
+    full = keys.launch_keys((4, 1, 1), (128, 1, 1), 16)
+    for mask in range(1, 8):
+        assert keys.project(full[keys.ALL_FIELDS], mask) == full[mask]
+    assert keys.project(full[keys.BLOCKDIM], keys.GRIDDIM) is None
