@@ -228,7 +228,11 @@ def _route_slow(root, launch, *, avoid_root=False):
                 target = root._launch_config_specializations.get(key)
                 if target is None:
                     target = _new_child(root, state, key, launch)
-            state.routes[key] = target
+            # Creating the child may have compiled and so narrowed or widened
+            # the fields; remember the route only under a key it serves.
+            current = launch._lcs_keys[state.route_mask]
+            if current == key or _keys.project(key, state.route_mask) == current:
+                state.routes[current] = target
         return target
 
 
@@ -353,6 +357,8 @@ def _compile(self, sig):
             _launchconfig._notify_compile(root, config)
         token = _tls.begin_compile(config)
         try:
+            if config is not None:
+                _launchconfig.apply_early_marks(config)
             kernel = _obtain_kernel(self, root, sig, argtypes, config)
         except RuntimeError as exc:
             if config is None and _is_missing_config_error(exc):
@@ -488,7 +494,7 @@ def _specialize(self, *args):
 def _mark_launch_config_sensitive(self):
     """Replacement for ``CUDADispatcher.mark_launch_config_sensitive`` (the
     built-in marking API): marks the compilation in progress, all fields."""
-    config = _current_config()
+    config = _launchconfig.current_launch_config()
     if config is None:
         raise LaunchConfigUnavailableError(
             "No launch config set for this thread: "
@@ -499,7 +505,7 @@ def _mark_launch_config_sensitive(self):
             "mark_launch_config_sensitive() must be called on the active "
             "launch configuration's dispatcher"
         )
-    _tls.add_marks(_ALL)
+    _launchconfig.mark(config, _ALL, "mark_launch_config_sensitive")
 
 
 def _enable_caching(self):

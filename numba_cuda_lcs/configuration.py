@@ -9,7 +9,6 @@ every thread that launches with that configuration.
 """
 
 from . import keys as _keys
-from .errors import LaunchConfigUnavailableError
 from .tls import impl as _tls
 
 _current_config = _tls.current_config
@@ -41,15 +40,6 @@ class LaunchConfigMarking:
         (``launch_keys[mask]``, see :func:`numba_cuda_lcs.keys.launch_keys`)."""
         return self._lcs_keys
 
-    def _require_compiling(self, what):
-        if _current_config() is not self:
-            raise LaunchConfigUnavailableError(
-                f"No launch config set for this thread: {what}() is only valid "
-                "while a kernel launch with this configuration is compiling "
-                "(call it from a rewrite, typing or lowering hook that runs "
-                "during kernel[grid, block](...))"
-            )
-
     def mark_kernel_as_launch_config_sensitive(self, fields=None):
         """Mark the kernel being compiled for this configuration as
         launch-config sensitive.
@@ -58,16 +48,21 @@ class LaunchConfigMarking:
         ``"griddim"``, ``"blockdim"``, ``"sharedmem"`` (default: all three).
         Several marks during one compilation take the union.
         """
+        from . import launchconfig
+
         mask = _keys.fields_to_mask(fields)
-        self._require_compiling("mark_kernel_as_launch_config_sensitive")
-        _tls.add_marks(mask)
+        launchconfig.mark(self, mask, "mark_kernel_as_launch_config_sensitive")
 
     def get_kernel_launch_config_sensitive(self):
         """None until something marked the compilation in progress for this
         configuration, then True."""
-        if _current_config() is self and _compile_marks():
-            return True
-        return None
+        from . import launchconfig
+
+        if _current_config() is self:
+            marked = _compile_marks()
+        else:
+            marked = launchconfig.early_marks(self)
+        return True if marked else None
 
     def get_kernel_launch_config_fields(self):
         """The field names marked so far by the compilation in progress for

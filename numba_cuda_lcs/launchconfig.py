@@ -65,6 +65,44 @@ def ensure_current_launch_config():
     return config
 
 
+# Marks made in the short window between numba-cuda publishing the launch and
+# our compile frame opening (a ``_compile_for_args`` wrapper, as numba-cuda's
+# own tests use) are kept here and handed to the compile frame that opens
+# next for the same configuration on this thread.
+_early = threading.local()
+
+
+def mark(config, mask, what):
+    """Add *mask* to the marks of the compilation in progress for *config*."""
+    if _current_config() is config:
+        _tls.add_marks(mask)
+        return
+    reader = _builtin_reader
+    if not _in_compile() and reader is not None and reader() is config:
+        if getattr(_early, "config", None) is config:
+            _early.mask |= mask
+        else:
+            _early.config, _early.mask = config, mask
+        return
+    raise LaunchConfigUnavailableError(
+        f"No launch config set for this thread: {what}() is only valid while "
+        "a kernel launch with this configuration is compiling (call it from a "
+        "rewrite, typing or lowering hook that runs during kernel[grid, block](...))"
+    )
+
+
+def early_marks(config):
+    """Marks recorded for *config* before its compile frame opened (0: none)."""
+    return _early.mask if getattr(_early, "config", None) is config else 0
+
+
+def apply_early_marks(config):
+    if getattr(_early, "config", None) is config:
+        _tls.add_marks(_early.mask)
+        _early.config = None
+        _early.mask = 0
+
+
 # capture_compile_config() observers: (dispatcher, record) pairs.  The
 # integration calls _notify_compile() only while this list is non-empty.
 _observers = []

@@ -109,3 +109,48 @@ def test_capture_compile_config_requires_a_dispatcher():
     with pytest.raises(TypeError):
         with launchconfig.capture_compile_config(None):
             pass
+
+
+def test_marks_made_before_the_compile_frame_opens_reach_the_compilation():
+    """numba-cuda publishes the launch before our compile frame opens; a
+    ``_compile_for_args`` wrapper that marks in that window (numba-cuda's
+    own tests do) must still mark the compilation.  No GPU needed: the
+    wrapper stops before anything compiles."""
+    from numba.cuda.cext import _dispatcher
+
+    @cuda.jit
+    def kernel(x):
+        x[0] = 1
+
+    configured = kernel[1, 32]
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def wrapped(*args):
+        cfg = numba_cuda_lcs.current_launch_config()
+        seen["same"] = cfg is configured
+        seen["before"] = cfg.get_kernel_launch_config_sensitive()
+        cfg.dispatcher.mark_launch_config_sensitive()
+        seen["after"] = cfg.get_kernel_launch_config_sensitive()
+        raise Stop
+
+    kernel._compile_for_args = wrapped
+    with pytest.raises(Stop):
+        _dispatcher.Dispatcher._cuda_call(
+            kernel, 1, __numba_cuda_launch_config__=configured
+        )
+    assert seen == {"same": True, "before": None, "after": True}
+    # The pending mark is handed to the next compile frame for that launch.
+    token = numba_cuda_lcs.tls.impl.begin_compile(configured)
+    try:
+        launchconfig.apply_early_marks(configured)
+        assert configured.get_kernel_launch_config_fields() == (
+            "griddim",
+            "blockdim",
+            "sharedmem",
+        )
+    finally:
+        numba_cuda_lcs.tls.impl.end_compile(token)
+    assert launchconfig.early_marks(configured) == 0
