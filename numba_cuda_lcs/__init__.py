@@ -14,6 +14,8 @@ from .errors import (
     UnsupportedNumbaCudaError,
 )
 from .keys import FIELD_NAMES
+from . import inspection, launch
+from .inspection import set_launch_bounds_from_block, set_max_specializations
 from .launchconfig import (
     capture_compile_config,
     compiling_for,
@@ -24,6 +26,10 @@ from .launchconfig import (
 __all__ = [
     "__version__",
     "FIELD_NAMES",
+    "launch",
+    "inspection",
+    "set_max_specializations",
+    "set_launch_bounds_from_block",
     "activate",
     "deactivate",
     "is_active",

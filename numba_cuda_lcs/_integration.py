@@ -30,9 +30,11 @@ names, so we replace that name).  Calling it reaches :func:`_call`:
    kernel notices the mismatch instead of launching it.
 """
 
+import collections
 import json
 import os
 import threading
+import time
 import warnings
 
 import numba_cuda
@@ -42,10 +44,15 @@ from numba.cuda import types as _nb_types
 from numba.cuda.cext import _dispatcher as _nb_cext
 from numba.cuda.core import sigutils as _nb_sigutils
 from numba.cuda.core.caching import NullCache as _NullCache
+from numba.cuda.core import ir as _nb_ir
+from numba.cuda.core.errors import NumbaPerformanceWarning
 from numba.cuda.core.compiler_lock import global_compiler_lock as _compiler_lock
+from numba.cuda.core.rewrites import Rewrite as _NbRewrite
+from numba.cuda.core.rewrites import rewrite_registry as _nb_rewrite_registry
 
 from ._version import __version__ as _lcs_version
 from . import keys as _keys
+from . import launch as _launch
 from . import launchconfig as _launchconfig
 from .configuration import LaunchConfigMarking, LazyLaunchKeys
 from .errors import (
@@ -141,25 +148,73 @@ class LaunchConfiguration(LaunchConfigMarking, _StockLaunchConfiguration):
 # --------------------------------------------------------------------------
 
 
+MAX_SPECIALIZATIONS_ENV = "NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS"
+DEFAULT_MAX_SPECIALIZATIONS = 32
+#: jit options numba-cuda-lcs reads (and keeps away from numba-cuda's _Kernel).
+JIT_OPTIONS = ("lcs_max_specializations", "lcs_launch_bounds")
+
+
+def _check_max_specializations(value, source):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"{source} must be a positive int (live specializations per kernel), "
+            f"got {value!r}"
+        )
+    return value
+
+
+def max_specializations_for(root):
+    """The limit on live specializations of *root*: the jit option, else the
+    per-kernel API value, else the environment variable, else 32."""
+    value = root.targetoptions.get("lcs_max_specializations")
+    if value is not None:
+        return _check_max_specializations(value, "lcs_max_specializations")
+    value = root.__dict__.get("_lcs_max_specializations")
+    if value is not None:
+        return value
+    env = os.environ.get(MAX_SPECIALIZATIONS_ENV, "").strip()
+    if env:
+        try:
+            return _check_max_specializations(int(env), MAX_SPECIALIZATIONS_ENV)
+        except ValueError:
+            raise ValueError(
+                f"{MAX_SPECIALIZATIONS_ENV} must be a positive int, got {env!r}"
+            ) from None
+    return DEFAULT_MAX_SPECIALIZATIONS
+
+
 class _Routing:
     """Per-dispatcher routing of launch keys to compiled dispatchers.
 
     Mutated only under numba-cuda's global compiler lock; read without a lock
     on the launch path (dict reads are atomic, and a stale read is caught by
-    kernel verification).
+    kernel verification).  ``routes`` is kept in least-recently-used order
+    (launches move their key to the end), which is what eviction follows.
     """
 
-    __slots__ = ("mask", "route_mask", "routes", "default_keys", "deferred_sigs")
+    __slots__ = (
+        "mask",
+        "route_mask",
+        "routes",
+        "default_keys",
+        "deferred_sigs",
+        "evictions",
+        "evicted_keys",
+        "warned",
+    )
 
     def __init__(self, deferred_sigs=None):
         self.mask = 0  # union of the fields the kernels depend on
         self.route_mask = _ALL  # mask used to key routes (ALL while unknown)
-        self.routes = {}
+        self.routes = collections.OrderedDict()
         self.default_keys = None  # launch keys of the configuration the
         # dispatcher itself was compiled for
         # Signatures to compile per configuration for a dispatcher whose
         # eager compilation needed a launch configuration (specialize()).
         self.deferred_sigs = deferred_sigs
+        self.evictions = 0
+        self.evicted_keys = collections.deque(maxlen=8)
+        self.warned = False
 
     def widen(self, mask):
         if mask & ~self.mask:
@@ -169,7 +224,7 @@ class _Routing:
             # Routes keyed by more fields than now needed (a lazily
             # specialized dispatcher starts with all of them) still serve
             # their launches: re-key them.  Narrower ones cannot be re-keyed.
-            routes = {}
+            routes = collections.OrderedDict()
             if not self.route_mask & ~old_mask:
                 for key, target in old_routes.items():
                     routes.setdefault(_keys.project(key, self.route_mask), target)
@@ -228,12 +283,54 @@ def _route_slow(root, launch, *, avoid_root=False):
                 target = root._launch_config_specializations.get(key)
                 if target is None:
                     target = _new_child(root, state, key, launch)
+                    _evict_beyond_limit(root, state, target)
             # Creating the child may have compiled and so narrowed or widened
             # the fields; remember the route only under a key it serves.
             current = launch._lcs_keys[state.route_mask]
             if current == key or _keys.project(key, state.route_mask) == current:
                 state.routes[current] = target
         return target
+
+
+def _evict_beyond_limit(root, state, keep):
+    """Drop least recently used specializations beyond the kernel's limit
+    (the dispatcher itself, serving the default configuration, stays)."""
+    children = root._launch_config_specializations
+    limit = max_specializations_for(root) - 1  # the default counts as one
+    if len(children) <= limit:
+        return
+    in_lru_order = [t for t in state.routes.values() if t is not root]
+    routed = set(map(id, in_lru_order))
+    # Children no route reaches (their fields were widened) go first.
+    order = [c for c in children.values() if id(c) not in routed] + in_lru_order
+    by_id = {id(child): key for key, child in children.items()}
+    for victim in order:
+        if len(children) <= limit:
+            break
+        if victim is keep or id(victim) not in by_id:
+            continue
+        key = by_id.pop(id(victim))
+        del children[key]
+        for route_key in [k for k, t in state.routes.items() if t is victim]:
+            del state.routes[route_key]
+        state.evictions += 1
+        state.evicted_keys.append(key)
+    if state.evictions and not state.warned:
+        state.warned = True
+        recent = "; ".join(_keys.describe_key(k) for k in state.evicted_keys)
+        warnings.warn(
+            NumbaPerformanceWarning(
+                f"numba-cuda-lcs: kernel {root.__name__!r} is launched with more "
+                f"launch configurations than its limit of "
+                f"{max_specializations_for(root)} live specializations, so "
+                f"least recently used ones are dropped and recompiled when "
+                f"launched again (evicted so far: {recent}). Raise the limit "
+                f"with @cuda.jit(lcs_max_specializations=N), "
+                f"numba_cuda_lcs.set_max_specializations(kernel, N) or "
+                f"{MAX_SPECIALIZATIONS_ENV}, or mark fewer fields."
+            ),
+            stacklevel=5,
+        )
 
 
 def _kernel_from(target, args, launch):
@@ -294,9 +391,17 @@ def _call(self, args, launch):
         if state is None:
             target = self
         else:
-            target = state.routes.get(launch._lcs_keys[state.route_mask])
+            key = launch._lcs_keys[state.route_mask]
+            routes = state.routes
+            target = routes.get(key)
             if target is None:
                 target = _route_slow(self, launch)
+            else:
+                try:
+                    routes.move_to_end(key)  # least-recently-used order
+                except KeyError:  # evicted meanwhile; the route still works
+                    pass
+            target._lcs_hits += 1
         if target._specialized:
             kernel = next(iter(target.overloads.values()))
         else:
@@ -396,12 +501,45 @@ def _annotate(kernel, mask, config):
         kernel._lcs_config = (config.griddim, config.blockdim, config.sharedmem)
 
 
+def _launch_bounds_enabled(root):
+    value = root.targetoptions.get("lcs_launch_bounds")
+    if value is None:
+        value = root.__dict__.get("_lcs_launch_bounds", False)
+    return bool(value)
+
+
 def _build_kernel(self, argtypes, config):
-    kernel = _Kernel(self.py_func, argtypes, **self.targetoptions)
+    root = _root_of(self)
+    options = {k: v for k, v in self.targetoptions.items() if k not in JIT_OPTIONS}
+    if _launch_bounds_enabled(root):
+        if options.get("launch_bounds") is not None:
+            raise ValueError(
+                f"kernel {root.__name__!r}: lcs_launch_bounds=True infers "
+                "launch_bounds from the block size; do not also pass launch_bounds="
+            )
+        if config is None:
+            raise LaunchConfigUnavailableError(
+                f"No launch config set for this thread: kernel {root.__name__!r} "
+                "infers its launch bounds from the block size "
+                "(lcs_launch_bounds=True), so it can only compile for a launch"
+            )
+        options["launch_bounds"] = config.blockdim[0] * config.blockdim[1] * config.blockdim[2]
+        _tls.add_marks(_keys.BLOCKDIM)
+    started = time.perf_counter()
+    kernel = _Kernel(self.py_func, argtypes, **options)
     # Codegen now, so that there is a cubin to cache.
     kernel.bind()
+    kernel._lcs_compile_seconds = time.perf_counter() - started
     _annotate(kernel, _tls.compile_marks(), config)
+    _count(root, "compiles")
     return kernel
+
+
+def _count(root, what):
+    counters = root.__dict__.get("_lcs_counters")
+    if counters is None:
+        counters = root._lcs_counters = collections.Counter()
+    counters[what] += 1
 
 
 def _obtain_kernel(self, root, sig, argtypes, config):
@@ -428,6 +566,7 @@ def _obtain_kernel(self, root, sig, argtypes, config):
         kernel = cache.load_for(sig, self.targetctx, config._lcs_keys[mask])
     if kernel is not None:
         self._cache_hits[sig] += 1
+        _count(root, "cache_loads")
         if kernel.launch_config_sensitive:
             # Saved under this mask's key: valid for every launch that has
             # the same key.
@@ -508,6 +647,52 @@ def _mark_launch_config_sensitive(self):
     _launchconfig.mark(config, _ALL, "mark_launch_config_sensitive")
 
 
+_stock_compile_device = _CUDADispatcher.compile_device
+
+
+def _compile_device(self, args, return_type=None):
+    """Replacement for ``CUDADispatcher.compile_device``.
+
+    A device function whose compilation marked launch-config fields (it uses
+    ``numba_cuda_lcs.launch`` or a hook marked it) gets one compiled variant
+    per launch key; ``overloads[args]`` is pointed at the variant for the
+    launch being compiled, which is what the calling kernel's typing and
+    lowering then use (both happen under the compiler lock).  Its marks are
+    added to the calling kernel's compilation.
+    """
+    config = _current_config()
+    masks = self.__dict__.get("_lcs_device_masks")
+    with _compiler_lock:
+        if masks is not None and args in masks:
+            mask = masks[args]
+            if config is None:
+                raise LaunchConfigUnavailableError(
+                    f"No launch config set for this thread: device function "
+                    f"{self.__name__!r} depends on the launch configuration "
+                    "and can only be compiled for a kernel launch"
+                )
+            variant = self._lcs_device_variants.get((args, config._lcs_keys[mask]))
+            if variant is not None:
+                self.overloads[args] = variant
+                _tls.add_marks(mask)
+                return variant
+            self.overloads.pop(args, None)  # compile a variant for this launch
+        token = _tls.begin_compile(config)
+        try:
+            cres = _stock_compile_device(self, args, return_type)
+            marks = _tls.compile_marks()
+        finally:
+            _tls.end_compile(token)
+        if marks:
+            if masks is None:
+                masks = self._lcs_device_masks = {}
+                self._lcs_device_variants = {}
+            mask = masks[args] = masks.get(args, 0) | marks
+            self._lcs_device_variants[(args, config._lcs_keys[mask])] = cres
+            _tls.add_marks(mask)
+        return cres
+
+
 def _enable_caching(self):
     """Replacement for ``CUDADispatcher.enable_caching``."""
     self._cache = LCSCache(self.py_func)
@@ -549,6 +734,112 @@ def _occupancy_block_size(forall, specialized, args):
         blocksizelimit=_PROBE_BLOCK,
     )
     return blockdim
+
+
+# --------------------------------------------------------------------------
+# Launch constants in kernel code (numba_cuda_lcs.launch)
+# --------------------------------------------------------------------------
+
+
+def _resolve_global(func_ir, var, depth=0):
+    """The Python object a variable refers to, if it is a global (or an
+    attribute chain on one); None otherwise."""
+    if depth > 8:
+        return None
+    try:
+        definition = func_ir.get_definition(var)
+    except Exception:
+        return None
+    if isinstance(definition, (_nb_ir.Global, _nb_ir.FreeVar)):
+        return definition.value
+    if isinstance(definition, _nb_ir.Expr) and definition.op == "getattr":
+        base = _resolve_global(func_ir, definition.value, depth + 1)
+        return getattr(base, definition.attr, None) if base is not None else None
+    return None
+
+
+class LaunchConstantRewrite(_NbRewrite):
+    """Replaces ``numba_cuda_lcs.launch.<accessor>()`` calls with the value
+    for the launch being compiled, and marks the matching field.  Runs before
+    type inference, once per compilation, so the values are constants that
+    can size shared/local arrays; never cached across configurations."""
+
+    def __init__(self, state=None):
+        super().__init__(state)
+        self._func_ir = None
+        self._block = None
+        self._hits = []
+
+    def match(self, func_ir, block, typemap, calltypes):
+        hits, callees = [], []
+        for stmt in block.body:
+            if not isinstance(stmt, _nb_ir.Assign):
+                continue
+            value = stmt.value
+            if isinstance(value, _nb_ir.Expr) and value.op == "call":
+                accessor = _resolve_global(func_ir, value.func)
+                if accessor in _launch.ACCESSORS and not value.args and not value.kws:
+                    hits.append((stmt, accessor))
+            elif isinstance(value, (_nb_ir.Global, _nb_ir.FreeVar)) or (
+                isinstance(value, _nb_ir.Expr) and value.op == "getattr"
+            ):
+                if _resolve_global(func_ir, stmt.target) in _launch.ACCESSORS:
+                    callees.append(stmt)
+        self._func_ir, self._block = func_ir, block
+        self._hits, self._callees = hits, callees
+        return bool(hits or callees)
+
+    def apply(self):
+        # The accessor objects themselves cannot be typed: the calls are
+        # replaced below, so their references become dead constants.
+        for stmt in self._callees:
+            stmt.value = _nb_ir.Const(None, stmt.value.loc)
+        if not self._hits:
+            return self._block
+        config = _launchconfig.current_launch_config()
+        if config is None:
+            accessor = self._hits[0][1]
+            raise LaunchConfigUnavailableError(
+                f"No launch config set for this thread: "
+                f"numba_cuda_lcs.launch.{accessor.__name__}() in "
+                f"{self._func_ir.func_id.func_qualname!r} "
+                + _launchconfig.MISSING_CONFIG_HINT
+            )
+        tuples = {}
+        for stmt, accessor in self._hits:
+            field, value_of = _launch.ACCESSORS[accessor]
+            _launchconfig.mark(config, field, f"launch.{accessor.__name__}")
+            value = value_of(config)
+            stmt.value = _nb_ir.Const(value, stmt.value.loc)
+            if isinstance(value, tuple):
+                tuples[stmt.target.name] = value
+        if tuples:
+            self._fold_indexing(tuples)
+        return self._block
+
+    def _fold_indexing(self, tuples):
+        """``launch.blockdim()[0]`` -> a constant too (an int literal, so it
+        can size an array), not a run-time tuple index."""
+        for stmt in self._block.body:
+            if not (isinstance(stmt, _nb_ir.Assign) and isinstance(stmt.value, _nb_ir.Expr)):
+                continue
+            expr = stmt.value
+            if expr.op not in ("getitem", "static_getitem"):
+                continue
+            value = tuples.get(expr.value.name)
+            if value is None:
+                continue
+            index = expr.index
+            if isinstance(index, _nb_ir.Var):
+                try:
+                    definition = self._func_ir.get_definition(index)
+                except Exception:
+                    continue
+                if not isinstance(definition, _nb_ir.Const):
+                    continue
+                index = definition.value
+            if isinstance(index, int) and -len(value) <= index < len(value):
+                stmt.value = _nb_ir.Const(value[index], expr.loc)
 
 
 # --------------------------------------------------------------------------
@@ -664,6 +955,83 @@ def _cache_extra(launch_key):
 
 
 # --------------------------------------------------------------------------
+# Inspection and per-kernel settings (public wrappers in numba_cuda_lcs.inspection)
+# --------------------------------------------------------------------------
+
+
+def _require_kernel(kernel):
+    if not isinstance(kernel, _CUDADispatcher):
+        raise TypeError(f"expected a @cuda.jit kernel (CUDADispatcher), got {kernel!r}")
+    return _root_of(kernel)
+
+
+def set_max_specializations(kernel, limit):
+    root = _require_kernel(kernel)
+    root._lcs_max_specializations = (
+        None if limit is None else _check_max_specializations(limit, "limit")
+    )
+
+
+def set_launch_bounds_from_block(kernel, enabled=True):
+    root = _require_kernel(kernel)
+    root._lcs_launch_bounds = bool(enabled)
+
+
+def specialization_rows(kernel):
+    """(dispatcher, launch key or None, is_default) for every dispatcher that
+    serves *kernel*, the kernel itself first."""
+    root = _require_kernel(kernel)
+    state = root._lcs_state
+    default_key = None
+    if state is not None and state.default_keys is not None:
+        default_key = state.default_keys[state.mask or _ALL]
+    rows = [(root, default_key, True)]
+    rows += [(child, key, False) for key, child in root._launch_config_specializations.items()]
+    return rows, state
+
+
+def kernel_rows(kernel):
+    """Inspection rows: one per compiled kernel of *kernel* and its
+    specializations."""
+    rows, state = specialization_rows(kernel)
+    out = []
+    for dispatcher, key, is_default in rows:
+        for argtypes, compiled in list(dispatcher.overloads.items()):
+            sensitive = bool(getattr(compiled, "launch_config_sensitive", False))
+            mask = compiled._lcs_mask if sensitive else 0
+            out.append(
+                {
+                    "signature": tuple(argtypes),
+                    "default": is_default,
+                    "launch_config_sensitive": sensitive,
+                    "fields": _keys.mask_to_fields(mask),
+                    "key": dict(zip(_keys.mask_to_fields(mask), compiled._lcs_key[1:]))
+                    if sensitive and compiled._lcs_key is not None
+                    else {},
+                    "compiled_for": getattr(compiled, "_lcs_config", None),
+                    "hits": dispatcher._lcs_hits,
+                    "compile_seconds": getattr(compiled, "_lcs_compile_seconds", None),
+                    "from_cache": getattr(compiled, "_lcs_compile_seconds", None) is None,
+                }
+            )
+    return out
+
+
+def counters(kernel):
+    root = _require_kernel(kernel)
+    rows, state = specialization_rows(kernel)
+    found = dict(root.__dict__.get("_lcs_counters") or {})
+    return {
+        "compiles": found.get("compiles", 0),
+        "cache_loads": found.get("cache_loads", 0),
+        "specializations": len(rows),
+        "evictions": state.evictions if state is not None else 0,
+        "max_specializations": max_specializations_for(root),
+        "fields": _keys.mask_to_fields(state.mask) if state is not None else (),
+    }
+
+
+# --------------------------------------------------------------------------
 # Install / uninstall
 # --------------------------------------------------------------------------
 
@@ -680,8 +1048,11 @@ REPLACED = (
     ("CUDADispatcher", "mark_launch_config_sensitive",
      "built-in marking API marks the compilation in progress (per thread)"),
     ("CUDADispatcher", "enable_caching", "per-configuration disk cache keys"),
+    ("CUDADispatcher", "compile_device",
+     "device functions that depend on the launch get one variant per launch key"),
     ("CUDADispatcher", "_lcs_state", "routing state (None for plain kernels)"),
     ("CUDADispatcher", "_lcs_root", "parent of a per-configuration specialization"),
+    ("CUDADispatcher", "_lcs_hits", "launches served (LC-S dispatchers and specializations)"),
     ("_Kernel", "_lcs_mask", "fields an LC-S kernel depends on"),
     ("_Kernel", "_lcs_key", "launch key an LC-S kernel was compiled for"),
     ("_LaunchConfiguration", "_lcs_keys",
@@ -691,6 +1062,8 @@ REPLACED = (
     ("numba.cuda.launchconfig", "ensure_current_launch_config", "read our TLS"),
     ("numba.cuda.launchconfig", "capture_compile_config",
      "also see compilations of per-configuration specializations"),
+    ("rewrite_registry", "before-inference",
+     "added first: LaunchConstantRewrite, constants for numba_cuda_lcs.launch"),
 )
 
 _installed = None
@@ -703,7 +1076,15 @@ def is_installed():
 
 def installed_patches():
     """Descriptions of the patches currently installed."""
-    return [] if _installed is None else [p.describe() for p in _installed]
+    if _installed is None:
+        return []
+    lines = [p.describe() for p in _installed]
+    if LaunchConstantRewrite in _nb_rewrite_registry.rewrites["before-inference"]:
+        lines.append(
+            "adds rewrite_registry.before-inference: LaunchConstantRewrite, "
+            "constants for numba_cuda_lcs.launch"
+        )
+    return lines
 
 
 def install():
@@ -724,10 +1105,12 @@ def install():
                 ("specialize", _specialize),
                 ("mark_launch_config_sensitive", _mark_launch_config_sensitive),
                 ("enable_caching", _enable_caching),
+                ("compile_device", _compile_device),
             ):
                 patches.replace(_CUDADispatcher, name, value, why["CUDADispatcher", name])
             patches.add(_CUDADispatcher, "_lcs_state", None, why["CUDADispatcher", "_lcs_state"])
             patches.add(_CUDADispatcher, "_lcs_root", None, why["CUDADispatcher", "_lcs_root"])
+            patches.add(_CUDADispatcher, "_lcs_hits", 0, why["CUDADispatcher", "_lcs_hits"])
             patches.add(_Kernel, "_lcs_mask", _ALL, why["_Kernel", "_lcs_mask"])
             patches.add(_Kernel, "_lcs_key", None, why["_Kernel", "_lcs_key"])
             patches.add(_StockLaunchConfiguration, "_lcs_keys", LazyLaunchKeys(),
@@ -740,6 +1123,9 @@ def install():
             ):
                 patches.replace(_nb_launchconfig, name, value,
                                 why["numba.cuda.launchconfig", name])
+            # First, so that numba-cuda's own before-inference rewrites (static
+            # getitem, ...) see the constants.
+            _nb_rewrite_registry.rewrites["before-inference"].insert(0, LaunchConstantRewrite)
         except BaseException:
             patches.undo()
             raise
@@ -758,6 +1144,9 @@ def uninstall():
             return False
         _installed.undo()
         _installed = None
+        rewrites = _nb_rewrite_registry.rewrites["before-inference"]
+        if LaunchConstantRewrite in rewrites:
+            rewrites.remove(LaunchConstantRewrite)
         _launchconfig._builtin_reader = None
         _CUDADispatcher.configure.cache_clear()
         return True

@@ -89,10 +89,18 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
   cat "$LOG_DIR/bench.log" >> "$SUMMARY"
 fi
 
+if [ "${SKIP_BENCH:-0}" != 1 ]; then
+  say "== launch bounds from the block size (registers, run time)"
+  $PY "$ROOT/scripts/bench-launch-bounds.py" --output "$LOG_DIR/launch-bounds.json" > "$LOG_DIR/launch-bounds.log" 2>&1 || status=1
+  cat "$LOG_DIR/launch-bounds.log" >> "$SUMMARY"
+fi
+
 say "== exit status $status"
 if [ -n "${OUT:-}" ]; then
   tar -C "$LOG_DIR" -czf "$OUT/logs.tar.gz" .
   cp "$SUMMARY" "$OUT/summary.txt"
-  [ -f "$LOG_DIR/launch-overhead.json" ] && cp "$LOG_DIR/launch-overhead.json" "$OUT/"
+  for f in launch-overhead.json launch-bounds.json; do
+    [ -f "$LOG_DIR/$f" ] && cp "$LOG_DIR/$f" "$OUT/"
+  done
 fi
 exit $status

@@ -22,10 +22,15 @@ def _snapshot():
         "ForAll": dispatcher.ForAll,
         "numba.cuda.launchconfig": launchconfig,
     }
-    return {
+    from numba.cuda.core.rewrites import rewrite_registry
+
+    snapshot = {
         (owner, name): vars(owners[owner]).get(name, "<missing>")
         for owner, name, _why in _integration.REPLACED
+        if owner in owners
     }
+    snapshot["before-inference rewrites"] = tuple(rewrite_registry.rewrites["before-inference"])
+    return snapshot
 
 
 @pytest.fixture
@@ -62,6 +67,7 @@ def test_uninstall_restores_numba_cuda_exactly():
         assert not numba_cuda_lcs.is_active()
         assert dispatcher._LaunchConfiguration is _integration._StockLaunchConfiguration
         assert "_lcs_state" not in vars(dispatcher.CUDADispatcher)
+        assert _integration.LaunchConstantRewrite not in stock["before-inference rewrites"]
         assert stock != active
         # Deactivating twice is harmless.
         assert numba_cuda_lcs.deactivate() is False

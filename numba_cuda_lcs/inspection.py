@@ -1,0 +1,91 @@
+"""Inspecting and tuning a kernel's launch-configuration specializations.
+
+::
+
+    from numba_cuda_lcs import inspection
+    inspection.specializations(kernel)    # one row per compiled kernel
+    inspection.compile_counters(kernel)   # compiles, cache loads, evictions
+    print(inspection.format_specializations(kernel))
+    inspection.set_max_specializations(kernel, 8)
+    inspection.set_launch_bounds_from_block(kernel)
+"""
+
+from . import keys as _keys
+
+__all__ = [
+    "specializations",
+    "compile_counters",
+    "format_specializations",
+    "set_max_specializations",
+    "set_launch_bounds_from_block",
+]
+
+
+def _integration():
+    from . import _integration
+
+    if not _integration.is_installed():
+        raise RuntimeError(
+            "numba-cuda-lcs is not active (NUMBA_CUDA_LCS_DISABLE is set or "
+            "deactivate() was called); call numba_cuda_lcs.activate() first"
+        )
+    return _integration
+
+
+def specializations(kernel):
+    """One dict per compiled kernel of *kernel* (its per-configuration
+    specializations included): ``signature``, ``default`` (served by the
+    kernel itself), ``launch_config_sensitive``, ``fields`` and ``key`` (the
+    sensitive fields and their values), ``compiled_for`` (griddim, blockdim,
+    sharedmem of the compiling launch), ``hits`` (launches served by that
+    specialization; counted for LC-S kernels), ``compile_seconds`` (None when
+    loaded from the disk cache) and ``from_cache``."""
+    return _integration().kernel_rows(kernel)
+
+
+def compile_counters(kernel):
+    """``compiles``, ``cache_loads``, ``specializations`` (live, the kernel
+    itself included), ``evictions``, ``max_specializations`` and ``fields``
+    (the union of the fields the kernel depends on)."""
+    return _integration().counters(kernel)
+
+
+def set_max_specializations(kernel, limit):
+    """Limit the live specializations of *kernel* (None: back to the jit
+    option / ``NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS`` / 32).  Beyond it the
+    least recently used one is dropped, and recompiled if launched again."""
+    _integration().set_max_specializations(kernel, limit)
+
+
+def set_launch_bounds_from_block(kernel, enabled=True):
+    """Compile *kernel* with launch bounds equal to the block's thread count
+    (like ``@cuda.jit(lcs_launch_bounds=True)``); it becomes sensitive to the
+    block size.  Takes effect for compilations from now on."""
+    _integration().set_launch_bounds_from_block(kernel, enabled)
+
+
+def format_specializations(kernel):
+    """A text table of :func:`specializations` and :func:`compile_counters`."""
+    rows = specializations(kernel)
+    counts = compile_counters(kernel)
+    name = getattr(kernel, "__name__", "kernel")
+    lines = [
+        f"{name}: {counts['compiles']} compiled, {counts['cache_loads']} loaded from "
+        f"cache, {counts['specializations']} live specialization(s) "
+        f"(limit {counts['max_specializations']}), {counts['evictions']} evicted; "
+        f"fields: {', '.join(counts['fields']) or 'none'}"
+    ]
+    for row in rows:
+        key = ", ".join(f"{k}={v}" for k, v in row["key"].items()) or "(any configuration)"
+        seconds = row["compile_seconds"]
+        took = "from cache" if seconds is None else f"{seconds * 1e3:.0f} ms"
+        sig = ", ".join(map(str, row["signature"]))
+        lines.append(
+            f"  {'default ' if row['default'] else 'special '} ({sig}) {key:<32} "
+            f"hits={row['hits']:<6} {took}"
+        )
+    return "\n".join(lines)
+
+
+# Keep the field names at hand for callers formatting keys themselves.
+FIELD_NAMES = _keys.FIELD_NAMES
