@@ -489,6 +489,9 @@ def _compile(self, sig):
                 and state.deferred_sigs is None
             ):
                 state.default_keys = config._lcs_keys
+                # The launch compiling it is the first one it serves (later
+                # ones are counted on the launch path).
+                root._lcs_hits += 1
         self.add_overload(kernel, argtypes)
         return kernel
 

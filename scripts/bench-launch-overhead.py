@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Launch overhead of numba-cuda kernels: stock vs numba-cuda-lcs.
 
-Every variant runs in its own worker process (the package activates itself
-through numba-cuda's entry point, so "stock" needs a process with
-NUMBA_CUDA_LCS_DISABLE=1), one after another, in one run:
+All variants run in one worker process, interleaved: each repeat measures
+every variant once, in rotating order, switching numba-cuda-lcs off
+(deactivate(): numba-cuda exactly as shipped) and on between them, so that
+machine drift (clocks, other tenants) affects every variant alike:
 
-  stock    numba-cuda, package disabled, plain kernels
+  stock    numba-cuda, package deactivated, plain kernels
   plain    package active, plain kernels
   lcs      package active, LC-S kernels (marked by a rewrite, block only)
-  builtin  package disabled, numba-cuda 0.30's built-in LC-S
+  builtin  package deactivated, numba-cuda 0.30's built-in LC-S
   floor    a direct cuda.core launch of the same compiled kernel, with its
            LaunchConfig and arguments prepared once
 
@@ -34,7 +35,7 @@ import sys
 import time
 
 VARIANTS = ("stock", "plain", "lcs", "builtin", "floor")
-DISABLED = {"stock", "builtin", "floor"}
+DISABLED = {"stock", "builtin", "floor"}  # measured with the package deactivated
 
 
 # ---------------------------------------------------------------------------
@@ -42,41 +43,41 @@ DISABLED = {"stock", "builtin", "floor"}
 # ---------------------------------------------------------------------------
 
 
-def _worker(variant, loops, loops4, repeats, scenarios):
+def _worker(variants, loops, loops4, repeats, scenarios):
+    """Measure *variants* in this process, interleaved: every repeat runs each
+    variant once (rotating the order), switching numba-cuda-lcs on and off
+    with activate()/deactivate() between them, so that machine drift hits
+    all variants alike."""
     import threading
     import warnings
 
     warnings.simplefilter("ignore")
     import numpy as np
     from numba import cuda
+    from numba.cuda import launchconfig as nb_launchconfig
     from numba.cuda.core.rewrites import Rewrite, register_rewrite
 
     import numba_cuda
-    import numba_cuda_lcs
+
+    try:
+        import numba_cuda_lcs
+    except ImportError:  # another environment without the package
+        numba_cuda_lcs = None
+        variants = [v for v in variants if v in DISABLED]
 
     if not cuda.is_available():
         print(json.dumps({"error": "no CUDA GPU"}))
         return 2
 
+    def set_mode(variant):
+        if numba_cuda_lcs is None:
+            return
+        if variant in DISABLED:
+            numba_cuda_lcs.deactivate()
+        elif not numba_cuda_lcs.activate():
+            raise SystemExit("numba-cuda-lcs cannot be activated (NUMBA_CUDA_LCS_DISABLE set?)")
+
     compiles = []
-    active = numba_cuda_lcs.is_active()
-    if variant in ("plain", "lcs") and not active:
-        raise SystemExit(f"variant {variant} needs numba-cuda-lcs active")
-
-    if active:
-        from numba_cuda_lcs import launchconfig as lc
-
-        def mark():
-            cfg = lc.ensure_current_launch_config()
-            cfg.mark_kernel_as_launch_config_sensitive(fields="blockdim")
-            return cfg
-    else:
-        from numba.cuda import launchconfig as lc
-
-        def mark():
-            cfg = lc.ensure_current_launch_config()
-            cfg.dispatcher.mark_launch_config_sensitive()
-            return cfg
 
     @register_rewrite("after-inference")
     class MarkLCS(Rewrite):
@@ -85,154 +86,159 @@ def _worker(variant, loops, loops4, repeats, scenarios):
             self._done = False
 
         def match(self, func_ir, block, typemap, calltypes):
-            if self._done or not func_ir.func_id.func_name.startswith("lcs_"):
+            name = func_ir.func_id.func_name
+            if self._done or not name.startswith(("lcs_", "blt_")):
                 return False
             self._block = block
             return True
 
         def apply(self):
-            cfg = mark()
+            # Looked up at call time: numba-cuda's own function while the
+            # package is deactivated, ours while it is active.
+            cfg = nb_launchconfig.ensure_current_launch_config()
+            if hasattr(cfg, "mark_kernel_as_launch_config_sensitive"):
+                cfg.mark_kernel_as_launch_config_sensitive(fields="blockdim")
+            else:  # numba-cuda's built-in LC-S
+                cfg.dispatcher.mark_launch_config_sensitive()
             compiles.append((cfg.griddim, cfg.blockdim))
             self._done = True
             return self._block
 
-    # Kernels built from source text so the plain and LC-S families differ only
-    # in their names (the rewrite matches the "lcs_" prefix).
-    def make(prefix, nargs):
+    def make(prefix, nargs, body="pass"):
         params = ", ".join(f"a{i}" for i in range(nargs))
-        namespace = {}
-        exec(f"def {prefix}k{nargs}({params}):\n    pass\n", namespace)
+        namespace = {"cuda": cuda}
+        exec(f"def {prefix}k{nargs}({params}):\n    {body}\n", namespace)
         return cuda.jit(namespace[f"{prefix}k{nargs}"])
 
-    lcs = variant in ("lcs", "builtin")
-    prefix = "lcs_" if lcs else "plain_"
-    kernels = [make(prefix, n) for n in range(5)]
+    prefixes = {"stock": "stock_", "plain": "plain_", "lcs": "lcs_", "builtin": "blt_", "floor": "stock_"}
     arr = cuda.device_array(16, dtype=np.float32)
+    kernels = {}
+    for variant in variants:
+        set_mode(variant)
+        prefix = prefixes[variant]
+        if variant == "floor" and "stock" in kernels:
+            kernels[variant] = kernels["stock"]
+        else:
+            kernels[variant] = [make(prefix, n) for n in range(5)]
 
-    def timeit(fn, n):
-        fn()
-        cuda.synchronize()
-        values = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            cuda.synchronize()
-            values.append((time.perf_counter() - start) / n * 1e6)
-        return values
-
-    result = {
-        "variant": variant,
-        "active": active,
-        "numba_cuda": numba_cuda.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "gpu": cuda.get_current_device().name.decode()
-        if isinstance(cuda.get_current_device().name, bytes)
-        else str(cuda.get_current_device().name),
-        "overhead_us": {},
-    }
-    try:
-        result["driver"] = ".".join(map(str, cuda.cudadrv.driver.driver.get_version()))
-    except Exception:
-        result["driver"] = None
-
-    if variant == "floor":
+    def floor_launcher(kernel, args):
         from cuda.core import LaunchConfig, launch
 
-        for n, kernel in enumerate(kernels):
+        compiled = next(iter(kernel.overloads.values()))
+        retr, kernelargs = [], []
+        for ty, value in zip(compiled.argument_types, args):
+            compiled._prepare_args(ty, value, 0, retr, kernelargs)
+        cu_kernel = compiled._codelibrary.get_cufunc().kernel
+        config = LaunchConfig(grid=(1, 1, 1), block=(1, 1, 1), shmem_size=0)
+        stream = cuda.cudadrv.driver._to_core_stream(cuda.default_stream())
+        return lambda: launch(stream, config, cu_kernel, *kernelargs)
+
+    # Compile and warm up every variant in its own mode.
+    launchers = {}
+    for variant in variants:
+        set_mode(variant)
+        launchers[variant] = []
+        for n, kernel in enumerate(kernels[variant]):
             args = (arr,) * n
-            kernel[1, 1](*args)
-            compiled = next(iter(kernel.overloads.values()))
-            retr, kernelargs = [], []
-            for ty, value in zip(compiled.argument_types, args):
-                compiled._prepare_args(ty, value, 0, retr, kernelargs)
-            cu_kernel = compiled._codelibrary.get_cufunc().kernel
-            config = LaunchConfig(grid=(1, 1, 1), block=(1, 1, 1), shmem_size=0)
-            stream = cuda.default_stream()
-            core_stream = cuda.cudadrv.driver._to_core_stream(stream)
+            configured = kernel[1, 1]
+            configured(*args)
+            if variant == "floor":
+                launchers[variant].append(floor_launcher(kernel, args))
+            else:
+                launchers[variant].append(lambda c=configured, a=args: c(*a))
+    cuda.synchronize()
 
-            def fn(k=cu_kernel, c=config, a=kernelargs, s=core_stream):
-                launch(s, c, k, *a)
+    def time_loop(fn, count):
+        start = time.perf_counter()
+        for _ in range(count):
+            fn()
+        cuda.synchronize()
+        return (time.perf_counter() - start) / count * 1e6
 
-            result["overhead_us"][str(n)] = timeit(fn, loops4 if n == 4 else loops)
-            print(f"  [{variant}] {n} args: {statistics.mean(result['overhead_us'][str(n)]):.2f} us", file=sys.stderr, flush=True)
-        print(json.dumps(result))
-        return 0
+    overhead = {v: {str(n): [] for n in range(5)} for v in variants}
+    for rep in range(repeats):
+        order = variants[rep % len(variants):] + variants[: rep % len(variants)]
+        for variant in order:
+            set_mode(variant)
+            for n, fn in enumerate(launchers[variant]):
+                fn()  # re-warm after the mode switch
+                overhead[variant][str(n)].append(time_loop(fn, loops4 if n == 4 else loops))
+        print(f"  repeat {rep + 1}/{repeats} done", file=sys.stderr, flush=True)
 
-    for n, kernel in enumerate(kernels):
-        args = (arr,) * n
-        configured = kernel[1, 1]
-        result["overhead_us"][str(n)] = timeit(
-            lambda c=configured, a=args: c(*a), loops4 if n == 4 else loops
-        )
-        print(f"  [{variant}] {n} args: {statistics.mean(result['overhead_us'][str(n)]):.2f} us", file=sys.stderr, flush=True)
+    name = cuda.get_current_device().name
+    common = {
+        "numba_cuda": numba_cuda.__version__,
+        "numba_cuda_lcs": getattr(numba_cuda_lcs, "__version__", None),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "gpu": name.decode() if isinstance(name, bytes) else str(name),
+        "method": "interleaved in one process",
+    }
+    try:
+        common["driver"] = ".".join(map(str, cuda.cudadrv.driver.driver.get_version()))
+    except Exception:
+        common["driver"] = None
+    results = {v: dict(common, variant=v, overhead_us=overhead[v]) for v in variants}
 
-    if scenarios and variant in ("plain", "lcs", "builtin", "stock"):
-        kernel = kernels[1]
-        single = kernel[1, 1]
-        base = statistics.mean(timeit(lambda: single(arr), loops // 2))
-        scen = {"single_us": base}
-        for count in (2, 8):
-            configs = [kernel[g, 32 * (1 + g % 2)] for g in range(1, count + 1)]
-            for c in configs:
-                c(arr)
-
-            def alternate(cs=configs):
+    if scenarios:
+        for variant in [v for v in variants if v != "floor"]:
+            set_mode(variant)
+            lcs = variant in ("lcs", "builtin")
+            kernel = kernels[variant][1]
+            single = kernel[1, 1]
+            scen = {}
+            configs = {count: [kernel[g, 32 * (1 + g % 2)] for g in range(1, count + 1)] for count in (2, 8)}
+            for cs in configs.values():
                 for c in cs:
                     c(arr)
+            per = {"single": [], 2: [], 8: []}
+            for _ in range(repeats):
+                per["single"].append(time_loop(lambda: single(arr), loops // 2))
+                for count, cs in configs.items():
 
-            per = statistics.mean(timeit(alternate, max(1, loops // (2 * count)))) / count
-            scen[f"alternating_{count}_us"] = per
-            scen[f"alternating_{count}_ratio"] = per / base
-        # Grid sweep with one block size, on a fresh kernel.
-        sweep = make(prefix, 1)
-        before = len(compiles)
-        start = time.perf_counter()
-        for grid in range(1, 33):
-            sweep[grid, 128](arr)
-        cuda.synchronize()
-        scen["grid_sweep_32_compiles"] = len(compiles) - before if lcs else len(sweep.overloads)
-        scen["grid_sweep_32_seconds"] = time.perf_counter() - start
-        # 8 threads, fresh LC-S kernel, different block sizes, stamped output.
-        if lcs:
-            ns = {}
-            exec(
-                "def lcs_threads(out):\n"
-                "    if cuda.threadIdx.x == 0:\n"
-                "        out[0] = cuda.blockDim.x\n",
-                {"cuda": cuda},
-                ns,
-            )
-            wrong = 0
-            total = 0
-            for _round in range(5):
-                tk = cuda.jit(ns["lcs_threads"])
-                before = len(compiles)
-                barrier = threading.Barrier(8)
-                outs = {}
+                    def alternate(cs=cs):
+                        for c in cs:
+                            c(arr)
 
-                def worker(block, tk=tk, barrier=barrier, outs=outs):
-                    out = cuda.to_device(np.zeros(1, dtype=np.int64))
-                    barrier.wait()
-                    tk[1, block](out)
-                    outs[block] = out
+                    per[count].append(time_loop(alternate, max(1, loops // (2 * count))) / count)
+            base = statistics.median(per["single"])
+            scen["single_us"] = base
+            for count in (2, 8):
+                scen[f"alternating_{count}_us"] = statistics.median(per[count])
+                scen[f"alternating_{count}_ratio"] = scen[f"alternating_{count}_us"] / base
+            # Grid sweep with one block size, on a fresh kernel.
+            sweep = make(prefixes[variant] + "sweep_", 1)
+            before = len(compiles)
+            start = time.perf_counter()
+            for grid in range(1, 33):
+                sweep[grid, 128](arr)
+            cuda.synchronize()
+            scen["grid_sweep_32_compiles"] = len(compiles) - before if lcs else len(sweep.overloads)
+            scen["grid_sweep_32_seconds"] = time.perf_counter() - start
+            if lcs:
+                # 8 threads launch a fresh kernel with 8 block sizes at once;
+                # every block size must get its own compilation.
+                missing = total = 0
+                for _round in range(5):
+                    tk = make(prefixes[variant] + "threads_", 1)
+                    before = len(compiles)
+                    barrier = threading.Barrier(8)
 
-                threads = [threading.Thread(target=worker, args=(32 * (i + 1),)) for i in range(8)]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
-                total += 8
-                # blockDim.x is the launch's block size whichever kernel ran;
-                # what matters is whether the kernel compiled for that block
-                # ran, which the compile log tells: one compile per block.
-                logged = {b[0] for _g, b in compiles[before:]}
-                wrong += 8 - len(logged)
-            scen["threads_8_launches"] = total
-            scen["threads_8_missing_compiles"] = wrong
-        result["scenarios"] = scen
-    print(json.dumps(result))
+                    def worker(block, tk=tk, barrier=barrier):
+                        barrier.wait()
+                        tk[1, block](arr)
+
+                    threads = [threading.Thread(target=worker, args=(32 * (i + 1),)) for i in range(8)]
+                    for t in threads:
+                        t.start()
+                    for t in threads:
+                        t.join()
+                    total += 8
+                    missing += 8 - len({b[0] for _g, b in compiles[before:]})
+                scen["threads_8_launches"] = total
+                scen["threads_8_missing_compiles"] = missing
+            results[variant]["scenarios"] = scen
+    print(json.dumps({"results": results}))
     return 0
 
 
@@ -241,30 +247,25 @@ def _worker(variant, loops, loops4, repeats, scenarios):
 # ---------------------------------------------------------------------------
 
 
-def run_variant(python, variant, args, label):
+def run_worker(python, variants, args, label):
     env = dict(os.environ)
-    env["NUMBA_CUDA_LCS_DISABLE"] = "1" if variant in DISABLED else "0"
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # The worker switches the package on and off itself.
+    env.pop("NUMBA_CUDA_LCS_DISABLE", None)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     cmd = [
-        python,
-        os.path.abspath(__file__),
-        "--worker",
-        variant,
-        "--loops",
-        str(args.loops),
-        "--loops4",
-        str(args.loops4),
-        "--repeats",
-        str(args.repeats),
+        python, os.path.abspath(__file__), "--worker", ",".join(variants),
+        "--loops", str(args.loops), "--loops4", str(args.loops4), "--repeats", str(args.repeats),
     ]
     if args.no_scenarios:
         cmd.append("--no-scenarios")
-    print(f"[{label}] {variant} ...", file=sys.stderr, flush=True)
+    print(f"[{label}] measuring {', '.join(variants)} ...", file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
-        raise SystemExit(f"[{label}] variant {variant} failed (exit {proc.returncode})")
-    return json.loads(lines[-1])
+        raise SystemExit(f"[{label}] benchmark worker failed (exit {proc.returncode})")
+    return json.loads(lines[-1])["results"]
 
 
 def summarize(results, first):
@@ -307,7 +308,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     if args.worker:
-        return _worker(args.worker, args.loops, args.loops4, args.repeats, not args.no_scenarios)
+        return _worker(args.worker.split(","), args.loops, args.loops4, args.repeats, not args.no_scenarios)
 
     try:
         from numba import cuda
@@ -333,8 +334,8 @@ def main(argv=None):
 
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "environments": {}}
     for label, python in environments:
-        results = {v: run_variant(python, v, args, label) for v in variants}
-        rows = summarize(results, variants[0])
+        results = run_worker(python, variants, args, label)
+        rows = summarize(results, next(iter(results)))
         report["environments"][label] = {"results": results, "summary": rows}
         any_result = next(iter(results.values()))
         report.setdefault("gpu", any_result["gpu"])

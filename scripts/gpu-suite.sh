@@ -90,6 +90,9 @@ if [ "${SKIP_BENCH:-0}" != 1 ]; then
 fi
 
 if [ "${SKIP_BENCH:-0}" != 1 ]; then
+  say "== pytest-benchmark suite (short)"
+  $PY -m pytest -q -p no:cacheprovider "$ROOT/benchmarks" --benchmark-max-time=0.1 --benchmark-columns=mean,stddev,rounds > "$LOG_DIR/benchmarks.log" 2>&1 || status=1
+  tail -n 20 "$LOG_DIR/benchmarks.log" >> "$SUMMARY"
   say "== launch bounds from the block size (registers, run time)"
   $PY "$ROOT/scripts/bench-launch-bounds.py" --output "$LOG_DIR/launch-bounds.json" > "$LOG_DIR/launch-bounds.log" 2>&1 || status=1
   cat "$LOG_DIR/launch-bounds.log" >> "$SUMMARY"

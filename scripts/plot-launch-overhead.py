@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""Charts of a launch-overhead results file (the JSON that
+scripts/bench-launch-overhead.py --output writes).
+
+    python scripts/plot-launch-overhead.py launch-overhead.json [--output-dir plots/]
+
+Writes, <gpu> being the GPU's name in lower case with dashes:
+
+  launch-overhead-<gpu>.png        microseconds per launch against the number
+                                   of kernel arguments, one bar per variant,
+                                   error bars = standard deviation over repeats
+  launch-overhead-delta-<gpu>.png  the same minus the first variant's mean
+  launch-scenarios-<gpu>.png       microseconds per launch with 1, 2 and 8
+                                   configurations alternating (only when the
+                                   file has scenarios)
+
+A file measured in several environments (--python NAME=INTERPRETER) gets one
+bar per environment and variant.  Needs matplotlib (the "plot" extra).
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import statistics
+import sys
+
+# A fixed colour per variant, so that a variant looks the same in every chart
+# and in charts of different files.
+VARIANT_COLORS = {
+    "stock": "tab:blue",
+    "plain": "tab:orange",
+    "lcs": "tab:green",
+    "builtin": "tab:red",
+    "floor": "tab:gray",
+}
+SPARE_COLORS = ["tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
+
+SCENARIOS = (
+    ("single_us", "one configuration"),
+    ("alternating_2_us", "2 alternating"),
+    ("alternating_8_us", "8 alternating"),
+)
+
+
+def slug(text):
+    """'NVIDIA H200' -> 'nvidia-h200' (safe in a file name)."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "unknown-gpu"
+
+
+def mean_std(values):
+    mean = statistics.mean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return mean, std
+
+
+def load_series(report):
+    """One series per (environment, variant), in the file's order.
+
+    Means and deviations are computed from the per-repeat values, which every
+    variant has (the summary rows hold the same numbers for "this" only when
+    the script wrote them)."""
+    envs = report.get("environments") or {}
+    several = len(envs) > 1
+    series = []
+    for env_name, env in envs.items():
+        for variant, res in (env.get("results") or {}).items():
+            overhead = res.get("overhead_us") or {}
+            if not overhead:
+                continue
+            stats = {int(n): mean_std(values) for n, values in overhead.items() if values}
+            series.append(
+                {
+                    "label": f"{env_name}: {variant}" if several else variant,
+                    "variant": variant,
+                    "stats": stats,
+                    "scenarios": res.get("scenarios") or {},
+                    "info": res,
+                }
+            )
+    return series
+
+
+def assign_colors(series):
+    spare = iter(SPARE_COLORS * 4)
+    fallback = {}
+    for s in series:
+        color = VARIANT_COLORS.get(s["variant"])
+        if color is None:
+            color = fallback.setdefault(s["variant"], next(spare))
+        s["color"] = color
+    # Environments beyond the first are hatched, so that the same variant in
+    # two environments keeps its colour and still tells them apart.
+    env_of = [s["label"].split(": ")[0] if ": " in s["label"] else "" for s in series]
+    first_env = env_of[0] if env_of else ""
+    hatches = ["", "//", "..", "xx", "\\\\"]
+    env_order = list(dict.fromkeys(env_of))
+    for s, env in zip(series, env_of):
+        s["hatch"] = hatches[env_order.index(env) % len(hatches)] if env != first_env else ""
+
+
+def subtitle(report, series):
+    def versions(key):
+        # Several environments may differ: show every value, in file order.
+        seen = dict.fromkeys(str(s["info"].get(key) or "?") for s in series)
+        return "/".join(seen) or "?"
+
+    parts = [
+        f"numba-cuda {versions('numba_cuda')}",
+        f"Python {versions('python')}",
+        f"numpy {versions('numpy')}",
+        f"driver {report.get('driver') or versions('driver')}",
+        "1x1 launch, mean ± std over repeats; lower is better",
+    ]
+    return " · ".join(parts)
+
+
+def legend_rows(count):
+    return math.ceil(count / min(count, 5))
+
+
+def grouped_bars(ax, groups, series, values_of, label_values=False):
+    """Bars for every series inside each group; values_of(series, group)
+    returns (value, error) or None where the series has no value."""
+    width = 0.8 / max(1, len(series))
+    for i, s in enumerate(series):
+        xs, ys, errs = [], [], []
+        for g, group in enumerate(groups):
+            got = values_of(s, group)
+            if got is None:
+                continue
+            xs.append(g - 0.4 + width * (i + 0.5))
+            ys.append(got[0])
+            errs.append(got[1])
+        ax.bar(
+            xs, ys, width,
+            # No error bars where there is no deviation (the scenarios hold
+            # one mean each): zero-length caps would only look like noise.
+            yerr=errs if any(errs) else None, capsize=2, label=s["label"],
+            color=s["color"], hatch=s["hatch"], edgecolor="black", linewidth=0.4,
+            error_kw={"elinewidth": 0.8},
+        )
+        if label_values:
+            # Beyond the error bar's end, so the number never sits on it.
+            for x, y, e in zip(xs, ys, errs):
+                up = y >= 0
+                ax.annotate(
+                    f"{y:.1f}", (x, y + e if up else y - e), xytext=(0, 2 if up else -2),
+                    textcoords="offset points", ha="center", va="bottom" if up else "top",
+                    rotation=90, fontsize=6,
+                )
+    ax.set_xticks(range(len(groups)))
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+
+
+def plot_overhead(plt, report, series, args_counts, path):
+    fig, ax = plt.subplots(figsize=(11, 5.5))
+
+    def values_of(s, n):
+        return s["stats"].get(n)
+
+    grouped_bars(ax, args_counts, series, values_of, label_values=True)
+    ax.set_xticklabels([str(n) for n in args_counts])
+    ax.set_xlabel("kernel arguments (device arrays)")
+    ax.set_ylabel("µs per launch")
+    # Head room for the rotated value labels and the legend above the
+    # tallest bar.
+    top = max(m + e for s in series for m, e in s["stats"].values())
+    ax.set_ylim(0, top * (1.12 + 0.08 * legend_rows(len(series))))
+    ax.set_title(f"Kernel launch overhead — {report.get('gpu', '?')}, {report.get('date', '?')}\n{subtitle(report, series)}", fontsize=10)
+    ax.legend(ncol=min(len(series), 5), fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def plot_delta(plt, report, series, args_counts, path):
+    base = series[0]
+    others = series[1:]
+    fig, ax = plt.subplots(figsize=(11, 5.5))
+
+    def values_of(s, n):
+        if n not in s["stats"] or n not in base["stats"]:
+            return None
+        mean, std = s["stats"][n]
+        base_mean, base_std = base["stats"][n]
+        # The difference of two independent means: their deviations add in
+        # quadrature.
+        return mean - base_mean, math.hypot(std, base_std)
+
+    grouped_bars(ax, args_counts, others, values_of, label_values=True)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticklabels([str(n) for n in args_counts])
+    ax.set_xlabel("kernel arguments (device arrays)")
+    ax.set_ylabel(f"µs per launch minus {base['label']}")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo - (hi - lo) * 0.12, hi + (hi - lo) * 0.12)
+    ax.set_title(
+        f"Launch overhead relative to {base['label']} — {report.get('gpu', '?')}, {report.get('date', '?')}\n"
+        "mean difference per launch; error bars combine both deviations; below 0 is faster",
+        fontsize=10,
+    )
+    ax.legend(ncol=min(len(others), 5), fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def plot_scenarios(plt, report, series, path):
+    with_scen = [s for s in series if any(k in s["scenarios"] for k, _ in SCENARIOS)]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+
+    def values_of(s, key):
+        value = s["scenarios"].get(key)
+        # The script stores one mean per scenario, no deviation.
+        return None if value is None else (value, 0.0)
+
+    grouped_bars(ax, [k for k, _ in SCENARIOS], with_scen, values_of, label_values=True)
+    ax.set_xticklabels([label for _, label in SCENARIOS])
+    ax.set_xlabel("configurations of one 1-argument kernel, launched in turn")
+    ax.set_ylabel("µs per launch")
+    top = max(v for s in with_scen for k, _ in SCENARIOS if (v := s["scenarios"].get(k)) is not None)
+    ax.set_ylim(0, top * 1.2)
+    ax.set_title(f"Alternating launch configurations — {report.get('gpu', '?')}, {report.get('date', '?')}", fontsize=10)
+    ax.legend(ncol=min(len(with_scen), 5), fontsize=8, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", help="results JSON from scripts/bench-launch-overhead.py --output")
+    parser.add_argument("--output-dir", default="plots", help="where the PNG files go (default: plots/)")
+    args = parser.parse_args(argv)
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display needed
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: pip install matplotlib (or the package's extra: pip install -e '.[plot]')", file=sys.stderr)
+        return 2
+
+    try:
+        with open(args.results) as f:
+            report = json.load(f)
+    except (OSError, ValueError) as exc:
+        print(f"cannot read {args.results}: {exc}", file=sys.stderr)
+        return 1
+
+    series = load_series(report)
+    if not series:
+        print(f"{args.results} holds no launch-overhead results", file=sys.stderr)
+        return 1
+    assign_colors(series)
+    args_counts = sorted({n for s in series for n in s["stats"]})
+
+    os.makedirs(args.output_dir, exist_ok=True)
+    gpu = slug(report.get("gpu") or series[0]["info"].get("gpu") or "unknown-gpu")
+    written = []
+
+    path = os.path.join(args.output_dir, f"launch-overhead-{gpu}.png")
+    plot_overhead(plt, report, series, args_counts, path)
+    written.append(path)
+
+    if len(series) > 1:
+        path = os.path.join(args.output_dir, f"launch-overhead-delta-{gpu}.png")
+        plot_delta(plt, report, series, args_counts, path)
+        written.append(path)
+
+    if any(k in s["scenarios"] for s in series for k, _ in SCENARIOS):
+        path = os.path.join(args.output_dir, f"launch-scenarios-{gpu}.png")
+        plot_scenarios(plt, report, series, path)
+        written.append(path)
+
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
