@@ -850,6 +850,28 @@ class LaunchConstantRewrite(_NbRewrite):
 # --------------------------------------------------------------------------
 
 
+class LCSCacheImpl(_nb_dispatcher.CUDACacheImpl):
+    """Stores the launch key inside each LC-S entry's data, so a load can
+    check it got the entry saved for the key it asked for.  Plain entries keep
+    numba-cuda's format, so stock processes sharing the directory can still
+    load them."""
+
+    lcs_launch_key = None  # set by LCSCache around each load and save
+
+    def reduce(self, kernel):
+        state = super().reduce(kernel)
+        if self.lcs_launch_key is not None:
+            state = dict(state, _lcs_saved_key=self.lcs_launch_key)
+        return state
+
+    def rebuild(self, target_context, payload):
+        payload = dict(payload)
+        saved_key = payload.pop("_lcs_saved_key", None)
+        kernel = super().rebuild(target_context, payload)
+        kernel._lcs_saved_key = saved_key
+        return kernel
+
+
 class LCSCache(_StockCUDACache):
     """numba-cuda's CUDA cache, keyed per launch configuration for LC-S
     kernels.
@@ -862,7 +884,9 @@ class LCSCache(_StockCUDACache):
     ``os.replace``).
     """
 
+    _impl_class = LCSCacheImpl
     _lcs_index_extra = None
+    _lcs_unsaveable_warned = False
 
     @property
     def marker_path(self):
@@ -875,8 +899,9 @@ class LCSCache(_StockCUDACache):
 
     def load_for(self, sig, target_context, launch_key):
         self._lcs_index_extra = _cache_extra(launch_key)
+        self._impl.lcs_launch_key = launch_key
         try:
-            return self.load_overload(sig, target_context)
+            kernel = self.load_overload(sig, target_context)
         except Exception as exc:  # a corrupted index or data file
             warnings.warn(
                 f"numba-cuda-lcs: ignoring unreadable cache entry for "
@@ -887,19 +912,25 @@ class LCSCache(_StockCUDACache):
             return None
         finally:
             self._lcs_index_extra = None
+            self._impl.lcs_launch_key = None
+        if kernel is not None and getattr(kernel, "_lcs_saved_key", None) != launch_key:
+            # numba-cuda's index and data files have no lock: two processes
+            # saving at once can leave an index entry pointing at the data
+            # written for another key.  Never use it; recompile instead.
+            return None
+        return kernel
 
     def save_for(self, sig, kernel, launch_key):
         self._lcs_index_extra = _cache_extra(launch_key)
+        self._impl.lcs_launch_key = launch_key
         try:
             try:
-                self.save_overload(sig, kernel)
-            except OSError:
-                raise
+                self._cache_file._load_index()
             except Exception:
-                # The index is unreadable (truncated, corrupted): start it
-                # afresh rather than fail the launch.
+                # Truncated or corrupted index: start it afresh rather than
+                # fail the launch (the entries it held are unreadable anyway).
                 self._cache_file.flush()
-                self.save_overload(sig, kernel)
+            self.save_overload(sig, kernel)
         except OSError as exc:
             warnings.warn(
                 f"numba-cuda-lcs: cannot write the disk cache for "
@@ -908,8 +939,23 @@ class LCSCache(_StockCUDACache):
                 RuntimeWarning,
                 stacklevel=2,
             )
+        except Exception as exc:
+            if launch_key is None:
+                raise  # plain kernels: numba-cuda's behaviour, unchanged
+            # numba-cuda cannot serialize this kernel (link files, captured
+            # device arrays, ...).  An LC-S kernel stays compiled in memory.
+            if not self._lcs_unsaveable_warned:
+                self._lcs_unsaveable_warned = True
+                warnings.warn(
+                    f"numba-cuda-lcs: {self._name} cannot be disk-cached "
+                    f"({exc}); its launch-config specializations stay "
+                    "compiled in memory",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         finally:
             self._lcs_index_extra = None
+            self._impl.lcs_launch_key = None
 
     def read_marker(self):
         """The field mask the marker records; None without a marker.  A
