@@ -45,6 +45,7 @@ from numba.cuda.cext import _dispatcher as _nb_cext
 from numba.cuda.core import sigutils as _nb_sigutils
 from numba.cuda.core.caching import NullCache as _NullCache
 from numba.cuda.core import ir as _nb_ir
+from numba.cuda.cudadrv import devices as _nb_devices
 from numba.cuda.core.errors import NumbaPerformanceWarning
 from numba.cuda.core.compiler_lock import global_compiler_lock as _compiler_lock
 from numba.cuda.core.rewrites import Rewrite as _NbRewrite
@@ -75,6 +76,10 @@ _CONFIG_KW = _nb_dispatcher._LAUNCH_CONFIG_KW
 _builtin_current_config = _nb_cext.get_current_launch_config
 _get_current_device = _nb_dispatcher.get_current_device
 _get_context = _nb_dispatcher.get_context
+_core_launch = _nb_dispatcher.launch
+_CoreLaunchConfig = _nb_dispatcher.LaunchConfig
+_CUDA_CORE_GE_1_0 = _nb_dispatcher.CUDA_CORE_GE_1_0
+_attached_context = _nb_devices._runtime._get_attached_context
 
 # Hot-path bindings.
 _swap_args = _tls.swap_args
@@ -415,11 +420,54 @@ def _call(self, args, launch):
         if callbacks:
             for callback in callbacks:
                 callback(kernel, launch)
-        kernel.launch(
-            args, launch.griddim, launch.blockdim, launch.stream, launch.sharedmem
-        )
+        # Launch with the state prepared for this (kernel, context) pair: the
+        # cuda.core LaunchConfig and kernel handle are built once, not on
+        # every launch as numba-cuda's _Kernel.launch does.
+        prepared = launch._lcs_prepared
+        if (
+            prepared is None
+            or prepared[0] is not kernel
+            or prepared[1] is not _attached_context()
+        ):
+            prepared = _prepare_launch(kernel, launch)
+        core_kernel = prepared[2]
+        if core_kernel is None:  # debug or argument extensions: numba-cuda's path
+            kernel.launch(
+                args, launch.griddim, launch.blockdim, launch.stream, launch.sharedmem
+            )
+        else:
+            stream = launch.stream
+            kernelargs = []
+            retr = []
+            if args:
+                prepare_arg = kernel._prepare_args
+                for argtype, value in zip(prepared[4], args):
+                    prepare_arg(argtype, value, stream, retr, kernelargs)
+            _core_launch(stream, prepared[3], core_kernel, *kernelargs)
+            for writeback in retr:
+                writeback()
     finally:
         _swap_args(prev)
+
+
+def _prepare_launch(kernel, launch):
+    """(kernel, context, cuda.core kernel or None, LaunchConfig, argument
+    types), stored on the configured launch for the next launch."""
+    context = _get_context()
+    if kernel.debug or kernel.extensions:
+        prepared = (kernel, context, None, None, None)
+    else:
+        flag = "is_cooperative" if _CUDA_CORE_GE_1_0 else "cooperative_launch"
+        config = _CoreLaunchConfig(
+            grid=launch.griddim,
+            block=launch.blockdim,
+            shmem_size=launch.sharedmem,
+            **{flag: kernel.cooperative},
+        )
+        core_kernel = kernel._codelibrary.get_cufunc().kernel
+        prepared = (kernel, context, core_kernel, config, tuple(kernel.argument_types))
+    launch._lcs_prepared = prepared
+    return prepared
 
 
 def _config_for_compile(root):
@@ -761,6 +809,15 @@ def _resolve_global(func_ir, var, depth=0):
     return None
 
 
+_ACCESSOR_IDS = frozenset(map(id, _launch.ACCESSORS))
+
+
+def _is_accessor(obj):
+    # By identity: globals may be unhashable (a numpy array used as a
+    # constant), so no "in dict" test.
+    return id(obj) in _ACCESSOR_IDS and any(obj is a for a in _launch.ACCESSORS)
+
+
 class LaunchConstantRewrite(_NbRewrite):
     """Replaces ``numba_cuda_lcs.launch.<accessor>()`` calls with the value
     for the launch being compiled, and marks the matching field.  Runs before
@@ -781,12 +838,12 @@ class LaunchConstantRewrite(_NbRewrite):
             value = stmt.value
             if isinstance(value, _nb_ir.Expr) and value.op == "call":
                 accessor = _resolve_global(func_ir, value.func)
-                if accessor in _launch.ACCESSORS and not value.args and not value.kws:
+                if _is_accessor(accessor) and not value.args and not value.kws:
                     hits.append((stmt, accessor))
             elif isinstance(value, (_nb_ir.Global, _nb_ir.FreeVar)) or (
                 isinstance(value, _nb_ir.Expr) and value.op == "getattr"
             ):
-                if _resolve_global(func_ir, stmt.target) in _launch.ACCESSORS:
+                if _is_accessor(_resolve_global(func_ir, stmt.target)):
                     callees.append(stmt)
         self._func_ir, self._block = func_ir, block
         self._hits, self._callees = hits, callees
@@ -1106,6 +1163,8 @@ REPLACED = (
     ("_Kernel", "_lcs_key", "launch key an LC-S kernel was compiled for"),
     ("_LaunchConfiguration", "_lcs_keys",
      "launch keys, for configured launches created before install()"),
+    ("_LaunchConfiguration", "_lcs_prepared",
+     "prepared cuda.core launch state (kernel, context, LaunchConfig)"),
     ("ForAll", "__call__", "forall on LC-S kernels compiles for its launch"),
     ("numba.cuda.launchconfig", "current_launch_config", "read our TLS"),
     ("numba.cuda.launchconfig", "ensure_current_launch_config", "read our TLS"),
@@ -1164,6 +1223,8 @@ def install():
             patches.add(_Kernel, "_lcs_key", None, why["_Kernel", "_lcs_key"])
             patches.add(_StockLaunchConfiguration, "_lcs_keys", LazyLaunchKeys(),
                         why["_LaunchConfiguration", "_lcs_keys"])
+            patches.add(_StockLaunchConfiguration, "_lcs_prepared", None,
+                        why["_LaunchConfiguration", "_lcs_prepared"])
             patches.replace(_ForAll, "__call__", _forall_call, why["ForAll", "__call__"])
             for name, value in (
                 ("current_launch_config", _launchconfig.current_launch_config),

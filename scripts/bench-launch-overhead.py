@@ -276,6 +276,7 @@ def summarize(results, first):
             mean = statistics.mean(values)
             std = statistics.stdev(values) if len(values) > 1 else 0.0
             base_mean = statistics.mean(base[n])
+            median = statistics.median(values)
             rows.append(
                 {
                     "variant": variant,
@@ -284,6 +285,9 @@ def summarize(results, first):
                     "std_us": std,
                     "delta_us": mean - base_mean,
                     "ratio": mean / base_mean,
+                    "median_us": median,
+                    # Robust to the odd slow repeat on a shared machine.
+                    "median_ratio": median / statistics.median(base[n]),
                 }
             )
     return rows
@@ -341,11 +345,11 @@ def main(argv=None):
         report.setdefault("gpu", any_result["gpu"])
         report.setdefault("driver", any_result.get("driver"))
         print(f"\n== {label}: {python} (numba-cuda {any_result['numba_cuda']}, numpy {any_result['numpy']}, {any_result['gpu']})")
-        print(f"{'variant':9s} {'args':>4s} {'mean us':>9s} {'std':>6s} {'delta':>7s} {'ratio':>6s}")
+        print(f"{'variant':9s} {'args':>4s} {'mean us':>9s} {'std':>6s} {'delta':>7s} {'ratio':>6s} {'median':>7s} {'m.ratio':>7s}")
         for row in rows:
             print(
                 f"{row['variant']:9s} {row['args']:4d} {row['mean_us']:9.2f} {row['std_us']:6.2f} "
-                f"{row['delta_us']:+7.2f} {row['ratio']:6.3f}"
+                f"{row['delta_us']:+7.2f} {row['ratio']:6.3f} {row['median_us']:7.2f} {row['median_ratio']:7.3f}"
             )
         for variant, res in results.items():
             if "scenarios" in res:

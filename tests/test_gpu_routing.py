@@ -389,3 +389,40 @@ def test_invalid_launch_configurations_fail_like_numba_cuda():
     assert not stock["active"] and ours["active"]
     assert ours["result"] == stock["result"]
     assert all(outcome != "ok" for outcome in ours["result"].values())
+
+
+def test_host_arrays_are_copied_back_after_the_launch():
+    @cuda.jit
+    def increment(x):
+        i = cuda.grid(1)
+        if i < x.size:
+            x[i] += 1
+
+    host = np.zeros(100)
+    increment[4, 32](host)
+    increment[4, 32](host)
+    assert (host == 2).all()
+
+
+def test_one_configured_launch_serves_several_signatures():
+    @cuda.jit
+    def write(x, value):
+        x[0] = value
+
+    configured = write[1, 32]
+    for dtype, value in [(np.int64, 3), (np.float64, 2.5), (np.int64, 7), (np.float32, 1.5)]:
+        out = cuda.to_device(np.zeros(1, dtype=dtype))
+        configured(out, dtype(value))
+        assert out.copy_to_host()[0] == dtype(value)
+    assert len(write.overloads) == 3
+
+
+def test_debug_kernels_keep_numba_cudas_launch_path():
+    @cuda.jit(debug=True, opt=False)
+    def checked(x):
+        x[0] = 5
+
+    out = cuda.to_device(np.zeros(1, dtype=np.int64))
+    checked[1, 1](out)
+    assert int(out.copy_to_host()[0]) == 5
+    assert checked[1, 1]._lcs_prepared[2] is None  # not the prepared path

@@ -158,3 +158,15 @@ def test_accessors_cannot_be_called_from_python():
     for accessor in launch.ACCESSORS:
         with pytest.raises(TypeError, match="inside a @cuda.jit kernel"):
             accessor()
+
+
+GLOBAL_TABLE = __import__("numpy").arange(4)
+
+
+def uses_unhashable_global(out):
+    out[0] = GLOBAL_TABLE[1]
+
+
+def test_unhashable_globals_do_not_confuse_the_launch_constant_rewrite():
+    ptx, _ = cuda.compile_ptx(uses_unhashable_global, (types.int64[:],), cc=(9, 0))
+    assert ".visible .entry" in ptx or ".visible .func" in ptx
