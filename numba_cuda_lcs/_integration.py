@@ -423,13 +423,12 @@ def _call(self, args, launch):
         # Launch with the state prepared for this (kernel, context) pair: the
         # cuda.core LaunchConfig and kernel handle are built once, not on
         # every launch as numba-cuda's _Kernel.launch does.
+        # The CUDA context decides which loaded module (cufunc) to use: the
+        # context numba-cuda attached to this thread, else the current one.
+        context = _attached_context() or _get_context()
         prepared = launch._lcs_prepared
-        if (
-            prepared is None
-            or prepared[0] is not kernel
-            or prepared[1] is not _attached_context()
-        ):
-            prepared = _prepare_launch(kernel, launch)
+        if prepared is None or prepared[0] is not kernel or prepared[1] is not context:
+            prepared = _prepare_launch(kernel, launch, context)
         core_kernel = prepared[2]
         if core_kernel is None:  # debug or argument extensions: numba-cuda's path
             kernel.launch(
@@ -450,10 +449,9 @@ def _call(self, args, launch):
         _swap_args(prev)
 
 
-def _prepare_launch(kernel, launch):
+def _prepare_launch(kernel, launch, context):
     """(kernel, context, cuda.core kernel or None, LaunchConfig, argument
     types), stored on the configured launch for the next launch."""
-    context = _get_context()
     if kernel.debug or kernel.extensions:
         prepared = (kernel, context, None, None, None)
     else:
