@@ -76,8 +76,36 @@ def _kernel_source():
     return demo_block_sum
 
 
+def make_block_sum():
+    """The same block-wide sum written with ``numba_cuda_lcs.launch``: no
+    rewrite of our own, the launch constants size the buffer."""
+    from numba import cuda, float64
+
+    from . import launch
+
+    @cuda.jit
+    def block_sum(x, out):
+        buf = cuda.shared.array(launch.threads_per_block(), float64)
+        tid = cuda.threadIdx.x
+        i = cuda.grid(1)
+        buf[tid] = x[i] if i < x.size else 0.0
+        cuda.syncthreads()
+        stride = launch.threads_per_block() // 2
+        while stride > 0:
+            if tid < stride:
+                buf[tid] += buf[tid + stride]
+            cuda.syncthreads()
+            stride //= 2
+        if tid == 0:
+            cuda.atomic.add(out, 0, buf[0])
+
+    return block_sum
+
+
 def _gpu_demo(out):
     from numba import cuda
+
+    from . import inspection
 
     kernel = cuda.jit(_kernel_source())
     print("Block-wide sum; shared buffer sized by the launch's block size.", file=out)
@@ -103,14 +131,24 @@ def _gpu_demo(out):
     print(f"\nCompilations: {len(COMPILED)} (one per block size; grid sizes reuse them)", file=out)
     for grid, block in COMPILED:
         print(f"  compiled for blockdim={block} (first launched with griddim={grid})", file=out)
-    print(
-        f"Specializations besides the default: {len(kernel._launch_config_specializations)}",
-        file=out,
-    )
+    print("\nInspection (numba_cuda_lcs.inspection.format_specializations):", file=out)
+    print(inspection.format_specializations(kernel), file=out)
+
+    print("\nThe same sum with numba_cuda_lcs.launch.threads_per_block() (no rewrite):", file=out)
+    block_sum = make_block_sum()
+    x = rng.random(30000)
+    for block in (64, 128, 256, 64):
+        for grid_scale in (1, 2):
+            result = cuda.to_device(np.zeros(1))
+            grid = grid_scale * ((x.size + block - 1) // block)
+            block_sum[grid, block](cuda.to_device(x), result)
+            if not np.isclose(result.copy_to_host()[0], x.sum()):
+                raise SystemExit("demo: wrong sum")
+    print(inspection.format_specializations(block_sum), file=out)
 
 
 def _cpu_demo(out):
-    from numba import cuda, float64  # noqa: F401
+    from numba import cuda
     from numba.cuda import types
 
     from . import launchconfig

@@ -41,6 +41,17 @@ def tls_impl(request):
     return request.param
 
 
+@pytest.fixture
+def quiet_warnings():
+    """GPU tests launch small grids on purpose: silence numba-cuda's
+    occupancy warnings and friends (tests that check a warning record it)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        yield
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords and not HAS_GPU:

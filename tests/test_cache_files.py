@@ -17,7 +17,6 @@ import errno
 import importlib.util
 import json
 import os
-import pickle
 import stat
 import threading
 import warnings

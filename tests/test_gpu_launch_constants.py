@@ -9,18 +9,14 @@ import pytest
 from conftest import requires_gpu
 from support import rewrites  # noqa: F401  (registers stamp_* rewrites)
 
-pytestmark = [pytest.mark.gpu, requires_gpu]
+pytestmark = [pytest.mark.gpu, requires_gpu, pytest.mark.usefixtures("quiet_warnings")]
 
-from numba import cuda, float64  # noqa: E402
+from numba import cuda  # noqa: E402
 
 from numba_cuda_lcs import inspection, launch  # noqa: E402
+from numba_cuda_lcs.demo import make_block_sum  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=Warning)
-        yield
 
 
 def test_block_only_kernel_over_32_grids_and_3_blocks_compiles_3_times():
@@ -40,21 +36,7 @@ def test_block_only_kernel_over_32_grids_and_3_blocks_compiles_3_times():
     assert counters["specializations"] == 3
 
 
-@cuda.jit
-def block_sum(x, out):
-    buf = cuda.shared.array(launch.threads_per_block(), float64)
-    tid = cuda.threadIdx.x
-    i = cuda.grid(1)
-    buf[tid] = x[i] if i < x.size else 0.0
-    cuda.syncthreads()
-    stride = launch.threads_per_block() // 2
-    while stride > 0:
-        if tid < stride:
-            buf[tid] += buf[tid + stride]
-        cuda.syncthreads()
-        stride //= 2
-    if tid == 0:
-        cuda.atomic.add(out, 0, buf[0])
+block_sum = make_block_sum()  # the demo's kernel: launch constants size its buffer
 
 
 def test_block_sum_sized_by_launch_constants():

@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 import tracemalloc
-import warnings
 
 import numpy as np
 import pytest
@@ -24,7 +23,7 @@ import pytest
 from conftest import requires_gpu
 from support import rewrites
 
-pytestmark = [pytest.mark.gpu, requires_gpu]
+pytestmark = [pytest.mark.gpu, requires_gpu, pytest.mark.usefixtures("quiet_warnings")]
 
 from numba import cuda  # noqa: E402
 
@@ -33,11 +32,6 @@ from numba_cuda_lcs import inspection  # noqa: E402
 from numba_cuda_lcs.tls import impl as tls  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=Warning)
-        yield
 
 
 def _kernels():

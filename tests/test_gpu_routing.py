@@ -6,16 +6,14 @@ output proves which compiled kernel ran.
 """
 
 import threading
-import warnings
 
 import numpy as np
 import pytest
 
 from conftest import requires_gpu
 from support import rewrites
-from support.rewrites import BLOCK_X, GRID_X
 
-pytestmark = [pytest.mark.gpu, requires_gpu]
+pytestmark = [pytest.mark.gpu, requires_gpu, pytest.mark.usefixtures("quiet_warnings")]
 
 from numba import cuda  # noqa: E402
 from numba.cuda import launchconfig as builtin_launchconfig  # noqa: E402
@@ -24,11 +22,6 @@ import numba_cuda_lcs  # noqa: E402
 from numba_cuda_lcs import launchconfig  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _quiet_occupancy_warnings():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=Warning)
-        yield
 
 
 def n_compiles(dispatcher):
