@@ -1,12 +1,17 @@
 """``python -m numba_cuda_lcs demo``: LC-S at work.
 
-A block-wide sum whose shared-memory buffer is sized by the block size.  A
-rewrite (``demo_*`` kernels only) replaces the placeholder ``BLOCK`` with the
-block size of the launch being compiled and marks the kernel sensitive to
-``blockdim`` only.  Launched over several block and grid sizes, each block
-size compiles once and every sum is right.  Without a GPU the demo says so and
-shows the compile-only path (the shared buffer in the PTX follows the block
-size).
+Part 1, a compilation hook: a rewrite (``demo_*`` kernels only) replaces the
+placeholder ``BLOCK`` with the block size of the launch being compiled and
+marks the kernel sensitive to ``blockdim`` only.  Each thread writes that
+constant, so the output shows which compiled kernel ran.
+
+Part 2, launch constants: a block-wide sum whose shared buffer is sized by
+``numba_cuda_lcs.launch.threads_per_block()``, launched with several block
+sizes over several grid sizes: each block size compiles once, every sum is
+right, and the inspection table shows the specializations.
+
+Without a GPU the demo says so and shows the compile-only path (the shared
+buffer in the PTX follows the block size).
 """
 
 import sys
@@ -14,7 +19,7 @@ import warnings
 
 import numpy as np
 
-BLOCK = 987654001  # placeholder the rewrite replaces with blockdim[0]
+BLOCK = 987654001  # placeholder the rewrite replaces with the block size
 COMPILED = []
 
 
@@ -55,30 +60,9 @@ def _register_rewrite():
             return self._block
 
 
-def _kernel_source():
-    from numba import cuda, float64
-
-    def demo_block_sum(x, out):
-        buf = cuda.shared.array(BLOCK, float64)
-        tid = cuda.threadIdx.x
-        i = cuda.grid(1)
-        buf[tid] = x[i] if i < x.size else 0.0
-        cuda.syncthreads()
-        stride = BLOCK // 2
-        while stride > 0:
-            if tid < stride:
-                buf[tid] += buf[tid + stride]
-            cuda.syncthreads()
-            stride //= 2
-        if tid == 0:
-            cuda.atomic.add(out, 0, buf[0])
-
-    return demo_block_sum
-
-
 def make_block_sum():
-    """The same block-wide sum written with ``numba_cuda_lcs.launch``: no
-    rewrite of our own, the launch constants size the buffer."""
+    """A block-wide sum whose shared buffer is sized by the launch's block
+    size through ``numba_cuda_lcs.launch`` (used by the demo and the tests)."""
     from numba import cuda, float64
 
     from . import launch
@@ -102,49 +86,60 @@ def make_block_sum():
     return block_sum
 
 
-def _gpu_demo(out):
+def _hook_demo(out):
+    from numba import cuda
+
+    @cuda.jit
+    def demo_fill(result):
+        i = cuda.grid(1)
+        if i < result.size:
+            result[i] = BLOCK  # the rewrite puts the compiled-for block size here
+
+    print("Part 1: a rewrite reads the block size while the kernel compiles.", file=out)
+    print(f"{'grid':>5} {'block':>6}  compiled?     every element ==", file=out)
+    for grid, block in [(4, 64), (2, 128), (8, 64), (1, 256), (2, 128)]:
+        before = len(COMPILED)
+        result = cuda.to_device(np.zeros(grid * block, dtype=np.int64))
+        demo_fill[grid, block](result)
+        values = set(result.copy_to_host().tolist())
+        compiled = "yes" if len(COMPILED) > before else "no (reused)"
+        print(f"{grid:5d} {block:6d}  {compiled:12s}  {sorted(values)}", file=out)
+        if values != {block}:
+            raise SystemExit("demo: a launch ran a kernel compiled for another block size")
+    for grid, block in COMPILED:
+        print(f"  compiled for blockdim={block} (first launched with griddim={grid})", file=out)
+
+
+def _launch_constants_demo(out):
     from numba import cuda
 
     from . import inspection
 
-    kernel = cuda.jit(_kernel_source())
-    print("Block-wide sum; shared buffer sized by the launch's block size.", file=out)
-    print(f"{'block':>6} {'grid':>5} {'n':>7} {'sum':>12} {'expected':>12}  compiled?", file=out)
+    print(
+        "\nPart 2: a block-wide sum, shared buffer sized by "
+        "launch.threads_per_block().",
+        file=out,
+    )
+    print(f"{'block':>6} {'grid':>5} {'n':>7} {'sum':>12} {'expected':>12}", file=out)
+    kernel = make_block_sum()
     rng = np.random.default_rng(0)
     for block in (64, 128, 256):
         for n in (1000, 5000, 20000):
             x = rng.random(n)
             grid = (n + block - 1) // block
-            before = len(COMPILED)
             result = cuda.to_device(np.zeros(1))
             kernel[grid, block](cuda.to_device(x), result)
             got = result.copy_to_host()[0]
-            compiled = "yes" if len(COMPILED) > before else "no (reused)"
             ok = np.isclose(got, x.sum())
             print(
-                f"{block:6d} {grid:5d} {n:7d} {got:12.4f} {x.sum():12.4f}  {compiled}"
+                f"{block:6d} {grid:5d} {n:7d} {got:12.4f} {x.sum():12.4f}"
                 + ("" if ok else "   WRONG"),
                 file=out,
             )
             if not ok:
                 raise SystemExit("demo: wrong sum")
-    print(f"\nCompilations: {len(COMPILED)} (one per block size; grid sizes reuse them)", file=out)
-    for grid, block in COMPILED:
-        print(f"  compiled for blockdim={block} (first launched with griddim={grid})", file=out)
-    print("\nInspection (numba_cuda_lcs.inspection.format_specializations):", file=out)
+    print("\nnumba_cuda_lcs.inspection.format_specializations(block_sum):", file=out)
     print(inspection.format_specializations(kernel), file=out)
-
-    print("\nThe same sum with numba_cuda_lcs.launch.threads_per_block() (no rewrite):", file=out)
-    block_sum = make_block_sum()
-    x = rng.random(30000)
-    for block in (64, 128, 256, 64):
-        for grid_scale in (1, 2):
-            result = cuda.to_device(np.zeros(1))
-            grid = grid_scale * ((x.size + block - 1) // block)
-            block_sum[grid, block](cuda.to_device(x), result)
-            if not np.isclose(result.copy_to_host()[0], x.sum()):
-                raise SystemExit("demo: wrong sum")
-    print(inspection.format_specializations(block_sum), file=out)
 
 
 def _cpu_demo(out):
@@ -158,7 +153,7 @@ def _cpu_demo(out):
         "the shared buffer in the PTX follows the block size.",
         file=out,
     )
-    func = _kernel_source()
+    func = make_block_sum().py_func
     for block in (64, 128, 256):
         with launchconfig.compiling_for(1, block) as cfg:
             ptx, _ = cuda.compile_ptx(func, (types.float64[::1], types.float64[::1]), cc=(9, 0))
@@ -181,6 +176,9 @@ def main(argv=None, out=None):
         f"{'active' if numba_cuda_lcs.is_active() else 'NOT active (NUMBA_CUDA_LCS_DISABLE is set)'}",
         file=out,
     )
+    if not numba_cuda_lcs.is_active():
+        print("Package disabled: nothing to demonstrate.", file=out)
+        return 0
     _register_rewrite()
     if not cuda.is_available():
         print(
@@ -192,8 +190,6 @@ def main(argv=None, out=None):
         except Exception as exc:
             print(f"(The compile-only view needs NVVM from numba-cuda's cu13 extra: {exc})", file=out)
         return 0
-    if not numba_cuda_lcs.is_active():
-        print("Package disabled: nothing to demonstrate.", file=out)
-        return 0
-    _gpu_demo(out)
+    _hook_demo(out)
+    _launch_constants_demo(out)
     return 0
