@@ -231,7 +231,9 @@ class _Routing:
             # their launches: re-key them.  Narrower ones cannot be re-keyed.
             routes = collections.OrderedDict()
             if not self.route_mask & ~old_mask:
-                for key, target in old_routes.items():
+                # list(): a snapshot taken atomically; launches may still be
+                # reordering the old dict (move_to_end) without the lock.
+                for key, target in list(old_routes.items()):
                     routes.setdefault(_keys.project(key, self.route_mask), target)
             self.routes = routes
 
@@ -304,7 +306,10 @@ def _evict_beyond_limit(root, state, keep):
     limit = max_specializations_for(root) - 1  # the default counts as one
     if len(children) <= limit:
         return
-    in_lru_order = [t for t in state.routes.values() if t is not root]
+    # Snapshots (list() of a dict view is atomic): launches reorder routes
+    # with move_to_end() without taking the lock.
+    routes = list(state.routes.items())
+    in_lru_order = [t for _k, t in routes if t is not root]
     routed = set(map(id, in_lru_order))
     # Children no route reaches (their fields were widened) go first.
     order = [c for c in children.values() if id(c) not in routed] + in_lru_order
@@ -316,8 +321,8 @@ def _evict_beyond_limit(root, state, keep):
             continue
         key = by_id.pop(id(victim))
         del children[key]
-        for route_key in [k for k, t in state.routes.items() if t is victim]:
-            del state.routes[route_key]
+        for route_key in [k for k, t in routes if t is victim]:
+            state.routes.pop(route_key, None)
         state.evictions += 1
         state.evicted_keys.append(key)
     if state.evictions and not state.warned:
@@ -1090,7 +1095,10 @@ def specialization_rows(kernel):
     if state is not None and state.default_keys is not None:
         default_key = state.default_keys[state.mask or _ALL]
     rows = [(root, default_key, True)]
-    rows += [(child, key, False) for key, child in root._launch_config_specializations.items()]
+    rows += [
+        (child, key, False)
+        for key, child in list(root._launch_config_specializations.items())
+    ]
     return rows, state
 
 
