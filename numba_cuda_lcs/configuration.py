@@ -32,14 +32,6 @@ class LaunchConfigMarking:
     """Marking methods.  Subclasses provide ``griddim``, ``blockdim`` and
     ``sharedmem``."""
 
-    _lcs_keys = None  # replaced below by a LazyLaunchKeys descriptor
-
-    @property
-    def launch_keys(self):
-        """The specialization key of this configuration for every field mask
-        (``launch_keys[mask]``, see :func:`numba_cuda_lcs.keys.launch_keys`)."""
-        return self._lcs_keys
-
     def mark_kernel_as_launch_config_sensitive(self, fields=None):
         """Mark the kernel being compiled for this configuration as
         launch-config sensitive.

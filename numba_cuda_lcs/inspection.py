@@ -10,8 +10,6 @@
     inspection.set_launch_bounds_from_block(kernel)
 """
 
-from . import keys as _keys
-
 __all__ = [
     "specializations",
     "compile_counters",
@@ -85,7 +83,3 @@ def format_specializations(kernel):
             f"hits={row['hits']:<6} {took}"
         )
     return "\n".join(lines)
-
-
-# Keep the field names at hand for callers formatting keys themselves.
-FIELD_NAMES = _keys.FIELD_NAMES
