@@ -2,61 +2,74 @@
 start-up by the ``numba_cuda_lcs-autoload.pth`` file the wheel installs.
 
 A top-level module (like numba-cuda's own ``_numba_cuda_redirector``) so that
-start-up imports neither ``numba_cuda_lcs`` nor numba.
+start-up imports neither ``numba_cuda_lcs`` nor a compiler.
 
 numba-cuda 0.30 runs its ``numba_cuda_extensions`` ``init`` entry points only
 from ``_DispatcherBase._compile_for_args``, which ``CUDADispatcher`` overrides,
 so a plain ``@cuda.jit`` program never reaches our entry point.  This module
-installs a tiny import hook instead: when ``numba.cuda.dispatcher`` finishes
-importing, numba-cuda-lcs is activated.  Nothing is imported at start-up
-beyond this module, and ``NUMBA_CUDA_LCS_DISABLE=1`` turns the hook off.
+installs a tiny import hook instead: when a compiler's dispatcher module
+finishes importing, numba-cuda-lcs is activated for it.  Nothing is imported
+at start-up beyond this module, and ``NUMBA_CUDA_LCS_DISABLE=1`` turns the
+hook off.  :func:`watch` is also how an active numba-cuda-lcs learns that a
+compiler was imported after it.
 """
 
 import importlib.abc
 import os
 import sys
+import threading
 
-_TARGET = "numba.cuda.dispatcher"
+#: The module of each supported compiler whose import activates the package
+#: (kept in step with numba_cuda_lcs.backends.BACKENDS).
+TRIGGERS = ("numba.cuda.dispatcher", "numba_cuda_mlir.descriptor")
+
+_callbacks = {}  # module name -> callbacks to run once it has been imported
+_lock = threading.RLock()
 
 
-def _activate_after_import():
-    if "numba_cuda_lcs._integration" in sys.modules:
-        # numba_cuda_lcs itself is importing numba-cuda (an explicit import
-        # or activate() is in progress): that activation completes the job.
-        return
-    try:
-        import numba_cuda_lcs
+def _disabled():
+    value = os.environ.get("NUMBA_CUDA_LCS_DISABLE", "").strip().lower()
+    return value in ("1", "true", "yes", "on")
 
-        numba_cuda_lcs.activate()
-    except Exception as exc:  # never break "import numba.cuda"
-        import warnings
 
-        warnings.warn(f"numba-cuda-lcs was not activated: {exc}", RuntimeWarning)
+def _run_callbacks(name):
+    with _lock:
+        callbacks = _callbacks.pop(name, [])
+        if not _callbacks:
+            _remove_finder()
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception as exc:  # never break the compiler's import
+            import warnings
+
+            warnings.warn(f"numba-cuda-lcs was not activated: {exc}", RuntimeWarning)
 
 
 class _LoaderWrapper(importlib.abc.Loader):
-    def __init__(self, loader):
+    def __init__(self, loader, name):
         self._loader = loader
+        self._name = name
 
     def create_module(self, spec):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
         self._loader.exec_module(module)
-        _activate_after_import()
+        _run_callbacks(self._name)
 
     def __getattr__(self, name):
         return getattr(self._loader, name)
 
 
-class _ActivationFinder(importlib.abc.MetaPathFinder):
+class _ImportWatcher(importlib.abc.MetaPathFinder):
     def __init__(self):
-        self._busy = False
+        self._busy = threading.local()
 
     def find_spec(self, name, path, target=None):
-        if name != _TARGET or self._busy:
+        if name not in _callbacks or getattr(self._busy, "value", False):
             return None
-        self._busy = True
+        self._busy.value = True
         try:
             for finder in sys.meta_path:
                 if finder is self or not hasattr(finder, "find_spec"):
@@ -67,21 +80,64 @@ class _ActivationFinder(importlib.abc.MetaPathFinder):
             else:
                 return None
         finally:
-            self._busy = False
+            self._busy.value = False
         if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _LoaderWrapper(spec.loader)
-        sys.meta_path.remove(self)  # one activation per process is enough
+            spec.loader = _LoaderWrapper(spec.loader, name)
         return spec
 
 
+_finder = _ImportWatcher()
+
+
+def _remove_finder():
+    if _finder in sys.meta_path:
+        sys.meta_path.remove(_finder)
+
+
+def watch(module_name, callback):
+    """Run *callback* once *module_name* has been imported: now if it already
+    is, else right after its import completes."""
+    if module_name in sys.modules:
+        callback()
+        return
+    with _lock:
+        _callbacks.setdefault(module_name, []).append(callback)
+        if _finder not in sys.meta_path:
+            sys.meta_path.insert(0, _finder)
+
+
+def unwatch(module_name, callback):
+    """Forget a :func:`watch` that has not fired yet."""
+    with _lock:
+        callbacks = _callbacks.get(module_name, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+        if not callbacks:
+            _callbacks.pop(module_name, None)
+        if not _callbacks:
+            _remove_finder()
+
+
+def _activate():
+    if "numba_cuda_lcs.backends" in sys.modules and sys.modules[
+        "numba_cuda_lcs.backends"
+    ].activating():
+        # numba_cuda_lcs itself is importing the compiler (activate() is in
+        # progress): that activation completes the job.
+        return
+    import numba_cuda_lcs
+
+    numba_cuda_lcs.activate()
+
+
 def install_hook():
-    """Install the import hook (idempotent); returns True if installed."""
-    if os.environ.get("NUMBA_CUDA_LCS_DISABLE", "").strip().lower() not in ("", "0", "false", "no"):
+    """Activate numba-cuda-lcs when a supported compiler is imported
+    (idempotent); returns True if the hook is in place."""
+    if _disabled():
         return False
-    if _TARGET in sys.modules:
-        _activate_after_import()
-        return True
-    if any(isinstance(f, _ActivationFinder) for f in sys.meta_path):
-        return True
-    sys.meta_path.insert(0, _ActivationFinder())
+    for name in TRIGGERS:
+        with _lock:
+            armed = _activate in _callbacks.get(name, ())
+        if not armed:
+            watch(name, _activate)
     return True

@@ -65,23 +65,23 @@ def activate():
     """
     if disabled_by_environment() or _simulator_enabled():
         return False
-    from . import _integration
+    from . import backends
 
-    _integration.install()
+    backends.activate_all()
     return True
 
 
 def deactivate():
     """Restore every numba-cuda attribute :func:`activate` replaced."""
-    from . import _integration
+    from . import backends
 
-    return _integration.uninstall()
+    return backends.deactivate_all()
 
 
 def is_active():
-    from . import _integration
+    from . import backends
 
-    return _integration.is_installed()
+    return bool(backends.installed_modules() or backends.armed_compilers())
 
 
 def _init_extension():

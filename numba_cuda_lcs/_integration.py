@@ -55,6 +55,7 @@ from ._version import __version__ as _lcs_version
 from . import keys as _keys
 from . import launch as _launch
 from . import launchconfig as _launchconfig
+from . import marks as _marks
 from .configuration import LaunchConfigMarking, LazyLaunchKeys
 from .errors import (
     LaunchConfigSpecializationError,
@@ -509,12 +510,12 @@ def _compile(self, sig):
             return kernel
         root = _root_of(self)
         config = _config_for_compile(root)
-        if config is not None and _launchconfig._observers:
-            _launchconfig._notify_compile(root, config)
+        if config is not None and _launchconfig.observers:
+            _launchconfig.notify_compile(root, config)
         token = _tls.begin_compile(config)
         try:
             if config is not None:
-                _launchconfig.apply_early_marks(config)
+                _marks.apply_early_marks(config)
             kernel = _obtain_kernel(self, root, sig, argtypes, config)
         except RuntimeError as exc:
             if config is None and _is_missing_config_error(exc):
@@ -698,7 +699,7 @@ def _mark_launch_config_sensitive(self):
             "mark_launch_config_sensitive() must be called on the active "
             "launch configuration's dispatcher"
         )
-    _launchconfig.mark(config, _ALL, "mark_launch_config_sensitive")
+    _marks.mark(config, _ALL, "mark_launch_config_sensitive")
 
 
 _stock_compile_device = _CUDADispatcher.compile_device
@@ -871,7 +872,7 @@ class LaunchConstantRewrite(_NbRewrite):
         tuples = {}
         for stmt, accessor in self._hits:
             field, value_of = _launch.ACCESSORS[accessor]
-            _launchconfig.mark(config, field, f"launch.{accessor.__name__}")
+            _marks.mark(config, field, f"launch.{accessor.__name__}")
             value = value_of(config)
             stmt.value = _nb_ir.Const(value, stmt.value.loc)
             if isinstance(value, tuple):
@@ -1247,7 +1248,7 @@ def install():
             raise
         # Configured launches cached before now are numba-cuda's own class.
         _CUDADispatcher.configure.cache_clear()
-        _launchconfig._builtin_reader = _builtin_current_config
+        _marks.add_builtin_reader(_builtin_current_config)
         _installed = patches
         return True
 
@@ -1263,6 +1264,6 @@ def uninstall():
         rewrites = _nb_rewrite_registry.rewrites["before-inference"]
         if LaunchConstantRewrite in rewrites:
             rewrites.remove(LaunchConstantRewrite)
-        _launchconfig._builtin_reader = None
+        _marks.remove_builtin_reader(_builtin_current_config)
         _CUDADispatcher.configure.cache_clear()
         return True

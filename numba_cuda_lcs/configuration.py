@@ -9,10 +9,7 @@ every thread that launches with that configuration.
 """
 
 from . import keys as _keys
-from .tls import impl as _tls
-
-_current_config = _tls.current_config
-_compile_marks = _tls.compile_marks
+from . import marks, tls
 
 
 class LazyLaunchKeys:
@@ -40,35 +37,31 @@ class LaunchConfigMarking:
         ``"griddim"``, ``"blockdim"``, ``"sharedmem"`` (default: all three).
         Several marks during one compilation take the union.
         """
-        from . import launchconfig
-
         mask = _keys.fields_to_mask(fields)
-        launchconfig.mark(self, mask, "mark_kernel_as_launch_config_sensitive")
+        marks.mark(self, mask, "mark_kernel_as_launch_config_sensitive")
 
     def get_kernel_launch_config_sensitive(self):
         """None until something marked the compilation in progress for this
         configuration, then True."""
-        from . import launchconfig
-
-        if _current_config() is self:
-            marked = _compile_marks()
+        if tls.current_config() is self:
+            marked = tls.compile_marks()
         else:
-            marked = launchconfig.early_marks(self)
+            marked = marks.early_marks(self)
         return True if marked else None
 
     def get_kernel_launch_config_fields(self):
         """The field names marked so far by the compilation in progress for
         this configuration (empty when none)."""
-        if _current_config() is self:
-            return _keys.mask_to_fields(_compile_marks())
+        if tls.current_config() is self:
+            return _keys.mask_to_fields(tls.compile_marks())
         return ()
 
     def is_kernel_launch_config_sensitive(self):
         """During a compilation for this configuration: whether it has been
         marked.  Otherwise: whether the kernel launched with this
         configuration is known to be launch-config sensitive."""
-        if _current_config() is self:
-            return bool(_compile_marks())
+        if tls.current_config() is self:
+            return bool(tls.compile_marks())
         return self._launched_kernel_is_sensitive()
 
     def _launched_kernel_is_sensitive(self):

@@ -22,3 +22,14 @@ class LaunchConfigSpecializationError(RuntimeError):
     Never expected; raised instead of launching a kernel compiled for another
     configuration.
     """
+
+
+class UnsupportedCompilerError(UnsupportedNumbaCudaError):
+    """The installed compiler (numba-cuda or numba-cuda-mlir) is a version
+    this package does not support.  A subclass of
+    :class:`UnsupportedNumbaCudaError`, the name earlier versions raised."""
+
+
+class LaunchConstantUsageError(TypeError):
+    """A ``numba_cuda_lcs.launch`` accessor is misused in kernel code (used
+    without parentheses, or called with arguments); the message names the fix."""

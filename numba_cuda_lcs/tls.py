@@ -1,21 +1,76 @@
-"""Selects the thread-local state implementation: the C extension ``_tls``, or
-its pure-Python twin ``_tls_py`` when the extension is not built or
-``NUMBA_CUDA_LCS_PURE_PYTHON=1`` is set."""
+"""The one place that binds the thread-local state implementation.
+
+The C extension ``_tls`` is used when it is built; its pure-Python twin
+``_tls_py`` when it is not, or when ``NUMBA_CUDA_LCS_PURE_PYTHON=1`` is set.
+Every other module calls these functions as ``tls.swap_args(...)`` (never
+binding them at import), so :func:`use` switches the whole package at once:
+that is how the test-suite runs everything over both implementations.
+
+The state itself (per thread): the arguments of the launch in progress, and a
+stack of compile frames, each holding the configuration being compiled for and
+the launch-config fields marked so far.
+"""
 
 import os
 
-if os.environ.get("NUMBA_CUDA_LCS_PURE_PYTHON", "") == "1":
-    from . import _tls_py as impl
+from . import _tls_py
 
-    IMPLEMENTATION = "python"
-else:
+try:
+    from . import _tls as _tls_c
+except ImportError:  # extension not built (e.g. a plain source checkout)
+    _tls_c = None
+
+#: The implementations available in this process, by name.
+IMPLEMENTATIONS = {"python": _tls_py}
+if _tls_c is not None:
+    IMPLEMENTATIONS["c"] = _tls_c
+
+_FUNCTIONS = (
+    "current_args",
+    "current_config",
+    "swap_args",
+    "begin_compile",
+    "end_compile",
+    "in_compile",
+    "compile_marks",
+    "add_marks",
+)
+
+# Bound by use(); declared here for readers and type checkers.
+current_args = _tls_py.current_args
+current_config = _tls_py.current_config
+swap_args = _tls_py.swap_args
+begin_compile = _tls_py.begin_compile
+end_compile = _tls_py.end_compile
+in_compile = _tls_py.in_compile
+compile_marks = _tls_py.compile_marks
+add_marks = _tls_py.add_marks
+
+#: The module providing the functions above, and its name ("c" or "python").
+impl = _tls_py
+IMPLEMENTATION = "python"
+
+
+def use(name):
+    """Bind the implementation *name* ("c" or "python") and return the name
+    bound before.  Only switch between launches and compilations: the state
+    of one implementation is invisible to the other."""
+    global impl, IMPLEMENTATION
     try:
-        from . import _tls as impl
+        module = IMPLEMENTATIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown TLS implementation {name!r}; available: "
+            f"{', '.join(sorted(IMPLEMENTATIONS))}"
+        ) from None
+    previous = IMPLEMENTATION
+    namespace = globals()
+    for function in _FUNCTIONS:
+        namespace[function] = getattr(module, function)
+    impl, IMPLEMENTATION = module, name
+    return previous
 
-        IMPLEMENTATION = "c"
-    except ImportError:  # extension not built (e.g. a source checkout)
-        from . import _tls_py as impl
 
-        IMPLEMENTATION = "python"
+use("python" if os.environ.get("NUMBA_CUDA_LCS_PURE_PYTHON", "") == "1" or _tls_c is None else "c")
 
-__all__ = ["impl", "IMPLEMENTATION"]
+__all__ = ["IMPLEMENTATION", "IMPLEMENTATIONS", "impl", "use", *_FUNCTIONS]

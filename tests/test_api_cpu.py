@@ -10,7 +10,7 @@ from numba import cuda
 from numba.cuda import types
 
 import numba_cuda_lcs
-from numba_cuda_lcs import launchconfig
+from numba_cuda_lcs import launchconfig, marks
 from numba_cuda_lcs.errors import LaunchConfigUnavailableError
 from support import rewrites  # noqa: F401  (registers the test rewrites)
 
@@ -145,7 +145,7 @@ def test_marks_made_before_the_compile_frame_opens_reach_the_compilation():
     # The pending mark is handed to the next compile frame for that launch.
     token = numba_cuda_lcs.tls.impl.begin_compile(configured)
     try:
-        launchconfig.apply_early_marks(configured)
+        marks.apply_early_marks(configured)
         assert configured.get_kernel_launch_config_fields() == (
             "griddim",
             "blockdim",
@@ -153,4 +153,4 @@ def test_marks_made_before_the_compile_frame_opens_reach_the_compilation():
         )
     finally:
         numba_cuda_lcs.tls.impl.end_compile(token)
-    assert launchconfig.early_marks(configured) == 0
+    assert marks.early_marks(configured) == 0
