@@ -1,13 +1,13 @@
 """The numba-cuda backend (numba-cuda 0.30.x).
 
 One module per concept; ``manifest`` lists every numba-cuda name used and
-checks the version, ``install`` is the only code that assigns onto
+checks the version, ``patches`` is the only code that assigns onto
 numba-cuda objects.  See docs/architecture.md for the path of a launch and a
 compile through these modules.
 """
 
 from .inspection import counters, kernel_rows, owns, set_launch_bounds_from_block, set_max_specializations
-from .install import install, installed_patches, is_installed, uninstall
+from .patches import install, installed_patches, is_installed, uninstall
 from .manifest import COMPILER, check_version
 
 __all__ = [
