@@ -25,13 +25,15 @@ def _activate_after_import():
         # or activate() is in progress): that activation completes the job.
         return
     try:
-        import numba_cuda_lcs
+        imported = "numba_cuda_lcs" in sys.modules
+        import numba_cuda_lcs  # importing activates (or records why not)
 
-        numba_cuda_lcs.activate()
+        if imported:
+            numba_cuda_lcs.activate()
     except Exception as exc:  # never break "import numba.cuda"
         import warnings
 
-        warnings.warn(f"numba-cuda-lcs was not activated: {exc}", RuntimeWarning)
+        warnings.warn(f"numba-cuda-lcs was not activated: {exc}", RuntimeWarning, stacklevel=2)
 
 
 class _LoaderWrapper(importlib.abc.Loader):
@@ -76,7 +78,9 @@ class _ActivationFinder(importlib.abc.MetaPathFinder):
 
 def install_hook():
     """Install the import hook (idempotent); returns True if installed."""
-    if os.environ.get("NUMBA_CUDA_LCS_DISABLE", "").strip().lower() not in ("", "0", "false", "no"):
+    # The values numba_cuda_lcs.DISABLE_TRUE lists; an unrecognised value
+    # leaves the hook on and numba_cuda_lcs warns about it.
+    if os.environ.get("NUMBA_CUDA_LCS_DISABLE", "").strip().lower() in ("1", "true", "yes", "on"):
         return False
     if _TARGET in sys.modules:
         _activate_after_import()

@@ -1,21 +1,26 @@
 """numba-cuda-lcs: launch-config-sensitive compilation for numba-cuda kernels.
 
-Importing the package activates it (as does numba-cuda's extension entry
-point, so plain ``@cuda.jit`` code gets it without any import); set
-``NUMBA_CUDA_LCS_DISABLE=1`` to leave numba-cuda untouched.
+Importing the package activates it (as does the start-up hook an installed
+package places, so plain ``@cuda.jit`` code gets it without any import).
+``NUMBA_CUDA_LCS_DISABLE=1`` leaves numba-cuda untouched; where the package
+cannot be active (the CUDA simulator, no numba-cuda installed, an unsupported
+numba-cuda), :func:`inactive_reason` says why.
 """
 
+import importlib.util
 import os
+import sys
+import warnings
 
+from . import inspection, launch
 from ._version import __version__
 from .errors import (
     LaunchConfigSpecializationError,
     LaunchConfigUnavailableError,
     UnsupportedNumbaCudaError,
 )
-from .keys import FIELD_NAMES
-from . import inspection, launch
 from .inspection import set_launch_bounds_from_block, set_max_specializations
+from .keys import FIELD_NAMES
 from .launchconfig import (
     capture_compile_config,
     compiling_for,
@@ -33,6 +38,7 @@ __all__ = [
     "activate",
     "deactivate",
     "is_active",
+    "inactive_reason",
     "disabled_by_environment",
     "current_launch_config",
     "ensure_current_launch_config",
@@ -44,44 +50,132 @@ __all__ = [
 ]
 
 DISABLE_ENV = "NUMBA_CUDA_LCS_DISABLE"
+#: Values of ``NUMBA_CUDA_LCS_DISABLE`` (case-insensitive) that disable the package.
+DISABLE_TRUE = ("1", "true", "yes", "on")
+#: Values that leave it enabled (unset is the same as empty).
+DISABLE_FALSE = ("", "0", "false", "no", "off")
+
+SIMULATOR_ENV = "NUMBA_ENABLE_CUDASIM"
+INSTALL_HINT = (
+    "install numba-cuda-lcs with the extra that matches your NVIDIA driver: "
+    "'numba-cuda-lcs[cu13]' (driver >= 580) or 'numba-cuda-lcs[cu12]' (driver >= 525)"
+)
+
+_warned_values: set[str] = set()
+# Why the last activation attempt at import failed (an unsupported numba-cuda).
+_activation_error: Exception | None = None
+
+
+def _disable_value():
+    return os.environ.get(DISABLE_ENV, "").strip().lower()
 
 
 def disabled_by_environment():
-    """True when ``NUMBA_CUDA_LCS_DISABLE`` is set to a true value."""
-    return os.environ.get(DISABLE_ENV, "").strip().lower() not in ("", "0", "false", "no")
+    """True when ``NUMBA_CUDA_LCS_DISABLE`` is ``1``, ``true``, ``yes`` or ``on``.
+
+    ``0``, ``false``, ``no``, ``off`` and the empty string leave the package
+    enabled; any other value also leaves it enabled and warns once.
+    """
+    value = _disable_value()
+    if value in DISABLE_TRUE:
+        return True
+    if value not in DISABLE_FALSE and value not in _warned_values:
+        _warned_values.add(value)
+        warnings.warn(
+            f"{DISABLE_ENV}={os.environ.get(DISABLE_ENV)!r} is not recognised, so "
+            f"numba-cuda-lcs stays enabled. Use one of {', '.join(DISABLE_TRUE)} to "
+            f"disable it, or one of 0, false, no, off (or leave it unset) to enable it.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return False
 
 
 def _simulator_enabled():
-    return os.environ.get("NUMBA_ENABLE_CUDASIM", "").strip() not in ("", "0")
+    return os.environ.get(SIMULATOR_ENV, "").strip() not in ("", "0")
+
+
+def _numba_cuda_installed():
+    try:
+        return importlib.util.find_spec("numba_cuda") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _environment_reason():
+    """Why activation cannot happen in this process, or None."""
+    if disabled_by_environment():
+        return (
+            f"{DISABLE_ENV}={os.environ.get(DISABLE_ENV)} is set, so numba-cuda is left untouched."
+        )
+    if _simulator_enabled():
+        return (
+            f"{SIMULATOR_ENV} is set: the CUDA simulator runs kernels in Python "
+            "and has no compiler or dispatcher for numba-cuda-lcs to route, so "
+            "the package stays inactive (kernels still run in the simulator)."
+        )
+    if not _numba_cuda_installed():
+        return f"numba-cuda is not installed, so there is no compiler to extend: {INSTALL_HINT}."
+    return None
+
+
+def _integration_module():
+    # Only what was imported: importing _integration needs a real numba-cuda
+    # (the simulator's dispatcher module lacks what it replaces).
+    return sys.modules.get(__name__ + "._integration")
 
 
 def activate():
     """Install LC-S routing into numba-cuda.
 
     Returns True when it is active afterwards; False when
-    ``NUMBA_CUDA_LCS_DISABLE`` is set or the CUDA simulator is enabled (it has
-    no dispatcher to route).  Raises :class:`UnsupportedNumbaCudaError` for a
-    numba-cuda other than 0.30.x.
+    ``NUMBA_CUDA_LCS_DISABLE`` is set, the CUDA simulator is enabled (it has
+    no dispatcher to route) or numba-cuda is not installed --
+    :func:`inactive_reason` says which.  Raises
+    :class:`UnsupportedNumbaCudaError` for a numba-cuda other than 0.30.x.
     """
-    if disabled_by_environment() or _simulator_enabled():
+    global _activation_error
+    if _environment_reason() is not None:
         return False
     from . import _integration
 
-    _integration.install()
+    try:
+        _integration.install()
+    except UnsupportedNumbaCudaError as exc:
+        _activation_error = exc
+        raise
+    _activation_error = None
     return True
 
 
 def deactivate():
-    """Restore every numba-cuda attribute :func:`activate` replaced."""
-    from . import _integration
+    """Restore every numba-cuda attribute :func:`activate` replaced.
 
-    return _integration.uninstall()
+    Returns False when the package was not active."""
+    integration = _integration_module()
+    if integration is None:
+        return False
+    return integration.uninstall()
 
 
 def is_active():
-    from . import _integration
+    """True while numba-cuda-lcs is installed into numba-cuda."""
+    integration = _integration_module()
+    return integration is not None and integration.is_installed()
 
-    return _integration.is_installed()
+
+def inactive_reason():
+    """None while the package is active; otherwise a sentence saying why not
+    (disabled by ``NUMBA_CUDA_LCS_DISABLE``, the CUDA simulator, numba-cuda
+    not installed, an unsupported numba-cuda, or :func:`deactivate`)."""
+    if is_active():
+        return None
+    reason = _environment_reason()
+    if reason is not None:
+        return reason
+    if _activation_error is not None:
+        return str(_activation_error)
+    return "numba_cuda_lcs.deactivate() was called; numba_cuda_lcs.activate() turns it back on."
 
 
 def _init_extension():
@@ -89,4 +183,13 @@ def _init_extension():
     activate()
 
 
-activate()
+def _activate_on_import():
+    try:
+        activate()
+    except UnsupportedNumbaCudaError as exc:
+        # Importing must not fail for a numba-cuda we do not support: the
+        # package stays inactive and says so (activate() itself raises).
+        warnings.warn(f"numba-cuda-lcs is not active: {exc}", RuntimeWarning, stacklevel=3)
+
+
+_activate_on_import()

@@ -105,7 +105,7 @@ def apply_early_marks(config):
 
 # capture_compile_config() observers: (dispatcher, record) pairs.  The
 # integration calls _notify_compile() only while this list is non-empty.
-_observers = []
+_observers: list[tuple[object, dict]] = []
 _observers_lock = threading.Lock()
 
 

@@ -10,11 +10,11 @@ if os.environ.get("NUMBA_CUDA_LCS_PURE_PYTHON", "") == "1":
     IMPLEMENTATION = "python"
 else:
     try:
-        from . import _tls as impl
+        from . import _tls as impl  # type: ignore[no-redef]
 
         IMPLEMENTATION = "c"
     except ImportError:  # extension not built (e.g. a source checkout)
-        from . import _tls_py as impl
+        from . import _tls_py as impl  # type: ignore[no-redef]
 
         IMPLEMENTATION = "python"
 
