@@ -52,6 +52,15 @@ def quiet_warnings():
         yield
 
 
+def pytest_runtest_setup(item):
+    if "needs_compiler" in item.keywords:
+        from numba_cuda_lcs import _toolkit
+
+        problem = _toolkit.compile_problem()
+        if problem is not None:
+            pytest.skip(f"needs CUDA compilation: {problem}")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords and not HAS_GPU:

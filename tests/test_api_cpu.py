@@ -89,6 +89,7 @@ def stamp_ptx(out):
     out[1] = 987654322
 
 
+@pytest.mark.needs_compiler
 def test_rewrite_reads_the_published_configuration_in_compile_ptx():
     with launchconfig.compiling_for((3, 1), (77, 1)) as cfg:
         ptx, _ = cuda.compile_ptx(stamp_ptx, (types.int64[:],), cc=(9, 0))

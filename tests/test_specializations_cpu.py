@@ -127,6 +127,7 @@ def _shared_decl(ptx):
     return [line.strip() for line in ptx.splitlines() if ".shared" in line and ".b8" in line]
 
 
+@pytest.mark.needs_compiler
 def test_launch_constants_size_arrays_and_mark_exactly_their_fields():
     with launchconfig.compiling_for(5, 32, sharedmem=16) as cfg:
         ptx_32, _ = cuda.compile_ptx(stamp_accessors, (types.float32[:],), cc=(9, 0))
@@ -142,6 +143,7 @@ def block_only(out):
     out[0] = launch.threads_per_block()
 
 
+@pytest.mark.needs_compiler
 def test_reading_one_accessor_marks_only_its_field():
     with launchconfig.compiling_for(9, (8, 4)) as cfg:
         ptx, _ = cuda.compile_ptx(block_only, (types.int64[:],), cc=(9, 0))
@@ -167,6 +169,7 @@ def uses_unhashable_global(out):
     out[0] = GLOBAL_TABLE[1]
 
 
+@pytest.mark.needs_compiler
 def test_unhashable_globals_do_not_confuse_the_launch_constant_rewrite():
     ptx, _ = cuda.compile_ptx(uses_unhashable_global, (types.int64[:],), cc=(9, 0))
     assert ".visible .entry" in ptx or ".visible .func" in ptx
