@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import numba_cuda_lcs  # noqa: E402  (activates the package)
+import numba_cuda_lcs  # noqa: E402, F401  (activates the package)
 from numba_cuda_lcs import _tls_py  # noqa: E402
 
 try:

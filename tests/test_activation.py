@@ -53,7 +53,7 @@ def test_package_is_active_after_import():
 def test_every_replaced_attribute_is_listed_and_described():
     described = _integration.installed_patches()
     assert len(described) == len(_integration.REPLACED)
-    for owner, name, _why in _integration.REPLACED:
+    for _owner, name, _why in _integration.REPLACED:
         assert any(f".{name}:" in line for line in described), name
 
 

@@ -5,14 +5,13 @@ compile-only check that a rewrite reads a published configuration during
 import threading
 
 import pytest
-
 from numba import cuda
 from numba.cuda import types
+from support import rewrites  # noqa: F401  (registers the test rewrites)
 
 import numba_cuda_lcs
 from numba_cuda_lcs import launchconfig
 from numba_cuda_lcs.errors import LaunchConfigUnavailableError
-from support import rewrites  # noqa: F401  (registers the test rewrites)
 
 
 def test_nothing_is_published_outside_a_compilation():

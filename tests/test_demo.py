@@ -5,8 +5,8 @@ import os
 import subprocess
 import sys
 
-from conftest import HAS_GPU, requires_gpu
 import pytest
+from conftest import HAS_GPU, requires_gpu
 
 from numba_cuda_lcs import demo
 

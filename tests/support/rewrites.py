@@ -20,6 +20,7 @@ import threading
 
 from numba.cuda.core import ir
 from numba.cuda.core.rewrites import Rewrite, register_rewrite, rewrite_registry
+
 from numba_cuda_lcs import _integration, launchconfig
 
 # numba-cuda's own ensure_current_launch_config, as code that imported it
