@@ -50,15 +50,18 @@ def artifacts(tmp_path_factory):
 
 
 def fresh_venv(path):
-    """A new venv that finds this environment's packages (numba-cuda, ...)
-    but not numba-cuda-lcs, which the test installs into it."""
     run(sys.executable, "-m", "venv", str(path))
-    python = str(path / "bin" / "python")
+    return str(path / "bin" / "python")
+
+
+def link_dependencies(python):
+    """Let the venv find this environment's packages (numba-cuda, ...).  Done
+    after installing numba-cuda-lcs, so that the build of an sdist or an
+    editable install does not see this environment's setuptools."""
     site = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip()
     ours = sysconfig.get_paths()["purelib"]
     with open(os.path.join(site, "zz_numba_cuda_lcs_test_deps.pth"), "w") as f:
         f.write(f"import site; site.addsitedir({ours!r})\n")
-    return python
 
 
 def test_sdist_carries_what_its_wheel_and_tests_need(artifacts):
@@ -96,6 +99,7 @@ def test_installed_artifact_activates_at_startup(artifacts, tmp_path, what):
     sdist, wheel = artifacts
     python = fresh_venv(tmp_path / "venv")
     run(python, "-m", "pip", "install", "-q", "--no-deps", str(wheel if what == "wheel" else sdist))
+    link_dependencies(python)
     location = run(python, "-c", ACTIVATES, cwd=str(tmp_path)).strip()
     assert location.startswith(str(tmp_path / "venv")), location
 
@@ -103,6 +107,7 @@ def test_installed_artifact_activates_at_startup(artifacts, tmp_path, what):
 def test_editable_install_activates_at_startup(tmp_path):
     python = fresh_venv(tmp_path / "venv")
     run(python, "-m", "pip", "install", "-q", "--no-deps", "-e", ROOT)
+    link_dependencies(python)
     location = run(python, "-c", ACTIVATES, cwd=str(tmp_path)).strip()
     assert location == os.path.join(ROOT, "numba_cuda_lcs", "__init__.py")
     info = run(python, "-m", "numba_cuda_lcs", "info", cwd=str(tmp_path))
