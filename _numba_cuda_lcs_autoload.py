@@ -28,6 +28,8 @@ _lock = threading.RLock()
 
 
 def _disabled():
+    # The values numba_cuda_lcs.DISABLE_TRUE lists; an unrecognised value
+    # leaves the hook on and numba_cuda_lcs warns about it.
     value = os.environ.get("NUMBA_CUDA_LCS_DISABLE", "").strip().lower()
     return value in ("1", "true", "yes", "on")
 
@@ -43,7 +45,7 @@ def _run_callbacks(name):
         except Exception as exc:  # never break the compiler's import
             import warnings
 
-            warnings.warn(f"numba-cuda-lcs was not activated: {exc}", RuntimeWarning)
+            warnings.warn(f"numba-cuda-lcs was not activated: {exc}", RuntimeWarning, stacklevel=2)
 
 
 class _LoaderWrapper(importlib.abc.Loader):
@@ -125,9 +127,11 @@ def _activate():
         # numba_cuda_lcs itself is importing the compiler (activate() is in
         # progress): that activation completes the job.
         return
-    import numba_cuda_lcs
+    imported = "numba_cuda_lcs" in sys.modules
+    import numba_cuda_lcs  # importing activates (or records why not)
 
-    numba_cuda_lcs.activate()
+    if imported:
+        numba_cuda_lcs.activate()
 
 
 def install_hook():

@@ -9,15 +9,27 @@ PTH = "numba_cuda_lcs-autoload.pth"
 
 
 class build_py_with_pth(build_py):
-    """Also place the autoload .pth at the root of the built wheel, so that
-    plain @cuda.jit programs are covered without importing the package."""
+    """Also place the start-up .pth at the root of the wheel -- the regular
+    one and the editable one -- so that plain @cuda.jit programs are covered
+    without importing the package, whichever way it was installed."""
 
     def run(self):
         super().run()
-        self.copy_file(PTH, os.path.join(self.build_lib, PTH), preserve_mode=0)
+        self.copy_file(PTH, self._pth_target(), preserve_mode=False)
+
+    def _pth_target(self):
+        if self.editable_mode:
+            # setuptools >= 64 builds editable wheels with editable_wheel,
+            # which runs build_py in editable mode and points install_lib at
+            # the directory whose files become the editable wheel.
+            return os.path.join(self.get_finalized_command("install").install_lib, PTH)
+        return os.path.join(self.build_lib, PTH)
 
     def get_outputs(self, include_bytecode=True):
-        return super().get_outputs(include_bytecode) + [os.path.join(self.build_lib, PTH)]
+        outputs = super().get_outputs(include_bytecode)
+        if self.editable_mode:
+            return outputs  # the .pth is part of the wheel itself, not a link
+        return outputs + [os.path.join(self.build_lib, PTH)]
 
 
 setup(

@@ -1,32 +1,143 @@
-"""``python -m numba_cuda_lcs demo`` runs the demo; ``info`` prints the
-installed integration."""
+"""``python -m numba_cuda_lcs``: ``demo`` (the default) runs the demo,
+``info`` prints what is installed and active."""
 
+from __future__ import annotations
+
+import argparse
+import os
+import site
 import sys
+import sysconfig
+from importlib import metadata
+
+from ._version import __version__
+
+PROG = "python -m numba_cuda_lcs"
+AUTOLOAD_PTH = "numba_cuda_lcs-autoload.pth"
+
+#: Distributions ``info`` reports (missing ones say so).
+VERSIONED = (
+    "numba-cuda-lcs",
+    "numba-cuda",
+    "numba",
+    "numpy",
+    "cuda-bindings",
+    "cuda-core",
+    "numba-cuda-mlir",
+)
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    command = argv[0] if argv else "demo"
-    if command == "demo":
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Launch-config-sensitive compilation for numba-cuda kernels.",
+        epilog="Without a command, runs the demo.",
+    )
+    parser.add_argument("--version", action="version", version=f"numba-cuda-lcs {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser(
+        "demo",
+        help="show what compiles for which launch configuration (default)",
+        description=(
+            "On a GPU: launch a launch-config-sensitive kernel at several block and "
+            "grid sizes and show what compiled for which configuration. Without a "
+            "GPU: say so and show the compile-only view (PTX per block size)."
+        ),
+    )
+    commands.add_parser(
+        "info",
+        help="print versions, the start-up hook and the installed patches",
+        description=(
+            "Print the versions of numba-cuda-lcs and what it works with, the "
+            "thread-local-state implementation, whether the start-up hook is "
+            "installed, whether the package is active (and why not), and the "
+            "numba-cuda attributes it patches."
+        ),
+    )
+    return parser
+
+
+def _version_of(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def startup_hook_path() -> str | None:
+    """Where the start-up hook (``numba_cuda_lcs-autoload.pth``) is
+    installed -- in a site directory, where Python reads it at start-up --
+    or None when it is not."""
+    dirs = [*site.getsitepackages(), site.getusersitepackages()]
+    dirs += [sysconfig.get_paths()[key] for key in ("purelib", "platlib")]
+    for directory in dict.fromkeys(dirs):
+        path = os.path.join(directory, AUTOLOAD_PTH)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def info(out=None) -> int:
+    out = out or sys.stdout
+    import numba_cuda_lcs
+    from numba_cuda_lcs import tls
+
+    print("versions:", file=out)
+    for name in VERSIONED:
+        print(f"  {name}: {_version_of(name)}", file=out)
+    print(f"python: {sys.version.split()[0]} ({sys.executable})", file=out)
+    print(f"TLS implementation: {tls.IMPLEMENTATION}", file=out)
+    hook = startup_hook_path()
+    if hook is not None:
+        print(f"start-up hook: installed ({hook})", file=out)
+    else:
+        print(
+            "start-up hook: not installed (plain @cuda.jit programs are covered "
+            "only after `import numba_cuda_lcs`)",
+            file=out,
+        )
+    print(
+        f"start-up hook loaded in this process: {'_numba_cuda_lcs_autoload' in sys.modules}",
+        file=out,
+    )
+    from numba_cuda_lcs import backends
+
+    # Import each installed compiler, as a program using it would, so that
+    # what is reported is what such a program gets.
+    failed = backends.import_installed_compilers()
+    for compiler, exc in failed.items():
+        print(f"{compiler}: cannot be imported here ({exc})", file=out)
+    reason = numba_cuda_lcs.inactive_reason()
+    print(f"active: {reason is None}", file=out)
+    if reason is not None:
+        print(f"  why not: {reason}", file=out)
+    for module in backends.installed_modules():
+        print(f"patches ({module.COMPILER}):", file=out)
+        for line in module.installed_patches():
+            print(f"  {line}", file=out)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command in (None, "demo"):
         from .demo import main as demo_main
 
-        return demo_main(argv[1:])
-    if command == "info":
-        import numba_cuda_lcs
-        from numba_cuda_lcs import tls
+        return demo_main([])
+    return info()
 
-        print(f"numba-cuda-lcs {numba_cuda_lcs.__version__}, TLS: {tls.IMPLEMENTATION}")
-        print(f"active: {numba_cuda_lcs.is_active()}")
-        if numba_cuda_lcs.is_active():
-            from numba_cuda_lcs import backends
 
-            for module in backends.installed_modules():
-                print(f"  {module.COMPILER}:")
-                for line in module.installed_patches():
-                    print(f"    {line}")
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)  # exits 2 with usage on bad arguments
+    try:
+        code = _run(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, and keep Python
+        # from complaining when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0
-    print("usage: python -m numba_cuda_lcs [demo|info]", file=sys.stderr)
-    return 2
+    return code
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ class LaunchConfigMarking:
     """Marking methods.  Subclasses provide ``griddim``, ``blockdim`` and
     ``sharedmem``."""
 
+    _lcs_keys = LazyLaunchKeys()
+
     def mark_kernel_as_launch_config_sensitive(self, fields=None):
         """Mark the kernel being compiled for this configuration as
         launch-config sensitive.
@@ -73,9 +75,6 @@ class LaunchConfigMarking:
         return self.get_kernel_launch_config_sensitive() is True
 
 
-LaunchConfigMarking._lcs_keys = LazyLaunchKeys()
-
-
 class CompileOnlyLaunchConfig(LaunchConfigMarking):
     """A launch configuration for compilations no launch triggers
     (``numba.cuda.compile_ptx`` and friends); see ``compiling_for``."""
@@ -88,9 +87,7 @@ class CompileOnlyLaunchConfig(LaunchConfigMarking):
     def __init__(self, griddim, blockdim, sharedmem=0):
         self.griddim = _keys.normalize_dim(griddim, "griddim")
         self.blockdim = _keys.normalize_dim(blockdim, "blockdim")
-        if not isinstance(sharedmem, int) or sharedmem < 0:
-            raise ValueError(f"sharedmem must be a non-negative int, got {sharedmem!r}")
-        self.sharedmem = sharedmem
+        self.sharedmem = _keys.normalize_sharedmem(sharedmem)
         self.pre_launch_callbacks = []
 
     def __repr__(self):

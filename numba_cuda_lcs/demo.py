@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 BLOCK = 987654001  # placeholder the rewrite replaces with the block size
-COMPILED = []
+COMPILED: list[tuple] = []  # (griddim, blockdim) of each compilation
 _REGISTERED = False
 
 
@@ -118,8 +118,7 @@ def _launch_constants_demo(out):
     from . import inspection
 
     print(
-        "\nPart 2: a block-wide sum, shared buffer sized by "
-        "launch.threads_per_block().",
+        "\nPart 2: a block-wide sum, shared buffer sized by launch.threads_per_block().",
         file=out,
     )
     print(f"{'block':>6} {'grid':>5} {'n':>7} {'sum':>12} {'expected':>12}", file=out)
@@ -160,38 +159,54 @@ def _cpu_demo(out):
         with launchconfig.compiling_for(1, block) as cfg:
             ptx, _ = cuda.compile_ptx(func, (types.float64[::1], types.float64[::1]), cc=(9, 0))
         shared = [line.strip() for line in ptx.splitlines() if ".shared" in line and ".b8" in line]
-        print(f"  blockdim={block:4d}: {shared[0] if shared else '?'}  (marked: {cfg.marked_fields})", file=out)
+        found = shared[0] if shared else "?"
+        print(f"  blockdim={block:4d}: {found}  (marked: {cfg.marked_fields})", file=out)
+
+
+#: numba-cuda's warning for grids too small to fill a GPU: the demo launches
+#: small grids on purpose.  Every other warning is shown.
+SMALL_GRID_WARNING = r".*Grid size .* will likely result in GPU under-utilization"
 
 
 def main(argv=None, out=None):
     out = out or sys.stdout
-    warnings.simplefilter("ignore")
     import numba_cuda_lcs
 
-    try:
-        from numba import cuda
-    except Exception as exc:
-        print(f"numba-cuda cannot be imported here ({exc}); install numba-cuda-lcs with its cu13 extra.", file=out)
-        return 1
-    print(
-        f"numba-cuda-lcs {numba_cuda_lcs.__version__}: "
-        f"{'active' if numba_cuda_lcs.is_active() else 'NOT active (NUMBA_CUDA_LCS_DISABLE is set)'}",
-        file=out,
-    )
-    if not numba_cuda_lcs.is_active():
-        print("Package disabled: nothing to demonstrate.", file=out)
-        return 0
-    _register_rewrite()
-    if not cuda.is_available():
-        print(
-            "No CUDA GPU is available on this machine, so the demo cannot launch kernels.",
-            file=out,
+    from . import _toolkit
+
+    reason = numba_cuda_lcs.inactive_reason()
+    numba_cuda_installed = "numba-cuda" in numba_cuda_lcs._compilers_installed()
+    if reason is None and not numba_cuda_installed:
+        reason = (
+            "numba-cuda is not installed, and this demo runs on numba-cuda: "
+            f"{numba_cuda_lcs.INSTALL_HINT}."
         )
-        try:
-            _cpu_demo(out)
-        except Exception as exc:
-            print(f"(The compile-only view needs NVVM from numba-cuda's cu13 extra: {exc})", file=out)
-        return 0
-    _hook_demo(out)
-    _launch_constants_demo(out)
+    state = "active" if reason is None else "NOT active"
+    print(f"numba-cuda-lcs {numba_cuda_lcs.__version__}: {state}", file=out)
+    if reason is not None:
+        print(reason, file=out)
+        print("Nothing to demonstrate.", file=out)
+        # A missing numba-cuda is an installation problem; the simulator or
+        # NUMBA_CUDA_LCS_DISABLE are choices.
+        return 0 if numba_cuda_installed else 1
+    from numba import cuda
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=SMALL_GRID_WARNING)
+        _register_rewrite()
+        if not cuda.is_available():
+            print(
+                "No CUDA GPU is available on this machine, so the demo cannot launch kernels.",
+                file=out,
+            )
+            try:
+                _cpu_demo(out)
+            except Exception as exc:
+                print(
+                    "The compile-only view cannot run: " + _toolkit.describe_compile_failure(exc),
+                    file=out,
+                )
+            return 0
+        _hook_demo(out)
+        _launch_constants_demo(out)
     return 0

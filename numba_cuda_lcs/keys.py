@@ -8,6 +8,8 @@ the block size shares one key across every grid size.
 Pure logic: nothing here touches numba-cuda.
 """
 
+import operator
+
 GRIDDIM = 1
 BLOCKDIM = 2
 SHAREDMEM = 4
@@ -54,9 +56,7 @@ def fields_to_mask(fields=None):
 
 def mask_to_fields(mask):
     """Return the field names in *mask*, in key order."""
-    return tuple(
-        name for name in FIELD_NAMES if mask & _FIELD_BITS[name]
-    )
+    return tuple(name for name in FIELD_NAMES if mask & _FIELD_BITS[name])
 
 
 def launch_keys(griddim, blockdim, sharedmem):
@@ -69,7 +69,7 @@ def launch_keys(griddim, blockdim, sharedmem):
     values = (griddim, blockdim, sharedmem)
     bits = (GRIDDIM, BLOCKDIM, SHAREDMEM)
     return tuple(
-        (mask,) + tuple(v for v, b in zip(values, bits) if mask & b)
+        (mask,) + tuple(v for v, b in zip(values, bits, strict=True) if mask & b)
         for mask in range(ALL_FIELDS + 1)
     )
 
@@ -80,29 +80,84 @@ def project(key, mask):
     key_mask = key[0]
     if mask & ~key_mask:
         return None
-    values = dict(zip(mask_to_fields(key_mask), key[1:]))
+    values = dict(zip(mask_to_fields(key_mask), key[1:], strict=True))
     return (mask,) + tuple(values[name] for name in mask_to_fields(mask))
+
+
+#: Per-dimension limits every CUDA device shares (compute capability 5.0 and
+#: later): launching beyond them fails on any GPU.
+MAX_BLOCK_DIM = (1024, 1024, 64)
+MAX_THREADS_PER_BLOCK = 1024
+MAX_GRID_DIM = (2**31 - 1, 65535, 65535)
+#: The most dynamic shared memory any CUDA device gives one block (227 KiB,
+#: opt-in, compute capability 9.0 and 10.0).
+MAX_SHAREDMEM = 227 * 1024
+
+_AXES = ("x", "y", "z")
+
+
+def _as_int(value):
+    """*value* as a plain int if it is an integer (numpy integers included,
+    bool excluded), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
 
 
 def normalize_dim(dim, name):
     """``64`` -> ``(64, 1, 1)``; a sequence of 1-3 positive ints -> 3-tuple.
 
+    Integers of any kind (numpy's included) are accepted and returned as
+    plain ints.  A dimension no CUDA device can launch (see
+    :data:`MAX_BLOCK_DIM`, :data:`MAX_THREADS_PER_BLOCK`,
+    :data:`MAX_GRID_DIM`) raises :class:`ValueError` naming the limit.
+
     Used for compile-only configurations; launches keep numba-cuda's own
     validation so that bad launches fail exactly as they always did.
     """
-    values = list(dim) if isinstance(dim, (tuple, list)) else [dim]
-    if not 1 <= len(values) <= 3 or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values
-    ):
+    raw = list(dim) if isinstance(dim, (tuple, list)) else [dim]
+    values = [_as_int(v) for v in raw]
+    if not 1 <= len(values) <= 3 or not all(v is not None and v > 0 for v in values):
         raise ValueError(
-            f"{name} must be a positive int or a sequence of 1 to 3 positive "
-            f"ints, got {dim!r}"
+            f"{name} must be a positive int or a sequence of 1 to 3 positive ints, got {dim!r}"
         )
-    return tuple(values + [1] * (3 - len(values)))
+    result = tuple(values + [1] * (3 - len(values)))
+    limits = MAX_BLOCK_DIM if name == "blockdim" else MAX_GRID_DIM
+    for axis, value, limit in zip(_AXES, result, limits, strict=True):
+        if value > limit:
+            raise ValueError(
+                f"{name} {axis} = {value} is more than any CUDA device launches: "
+                f"the limit for {name} {axis} is {limit}"
+            )
+    if name == "blockdim":
+        threads = result[0] * result[1] * result[2]
+        if threads > MAX_THREADS_PER_BLOCK:
+            raise ValueError(
+                f"blockdim {result} has {threads} threads per block; no CUDA device "
+                f"launches more than {MAX_THREADS_PER_BLOCK} threads per block"
+            )
+    return result
+
+
+def normalize_sharedmem(sharedmem):
+    """Dynamic shared memory in bytes as a plain int; raises
+    :class:`ValueError` unless 0 <= *sharedmem* <= :data:`MAX_SHAREDMEM`."""
+    value = _as_int(sharedmem)
+    if value is None or value < 0:
+        raise ValueError(f"sharedmem must be a non-negative int, got {sharedmem!r}")
+    if value > MAX_SHAREDMEM:
+        raise ValueError(
+            f"sharedmem = {value} bytes is more dynamic shared memory than any CUDA "
+            f"device gives a block: the limit is {MAX_SHAREDMEM} bytes (227 KiB)"
+        )
+    return value
 
 
 def describe_key(key):
     """Human-readable form of a key: ``"blockdim=(64, 1, 1)"``."""
     mask = key[0]
-    parts = [f"{name}={value!r}" for name, value in zip(mask_to_fields(mask), key[1:])]
+    parts = [f"{name}={value!r}" for name, value in zip(mask_to_fields(mask), key[1:], strict=True)]
     return ", ".join(parts) if parts else "(no fields)"

@@ -68,7 +68,7 @@ def inactive_hint():
 
 # capture_compile_config() observers: (dispatcher, record) pairs.  Backends
 # call notify_compile() only while this list is non-empty.
-observers = []
+observers: list[tuple[object, dict]] = []
 _observers_lock = threading.Lock()
 
 

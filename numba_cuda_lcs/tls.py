@@ -71,6 +71,11 @@ def use(name):
     return previous
 
 
-use("python" if os.environ.get("NUMBA_CUDA_LCS_PURE_PYTHON", "") == "1" or _tls_c is None else "c")
+#: What a process starts with: the C extension unless it is not built or
+#: NUMBA_CUDA_LCS_PURE_PYTHON=1 asks for the twin.
+DEFAULT_IMPLEMENTATION = (
+    "python" if os.environ.get("NUMBA_CUDA_LCS_PURE_PYTHON", "") == "1" or _tls_c is None else "c"
+)
+use(DEFAULT_IMPLEMENTATION)
 
-__all__ = ["IMPLEMENTATION", "IMPLEMENTATIONS", "impl", "use", *_FUNCTIONS]
+__all__ = ["IMPLEMENTATION", "IMPLEMENTATIONS", "DEFAULT_IMPLEMENTATION", "impl", "use", *_FUNCTIONS]

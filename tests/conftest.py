@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import numba_cuda_lcs  # noqa: E402  (activates the package)
+import numba_cuda_lcs  # noqa: E402, F401  (activates the package)
 from numba_cuda_lcs import tls  # noqa: E402
 
 
@@ -55,6 +55,15 @@ def quiet_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=Warning)
         yield
+
+
+def pytest_runtest_setup(item):
+    if "needs_compiler" in item.keywords:
+        from numba_cuda_lcs import _toolkit
+
+        problem = _toolkit.compile_problem()
+        if problem is not None:
+            pytest.skip(f"needs CUDA compilation: {problem}")
 
 
 def pytest_collection_modifyitems(config, items):

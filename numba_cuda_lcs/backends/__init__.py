@@ -41,18 +41,23 @@ from ..errors import UnsupportedCompilerError
 class Backend:
     """One supported compiler: where to find it and its backend."""
 
-    __slots__ = ("compiler", "distribution", "trigger", "package")
+    __slots__ = ("compiler", "distribution", "probe", "trigger", "package")
 
-    def __init__(self, compiler, distribution, trigger, package):
+    def __init__(self, compiler, distribution, probe, trigger, package):
         self.compiler = compiler  # the name users know
         self.distribution = distribution  # what pip installs
+        self.probe = probe  # a top-level module only it installs
         self.trigger = trigger  # importing this module means it is in use
         self.package = package  # our backend subpackage
 
     def installed(self):
         """Whether the compiler is installed (importable) at all."""
-        top = self.trigger.split(".")[0]
-        return top in sys.modules or importlib.util.find_spec(top) is not None
+        if self.probe in sys.modules:
+            return True
+        try:
+            return importlib.util.find_spec(self.probe) is not None
+        except (ImportError, ValueError):
+            return False
 
     def module(self):
         return importlib.import_module(self.package)
@@ -65,12 +70,14 @@ BACKENDS = (
     Backend(
         "numba-cuda",
         "numba-cuda",
+        "numba_cuda",
         "numba.cuda.dispatcher",
         "numba_cuda_lcs.backends.numba_cuda",
     ),
     Backend(
         "numba-cuda-mlir",
         "numba-cuda-mlir",
+        "numba_cuda_mlir",
         "numba_cuda_mlir.descriptor",
         "numba_cuda_lcs.backends.numba_cuda_mlir",
     ),
@@ -127,6 +134,20 @@ def deactivate_all():
         for module in installed_modules():
             removed = module.uninstall() or removed
         return removed
+
+
+def import_installed_compilers():
+    """Import the trigger module of every installed compiler (which installs
+    its backend while the package is active); {compiler: error} for those
+    that failed to import."""
+    failed = {}
+    for backend in BACKENDS:
+        if backend.installed():
+            try:
+                importlib.import_module(backend.trigger)
+            except Exception as exc:  # a broken or GPU-less environment
+                failed[backend.compiler] = exc
+    return failed
 
 
 def installed_modules():

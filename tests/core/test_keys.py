@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from numba_cuda_lcs import keys
 
@@ -57,3 +59,52 @@ def test_project_to_fewer_fields():
     for mask in range(1, 8):
         assert keys.project(full[keys.ALL_FIELDS], mask) == full[mask]
     assert keys.project(full[keys.BLOCKDIM], keys.GRIDDIM) is None
+
+
+def test_compile_only_configurations_accept_numpy_integers():
+    import numpy as np
+
+    from numba_cuda_lcs import compiling_for
+
+    with compiling_for(np.int32(4), (np.int64(32), np.uint16(2)), sharedmem=np.int64(256)) as cfg:
+        assert cfg.griddim == (4, 1, 1) and cfg.blockdim == (32, 2, 1)
+        assert cfg.sharedmem == 256
+        assert all(type(v) is int for v in cfg.griddim + cfg.blockdim + (cfg.sharedmem,))
+
+
+@pytest.mark.parametrize(
+    "griddim, blockdim, sharedmem, limit",
+    [
+        (1, 10**12, 0, "the limit for blockdim x is 1024"),
+        (1, (1024, 2, 1), 0, "no CUDA device launches more than 1024 threads per block"),
+        (1, (1, 1, 65), 0, "the limit for blockdim z is 64"),
+        ((1, 65536), 32, 0, "the limit for griddim y is 65535"),
+        ((1, 1, 65536), 32, 0, "the limit for griddim z is 65535"),
+        (2**31, 32, 0, "the limit for griddim x is 2147483647"),
+        (1, 32, 10**15, "the limit is 232448 bytes"),
+    ],
+)
+def test_compile_only_configurations_no_device_can_launch_are_rejected(
+    griddim, blockdim, sharedmem, limit
+):
+    from numba_cuda_lcs import compiling_for
+
+    with pytest.raises(ValueError, match=limit):
+        with compiling_for(griddim, blockdim, sharedmem=sharedmem):
+            pass
+
+
+@given(
+    st.tuples(st.integers(1, 2**31 - 1), st.integers(1, 65535), st.integers(1, 65535)),
+    st.tuples(st.integers(1, 1024), st.integers(1, 1024), st.integers(1, 64)),
+    st.integers(0, keys.MAX_SHAREDMEM),
+)
+def test_every_launchable_configuration_is_accepted_as_is(grid, block, sharedmem):
+    threads = block[0] * block[1] * block[2]
+    if threads > keys.MAX_THREADS_PER_BLOCK:
+        with pytest.raises(ValueError, match="threads per block"):
+            keys.normalize_dim(block, "blockdim")
+    else:
+        assert keys.normalize_dim(block, "blockdim") == block
+    assert keys.normalize_dim(grid, "griddim") == grid
+    assert keys.normalize_sharedmem(sharedmem) == sharedmem

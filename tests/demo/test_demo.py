@@ -5,8 +5,8 @@ import os
 import subprocess
 import sys
 
-from conftest import HAS_GPU, requires_gpu
 import pytest
+from conftest import HAS_GPU, requires_gpu
 
 from numba_cuda_lcs import demo
 
@@ -18,6 +18,7 @@ def run_demo():
 
 
 @pytest.mark.skipif(HAS_GPU, reason="checks the no-GPU message; this machine has a GPU")
+@pytest.mark.needs_compiler
 def test_demo_without_a_gpu_says_so_and_shows_the_compile_only_view():
     text = run_demo()
     assert "No CUDA GPU is available on this machine" in text

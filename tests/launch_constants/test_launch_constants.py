@@ -9,6 +9,9 @@ import numba_cuda_lcs
 from numba_cuda_lcs import launch, launchconfig
 from numba_cuda_lcs.errors import LaunchConstantUsageError
 
+# Every test here compiles PTX (NVVM and NVRTC from the cu12/cu13 extra).
+pytestmark = pytest.mark.needs_compiler
+
 
 def stamp_accessors(out):
     buf = cuda.shared.array(launch.threads_per_block(), types.float32)

@@ -5,14 +5,13 @@ compile-only check that a rewrite reads a published configuration during
 import threading
 
 import pytest
-
 from numba import cuda
 from numba.cuda import types
+from support import rewrites  # noqa: F401  (registers the test rewrites)
 
 import numba_cuda_lcs
 from numba_cuda_lcs import launchconfig, marks
 from numba_cuda_lcs.errors import LaunchConfigUnavailableError
-from support import rewrites  # noqa: F401  (registers the test rewrites)
 
 
 def test_nothing_is_published_outside_a_compilation():
@@ -89,6 +88,7 @@ def stamp_ptx(out):
     out[1] = 987654322
 
 
+@pytest.mark.needs_compiler
 def test_rewrite_reads_the_published_configuration_in_compile_ptx():
     with launchconfig.compiling_for((3, 1), (77, 1)) as cfg:
         ptx, _ = cuda.compile_ptx(stamp_ptx, (types.int64[:],), cc=(9, 0))

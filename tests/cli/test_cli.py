@@ -1,0 +1,84 @@
+"""``python -m numba_cuda_lcs``: help, version, bad arguments, pipes, info."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import numba_cuda_lcs
+
+
+def run_cli(*args, env=None, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "numba_cuda_lcs", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, **(env or {})),
+    )
+
+
+def test_help_lists_the_commands():
+    proc = run_cli("--help")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: python -m numba_cuda_lcs")
+    for word in ("demo", "info", "--version"):
+        assert word in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "info"])
+def test_each_command_has_help_and_help_does_not_run_it(command):
+    proc = run_cli(command, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"usage: python -m numba_cuda_lcs {command}")
+    # Neither the demo's nor info's output.
+    assert "numba-cuda-lcs 0" not in proc.stdout and "versions:" not in proc.stdout
+
+
+def test_version():
+    proc = run_cli("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"numba-cuda-lcs {numba_cuda_lcs.__version__}"
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["bogus"], ["info", "extra"]])
+def test_unknown_arguments_are_rejected_with_usage(args):
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("usage: python -m numba_cuda_lcs")
+    assert proc.stdout == ""
+
+
+def test_info_reports_versions_tls_hook_and_patches():
+    proc = run_cli("info")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for name in ("numba-cuda-lcs", "numba-cuda", "numba", "numpy", "cuda-bindings", "cuda-core"):
+        assert f"\n  {name}: " in out
+    assert f"numba-cuda-lcs: {numba_cuda_lcs.__version__}" in out
+    assert f"TLS implementation: {numba_cuda_lcs.tls.DEFAULT_IMPLEMENTATION}" in out
+    assert "start-up hook: " in out
+    assert "active: True" in out
+    assert "replaces CUDADispatcher.call:" in out
+
+
+def test_info_when_disabled_says_why():
+    proc = run_cli("info", env={"NUMBA_CUDA_LCS_DISABLE": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert "active: False" in proc.stdout
+    assert "why not: NUMBA_CUDA_LCS_DISABLE=1 is set" in proc.stdout
+
+
+@pytest.mark.parametrize("command", ["info", "demo"])
+def test_no_broken_pipe_when_the_reader_stops_early(command):
+    # `python -m numba_cuda_lcs info | head -1`
+    proc = subprocess.run(
+        f"'{sys.executable}' -m numba_cuda_lcs {command} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.stdout.count("\n") == 1
+    assert "BrokenPipeError" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
