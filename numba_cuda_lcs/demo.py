@@ -91,6 +91,8 @@ def make_block_sum():
 def _hook_demo(out):
     from numba import cuda
 
+    COMPILED.clear()  # this run's compilations only (main() may run again)
+
     @cuda.jit
     def demo_fill(result):
         i = cuda.grid(1)
