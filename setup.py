@@ -40,6 +40,14 @@ setup(
             sources=["numba_cuda_lcs/_tls.c"],
             # The pure-Python twin (_tls_py) takes over if this cannot build.
             optional=True,
-        )
+        ),
+        Extension(
+            "numba_cuda_lcs._launcher",
+            sources=["numba_cuda_lcs/_launcher.c"],
+            # Needs no CUDA headers or libcuda at build time (it dlopens the
+            # driver on first launch); _launcher_py is its pure-Python twin.
+            libraries=[] if os.name == "nt" else ["dl"],
+            optional=True,
+        ),
     ],
 )
