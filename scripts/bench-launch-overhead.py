@@ -12,13 +12,17 @@ inherits another's state:
   builtin  package disabled, numba-cuda 0.30's built-in LC-S
   floor    a direct cuda.core launch of the same compiled kernel, with its
            LaunchConfig and arguments prepared once
+  cupy     CuPy RawKernel launches of an empty kernel with as many pointer
+           arguments (when CuPy is installed)
   before-plain, before-lcs
            plain and lcs with another numba-cuda-lcs tree (--before DIR, e.g.
            the release before a change to the launch path) first on the path
 
-Reported: microseconds per launch (1x1 launch, kernels with 0-4 array
-arguments), mean +- standard deviation over --repeats, and the ratio to the
-first variant.  Scenarios: 2 and 8 configurations alternating, a grid-size
+Reported: microseconds per launch (1x1 launch), mean +- standard deviation
+over --repeats, and the ratio to the first variant, for kernels with 0-4
+numba device arrays ("0".."4"), four scalars ("4s": int, float, numpy
+float32, bool) and four CuPy arrays through the CUDA array interface ("4c",
+when CuPy is installed).  Scenarios: 2 and 8 configurations alternating, a grid-size
 sweep (compiles and wall time) and 8 threads launching different
 configurations (wrong kernels counted).
 
@@ -37,8 +41,9 @@ import subprocess
 import sys
 import time
 
-VARIANTS = ("stock", "plain", "lcs", "builtin", "floor", "before-plain", "before-lcs")
-DISABLED = {"stock", "builtin", "floor"}  # measured with the package disabled
+VARIANTS = ("stock", "plain", "lcs", "builtin", "floor", "cupy", "before-plain", "before-lcs")
+DISABLED = {"stock", "builtin", "floor", "cupy"}  # measured with the package disabled
+FLOORS = {"floor", "cupy"}  # launch 0-4 device arrays only
 BEFORE = {"before-plain": "plain", "before-lcs": "lcs"}  # measured with --before
 
 
@@ -114,16 +119,23 @@ def _worker(variants, loops, loops4, repeats, scenarios):
         return cuda.jit(namespace[f"{prefix}k{nargs}"])
 
     prefixes = {"stock": "stock_", "plain": "plain_", "lcs": "lcs_", "builtin": "blt_", "floor": "stock_",
-                "before-plain": "plain_", "before-lcs": "lcs_"}
+                "cupy": "stock_", "before-plain": "plain_", "before-lcs": "lcs_"}
     arr = cuda.device_array(16, dtype=np.float32)
+    try:
+        import cupy
+    except ImportError:
+        cupy = None
+        variants = [v for v in variants if v != "cupy"]
+    # Argument cases: key -> arguments.
+    cases = {str(n): (arr,) * n for n in range(5)}
+    cases["4s"] = (1, 2.5, np.float32(3.5), True)
+    if cupy is not None:
+        cases["4c"] = tuple(cupy.zeros(16, dtype=cupy.float32) for _ in range(4))
     kernels = {}
     for variant in variants:
         set_mode(variant)
         prefix = prefixes[variant]
-        if variant == "floor" and "stock" in kernels:
-            kernels[variant] = kernels["stock"]
-        else:
-            kernels[variant] = [make(prefix, n) for n in range(5)]
+        kernels[variant] = {key: make(prefix + f"c{key}_", len(args)) for key, args in cases.items()}
 
     def floor_launcher(kernel, args):
         from cuda.core import LaunchConfig, launch
@@ -137,20 +149,35 @@ def _worker(variants, loops, loops4, repeats, scenarios):
         stream = cuda.cudadrv.driver._to_core_stream(cuda.default_stream())
         return lambda: launch(stream, config, cu_kernel, *kernelargs)
 
+    def cupy_launcher(nargs):
+        params = ", ".join(f"float* a{i}" for i in range(nargs))
+        raw = cupy.RawKernel(f'extern "C" __global__ void k({params}) {{}}', "k")
+        cargs = tuple(cupy.zeros(16, dtype=cupy.float32) for _ in range(nargs))
+        return lambda: raw((1,), (1,), cargs)
+
     # Compile and warm up every variant in its own mode.
     launchers = {}
     for variant in variants:
         set_mode(variant)
-        launchers[variant] = []
-        for n, kernel in enumerate(kernels[variant]):
-            args = (arr,) * n
-            configured = kernel[1, 1]
-            configured(*args)
-            if variant == "floor":
-                launchers[variant].append(floor_launcher(kernel, args))
+        launchers[variant] = {}
+        for key, kernel in kernels[variant].items():
+            if variant in FLOORS and not key.isdigit():
+                continue
+            args = cases[key]
+            if variant == "cupy":
+                fn = cupy_launcher(len(args))
             else:
-                launchers[variant].append(lambda c=configured, a=args: c(*a))
+                configured = kernel[1, 1]
+                configured(*args)
+                if variant == "floor":
+                    fn = floor_launcher(kernel, args)
+                else:
+                    fn = lambda c=configured, a=args: c(*a)  # noqa: E731
+            fn()
+            launchers[variant][key] = fn
     cuda.synchronize()
+    if cupy is not None:
+        cupy.cuda.Device().synchronize()
 
     def time_loop(fn, count):
         start = time.perf_counter()
@@ -159,14 +186,15 @@ def _worker(variants, loops, loops4, repeats, scenarios):
         cuda.synchronize()
         return (time.perf_counter() - start) / count * 1e6
 
-    overhead = {v: {str(n): [] for n in range(5)} for v in variants}
+    overhead = {v: {key: [] for key in launchers[v]} for v in variants}
     for rep in range(repeats):
         order = variants[rep % len(variants):] + variants[: rep % len(variants)]
         for variant in order:
             set_mode(variant)
-            for n, fn in enumerate(launchers[variant]):
-                fn()  # re-warm after the mode switch
-                overhead[variant][str(n)].append(time_loop(fn, loops4 if n == 4 else loops))
+            for key, fn in launchers[variant].items():
+                fn()  # re-warm
+                count = loops if key in ("0", "1", "2", "3") else loops4
+                overhead[variant][key].append(time_loop(fn, count))
         print(f"  repeat {rep + 1}/{repeats} done", file=sys.stderr, flush=True)
 
     name = cuda.get_current_device().name
@@ -186,10 +214,10 @@ def _worker(variants, loops, loops4, repeats, scenarios):
     results = {v: dict(common, variant=v, overhead_us=overhead[v]) for v in variants}
 
     if scenarios:
-        for variant in [v for v in variants if v != "floor"]:
+        for variant in [v for v in variants if v not in FLOORS]:
             set_mode(variant)
             lcs = variant in ("lcs", "builtin", "before-lcs")
-            kernel = kernels[variant][1]
+            kernel = kernels[variant]["1"]
             single = kernel[1, 1]
             scen = {}
             configs = {count: [kernel[g, 32 * (1 + g % 2)] for g in range(1, count + 1)] for count in (2, 8)}
@@ -277,7 +305,7 @@ def run_worker(python, variant, args, label, *, repeats, scenarios):
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"[{label}] benchmark worker for {variant} failed (exit {proc.returncode})")
-    return json.loads(lines[-1])["results"][variant]
+    return json.loads(lines[-1])["results"].get(variant)  # None: not measurable here
 
 
 def measure(python, variants, args, label):
@@ -288,17 +316,19 @@ def measure(python, variants, args, label):
         order = variants[rep % len(variants):] + variants[: rep % len(variants)]
         for variant in order:
             found = run_worker(python, variant, args, label, repeats=1, scenarios=False)
+            if found is None:
+                continue
             if variant not in results:
                 results[variant] = found
             else:
                 for n, values in found["overhead_us"].items():
                     results[variant]["overhead_us"][n].extend(values)
     if not args.no_scenarios:
-        for variant in variants:
-            if variant != "floor":
+        for variant in [v for v in variants if v in results]:
+            if variant not in FLOORS:
                 found = run_worker(python, variant, args, label, repeats=max(1, args.repeats // 2), scenarios=True)
                 results[variant]["scenarios"] = found.get("scenarios")
-    return {variant: results[variant] for variant in variants}
+    return {variant: results[variant] for variant in variants if variant in results}
 
 
 def summarize(results, first):
@@ -306,6 +336,8 @@ def summarize(results, first):
     base = results[first]["overhead_us"]
     for variant, res in results.items():
         for n, values in res["overhead_us"].items():
+            if n not in base:
+                continue
             mean = statistics.mean(values)
             std = statistics.stdev(values) if len(values) > 1 else 0.0
             base_mean = statistics.mean(base[n])
@@ -313,7 +345,7 @@ def summarize(results, first):
             rows.append(
                 {
                     "variant": variant,
-                    "args": int(n),
+                    "args": n,
                     "mean_us": mean,
                     "std_us": std,
                     "delta_us": mean - base_mean,
@@ -380,10 +412,10 @@ def main(argv=None):
         report.setdefault("gpu", any_result["gpu"])
         report.setdefault("driver", any_result.get("driver"))
         print(f"\n== {label}: {python} (numba-cuda {any_result['numba_cuda']}, numpy {any_result['numpy']}, {any_result['gpu']})")
-        print(f"{'variant':9s} {'args':>4s} {'mean us':>9s} {'std':>6s} {'delta':>7s} {'ratio':>6s} {'median':>7s} {'m.ratio':>7s}")
+        print(f"{'variant':12s} {'args':>4s} {'mean us':>9s} {'std':>6s} {'delta':>7s} {'ratio':>6s} {'median':>7s} {'m.ratio':>7s}")
         for row in rows:
             print(
-                f"{row['variant']:9s} {row['args']:4d} {row['mean_us']:9.2f} {row['std_us']:6.2f} "
+                f"{row['variant']:12s} {row['args']:>4s} {row['mean_us']:9.2f} {row['std_us']:6.2f} "
                 f"{row['delta_us']:+7.2f} {row['ratio']:6.3f} {row['median_us']:7.2f} {row['median_ratio']:7.3f}"
             )
         for variant, res in results.items():

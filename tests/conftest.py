@@ -6,7 +6,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import numba_cuda_lcs  # noqa: E402, F401  (activates the package)
-from numba_cuda_lcs import tls  # noqa: E402
+from numba_cuda_lcs import launcher, tls  # noqa: E402
 
 
 def _gpu_available():
@@ -24,24 +24,30 @@ NO_GPU_REASON = "needs a CUDA GPU: numba.cuda.is_available() is False on this ma
 requires_gpu = pytest.mark.skipif(not HAS_GPU, reason=NO_GPU_REASON)
 
 
-# Every test runs over each thread-local-state implementation (the C
-# extension and its pure-Python twin), switched in the one place that binds
-# it.  NUMBA_CUDA_LCS_TLS=c|python restricts the run to one of them.
-_ONLY = os.environ.get("NUMBA_CUDA_LCS_TLS", "")
-TLS_NAMES = [name for name in ("c", "python") if name in tls.IMPLEMENTATIONS and _ONLY in ("", name)]
+# Every test runs over each implementation of the package's C speedups -- the
+# thread-local state and the launcher -- and over their pure-Python twins,
+# switched in the one place that binds each.  NUMBA_CUDA_LCS_TWINS=c|python
+# restricts the run to one of them.
+_ONLY = os.environ.get("NUMBA_CUDA_LCS_TWINS", "")
+TWINS = [
+    name
+    for name in ("c", "python")
+    if name in tls.IMPLEMENTATIONS and name in launcher.IMPLEMENTATIONS and _ONLY in ("", name)
+] or ["python"]
 
 
-@pytest.fixture(autouse=True, params=TLS_NAMES, ids=lambda name: f"tls-{name}")
-def tls_implementation(request):
-    previous = tls.use(request.param)
+@pytest.fixture(autouse=True, params=TWINS, ids=lambda name: f"twins-{name}")
+def twins(request):
+    previous = tls.use(request.param), launcher.use(request.param)
     try:
         yield request.param
     finally:
-        tls.use(previous)
+        tls.use(previous[0])
+        launcher.use(previous[1])
 
 
 @pytest.fixture
-def tls_impl(tls_implementation):
+def tls_impl(twins):
     """The TLS module the test runs over (bound for the whole package)."""
     return tls.impl
 

@@ -33,26 +33,21 @@ from numba.cuda import types
 from numba.cuda.cudadrv.devicearray import DeviceNDArray
 from numba.cuda.dispatcher import _Kernel
 
-from numba_cuda_lcs import _launcher_py
+from numba_cuda_lcs import launcher
 from numba_cuda_lcs.backends.numba_cuda import argplan
 
-try:
-    from numba_cuda_lcs import _launcher as _launcher_c
-except ImportError:  # pragma: no cover
-    _launcher_c = None
-
-IMPLS = [pytest.param(_launcher_py, id="python")]
-if _launcher_c is not None:
-    IMPLS.insert(0, pytest.param(_launcher_c, id="c"))
+_launcher_c = launcher.IMPLEMENTATIONS.get("c")
 
 HYP = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
-@pytest.fixture(params=IMPLS)
-def impl(request):
-    return request.param
+@pytest.fixture
+def impl(twins):
+    """The launcher implementation this run of the test is over (conftest's
+    ``twins`` fixture binds the C module or the pure-Python twin)."""
+    return launcher.impl
 
 
 @pytest.fixture(autouse=True)
@@ -397,7 +392,7 @@ def test_plan_is_immutable_and_kinds_match():
     with pytest.raises(AttributeError):
         plan[0].kind = 3
     names = "K_FALLBACK K_ARRAY K_INT K_F16 K_F32 K_F64 K_BOOL K_C64 K_C128 K_PTR".split()
-    for mod in [m.values[0] for m in IMPLS] + [argplan]:
+    for mod in [*launcher.IMPLEMENTATIONS.values(), argplan]:
         assert [getattr(mod, n) for n in names] == list(range(10))
 
 

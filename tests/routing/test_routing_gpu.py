@@ -419,7 +419,7 @@ def test_debug_kernels_keep_numba_cudas_launch_path():
     checked[1, 1](out)
     assert int(out.copy_to_host()[0]) == 5
     (prepared,) = checked[1, 1]._lcs_prepared.values()
-    assert prepared.core_kernel is None  # numba-cuda's own launch path
+    assert prepared.launcher is None  # numba-cuda's own launch path
 
 
 # --------------------------------------------------------------------------

@@ -25,15 +25,10 @@ import typing
 import warnings
 
 import numpy as np
-from numba.cuda import types
-from numba.cuda.np import numpy_support
 
-from ... import _launcher_py
-
-try:
-    from ... import _launcher as _launcher_c
-except ImportError:  # extension not built
-    _launcher_c = None
+from ... import launcher as _launcher
+from . import manifest as nb
+from .manifest import numpy_support, types
 
 K_FALLBACK, K_ARRAY, K_INT, K_F16, K_F32, K_F64, K_BOOL, K_C64, K_C128, K_PTR = range(10)
 
@@ -51,11 +46,8 @@ class ParamPlan(typing.NamedTuple):
 
 
 def launcher_module():
-    """The C module, or the twin if it is not built or
-    ``NUMBA_CUDA_LCS_PURE_PYTHON=1``."""
-    if _launcher_c is None or os.environ.get("NUMBA_CUDA_LCS_PURE_PYTHON", "") == "1":
-        return _launcher_py
-    return _launcher_c
+    """The launcher implementation bound now (``numba_cuda_lcs.launcher``)."""
+    return _launcher.impl
 
 
 # Scalars: numba-cuda 0.30.4 _Kernel._prepare_args, branch by branch.
@@ -105,9 +97,7 @@ def build_plan(argtypes, prepare_args, *, extensions=False, cai_sync=None):
     *extensions* every argument goes through it (an extension may change an
     argument's type, so nothing is known in advance)."""
     if cai_sync is None:
-        from numba.cuda.core import config
-
-        cai_sync = bool(config.CUDA_ARRAY_INTERFACE_SYNC)
+        cai_sync = bool(nb.nb_config.CUDA_ARRAY_INTERFACE_SYNC)
     plan = []
     for ty in argtypes:
         fb = functools.partial(_fallback, prepare_args, ty)
@@ -221,8 +211,7 @@ def stream_handle(stream):
 def _host_array_fallback(prepare_args, ty, value, stream, retr):
     """numba-cuda's path for an Array argument, except for host NumPy arrays
     on a non-default stream (see the module docstring)."""
-    from numba.cuda.args import ArgHint, Out
-
+    ArgHint, Out = nb.ArgHint, nb.Out
     array = value.value if isinstance(value, ArgHint) else value
     if type(array) is not np.ndarray or _raw_handle(stream) == 0:
         return _fallback(prepare_args, ty, value, stream, retr)
@@ -236,8 +225,7 @@ def _host_array_fallback(prepare_args, ty, value, stream, retr):
         host_ptr = array.__array_interface__["data"][0]
 
         def copy_back():
-            from numba.cuda.cudadrv.driver import driver
-
+            driver = nb.nb_driver
             if nbytes:
                 driver.cuMemcpyDtoHAsync(host_ptr, dev.ptr, nbytes, handle)
             driver.cuStreamSynchronize(handle)
@@ -254,13 +242,11 @@ def _to_device(array, stream, copy, warn):
     stream to NumPy's ``__dlpack__``: (device view, nbytes, stream handle)."""
     from cuda.core import Buffer, Stream
     from cuda.core.utils import StridedMemoryView
-    from numba.cuda.core import config
-    from numba.cuda.cudadrv import devices
-    from numba.cuda.cudadrv.driver import driver
 
+    config, driver = nb.nb_config, nb.nb_driver
     handle = _raw_handle(stream)
     core_stream = stream if isinstance(stream, Stream) else Stream.from_handle(handle)
-    ctx = devices.get_context()
+    ctx = nb.get_device_context()
     nbytes = array.nbytes
     if nbytes:
         buf = ctx.device._dev.allocate(nbytes, stream=core_stream)
@@ -270,10 +256,8 @@ def _to_device(array, stream, copy, warn):
     dev = StridedMemoryView.from_buffer(buf, shape=host.shape, strides=host.strides, dtype=host.dtype)
     if copy and nbytes:
         if warn and config.CUDA_WARN_ON_IMPLICIT_COPY and not config.DISABLE_PERFORMANCE_WARNINGS:
-            from numba.cuda.core.errors import NumbaPerformanceWarning
-
             warnings.warn(
-                NumbaPerformanceWarning(
+                nb.NumbaPerformanceWarning(
                     "Host array used in CUDA kernel will incur copy overhead to/from device."
                 )
             )

@@ -10,12 +10,17 @@ which every launch of every kernel runs:
 2. numba-cuda's C ``_cuda_call`` finds (or compiles) the overload;
 3. verify the kernel serves this launch's key, else re-route;
 4. pre-launch callbacks, then launch with the state prepared once per
-   (kernel, CUDA context) instead of numba-cuda's per-launch ``LaunchConfig``.
+   (kernel, CUDA context): a launcher (``numba_cuda_lcs.launcher``) that
+   marshals the arguments by the kernel's plan (``argplan``) and calls the
+   driver, instead of numba-cuda's per-launch ``LaunchConfig`` and Python
+   marshalling.  Only ``debug=True`` kernels keep numba-cuda's own
+   ``_Kernel.launch`` (it reads the kernel's exception flag back).
 """
 
 from ... import tls
 from ...configuration import LaunchConfigMarking
 from . import manifest as nb
+from . import argplan
 from .records import PreparedLaunch
 from .routing import reroute, route_slow
 
@@ -64,21 +69,8 @@ class LaunchConfiguration(LaunchConfigMarking, nb.StockLaunchConfiguration):
 
 def _prepare(kernel, launch, context):
     """Build (and keep on *launch*) what launching *kernel* there needs."""
-    if kernel.debug or kernel.extensions:
-        # Debug kernels read their error flag back; extensions marshal
-        # arguments their own way: numba-cuda's _Kernel.launch does both.
-        prepared = PreparedLaunch(kernel, context, None, None, None)
-    else:
-        # As numba-cuda 0.30.4's _Kernel.launch builds it, once.
-        flag = "is_cooperative" if nb.CUDA_CORE_GE_1_0 else "cooperative_launch"
-        config = nb.CoreLaunchConfig(
-            grid=launch.griddim,
-            block=launch.blockdim,
-            shmem_size=launch.sharedmem,
-            **{flag: kernel.cooperative},
-        )
-        core_kernel = kernel._codelibrary.get_cufunc().kernel
-        prepared = PreparedLaunch(kernel, context, core_kernel, config, tuple(kernel.argument_types))
+    launcher = argplan.make_launcher(kernel, launch.griddim, launch.blockdim, launch.sharedmem)
+    prepared = PreparedLaunch(kernel, context, launcher, argplan.stream_handle(launch.stream))
     launch._lcs_prepared[id(context)] = prepared
     return prepared
 
@@ -127,20 +119,14 @@ def call(self, args, launch):
         prepared = launch._lcs_prepared.get(id(context))
         if prepared is None or prepared.kernel is not kernel or prepared.context is not context:
             prepared = _prepare(kernel, launch, context)
-        core_kernel = prepared.core_kernel
-        if core_kernel is None:
+        launcher = prepared.launcher
+        if launcher is None:  # debug=True: numba-cuda's own launch
             kernel.launch(args, launch.griddim, launch.blockdim, launch.stream, launch.sharedmem)
         else:
-            stream = launch.stream
-            kernelargs = []
-            writebacks = []
-            if args:
-                prepare_arg = kernel._prepare_args
-                for argtype, value in zip(prepared.argtypes, args):
-                    prepare_arg(argtype, value, stream, writebacks, kernelargs)
-            nb.core_launch(stream, prepared.config, core_kernel, *kernelargs)
-            for writeback in writebacks:
-                writeback()
+            writebacks = launcher.launch(args, prepared.stream_handle, launch.stream)
+            if writebacks:
+                for writeback in writebacks:
+                    writeback()
     finally:
         tls.swap_args(prev)
 

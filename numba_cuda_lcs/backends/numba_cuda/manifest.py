@@ -67,9 +67,6 @@ CUDACacheImpl = nb_dispatcher.CUDACacheImpl
 LAUNCH_CONFIG_KW = nb_dispatcher._LAUNCH_CONFIG_KW
 get_current_device = nb_dispatcher.get_current_device
 get_context = nb_dispatcher.get_context
-core_launch = nb_dispatcher.launch  # cuda.core's launch(), as numba-cuda imports it
-CoreLaunchConfig = nb_dispatcher.LaunchConfig
-CUDA_CORE_GE_1_0 = nb_dispatcher.CUDA_CORE_GE_1_0
 
 # -- cext/_dispatcher (C) ---------------------------------------------------
 cuda_call = nb_cext.Dispatcher._cuda_call  # resolve/compile the overload
@@ -90,13 +87,15 @@ READS = (
      "_specialized, _can_compile, _cache, _cache_hits/_misses, "
      "_launch_config_specializations, targetoptions, _compiler.pipeline_class read"),
     ("dispatcher._Kernel", "launch_config_sensitive, argument_types, debug, extensions, "
-     "cooperative, _codelibrary.get_cufunc(), _prepare_args(), bind()"),
+     "cooperative, _codelibrary.get_cufunc().handle (the CUfunction launched), "
+     "_prepare_args() (the per-argument fallback of the C launcher), bind()"),
     ("dispatcher._LaunchConfiguration", "subclassed: configure() builds what this name holds"),
     ("dispatcher.ForAll", "__call__ replaced; ntasks, thread_per_block, stream, "
      "sharedmem, _compute_thread_per_block() read"),
     ("dispatcher.CUDACache / CUDACacheImpl", "subclassed: per-key index entries"),
     ("dispatcher._LAUNCH_CONFIG_KW", "keyword _cuda_call takes the configured launch by"),
-    ("dispatcher.launch / LaunchConfig / CUDA_CORE_GE_1_0", "cuda.core launch, prepared once"),
+    ("args.ArgHint / Out, cudadrv.driver.driver, core.config, np.numpy_support",
+     "argument plans; host arrays copied on a user stream"),
     ("cext._dispatcher.Dispatcher._cuda_call", "overload resolution in C"),
     ("cext._dispatcher.get_current_launch_config", "the built-in TLS, read before our frame"),
     ("cudadrv.devices._runtime._get_attached_context", "the context a launch uses"),
@@ -110,3 +109,14 @@ READS = (
 #: configuration (a plain RuntimeError).  Hooks that bound that function
 #: before install still call it; compile() recognises its error by this text.
 BUILTIN_MISSING_CONFIG_TEXT = "No launch config set"
+
+# -- the C launch path (argplan) ----------------------------------------------
+from numba.cuda import args as nb_args  # noqa: E402
+from numba.cuda.core import config as nb_config  # noqa: E402
+from numba.cuda.cudadrv.driver import driver as nb_driver  # noqa: E402
+from numba.cuda.np import numpy_support  # noqa: E402
+
+types = nb_types
+ArgHint = nb_args.ArgHint  # In/Out/InOut wrappers of host arrays
+Out = nb_args.Out
+get_device_context = nb_devices.get_context

@@ -116,16 +116,16 @@ class KernelTag:
 
 class PreparedLaunch:
     """What launching one kernel with one configured launch in one CUDA
-    context needs, built once: the cuda.core kernel and ``LaunchConfig``."""
+    context needs, built once: a launcher (function handle, dimensions,
+    argument plan) and the stream handle."""
 
-    __slots__ = ("kernel", "context", "core_kernel", "config", "argtypes")
+    __slots__ = ("kernel", "context", "launcher", "stream_handle")
 
-    def __init__(self, kernel, context, core_kernel, config, argtypes):
+    def __init__(self, kernel, context, launcher, stream_handle):
         self.kernel = kernel
         self.context = context
-        self.core_kernel = core_kernel  # None: launch through numba-cuda's _Kernel.launch
-        self.config = config
-        self.argtypes = argtypes
+        self.launcher = launcher  # None: numba-cuda's _Kernel.launch (debug kernels)
+        self.stream_handle = stream_handle
 
 
 def state_of(dispatcher):
