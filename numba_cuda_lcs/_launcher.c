@@ -696,7 +696,7 @@ Launcher_launch(Launcher *self, PyObject *const *a, Py_ssize_t n)
     if (err != 0) {
         const char *name = NULL;
         if (p_errname(err, &name) != 0 || name == NULL) name = "CUDA_ERROR_?";
-        PyErr_Format(PyExc_RuntimeError, "%s failed: %s (%d)",
+        PyErr_Format(LaunchError, "%s failed: %s (%d)",
                      self->cooperative ? "cuLaunchCooperativeKernel"
                                        : "cuLaunchKernel",
                      name, err);
@@ -865,6 +865,10 @@ static PyMethodDef module_methods[] = {
      "binary16 bits of a float, round to nearest even (for tests)"},
     {NULL}};
 
+/* The driver refused a launch: a RuntimeError subclass, so callers can tell
+   it from errors raised while marshalling (numba-cuda's own, via fallbacks). */
+static PyObject *LaunchError = NULL;
+
 static struct PyModuleDef moduledef = {
     PyModuleDef_HEAD_INIT, "numba_cuda_lcs._launcher",
     "C launch path: plan-driven argument marshalling and cuLaunchKernel.", -1,
@@ -888,6 +892,12 @@ PyInit__launcher(void)
         if (PyModule_AddIntConstant(m, kinds[i], i) < 0) goto fail;
     if (PyModule_AddObjectRef(m, "Launcher", (PyObject *)&LauncherType) < 0)
         goto fail;
+    if (LaunchError == NULL) {
+        LaunchError = PyErr_NewException("numba_cuda_lcs._launcher.LaunchError",
+                                         PyExc_RuntimeError, NULL);
+        if (LaunchError == NULL) goto fail;
+    }
+    if (PyModule_AddObjectRef(m, "LaunchError", LaunchError) < 0) goto fail;
     return m;
 fail:
     Py_DECREF(m);

@@ -18,6 +18,8 @@ K_PTR: int
 _Entry = Tuple[int, Callable[[Any, Any, list], Sequence[Any]], Optional[Tuple[int, ...]], int, int, Optional[str], bool]
 _Dim3 = Tuple[int, int, int]
 
+class LaunchError(RuntimeError): ...
+
 class Launcher:
     plan: Tuple[_Entry, ...]
     def __init__(

@@ -31,6 +31,10 @@ _CT_SCALARS = tuple(
 _SCALARS = _NP_SCALARS + _CT_SCALARS
 
 
+class LaunchError(RuntimeError):
+    """The driver refused a launch (as the C module's ``LaunchError``)."""
+
+
 class _Decline(Exception):
     """A fast rule does not apply: use the argument's fallback."""
 
@@ -278,7 +282,7 @@ class Launcher:
         if int(err) != 0:
             name = getattr(err, "name", str(err))
             api = "cuLaunchCooperativeKernel" if self._coop else "cuLaunchKernel"
-            raise RuntimeError(f"{api} failed: {name} ({int(err)})")
+            raise LaunchError(f"{api} failed: {name} ({int(err)})")
         return retr if retr else ()
 
 

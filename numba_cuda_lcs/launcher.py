@@ -23,6 +23,9 @@ IMPLEMENTATIONS = {"python": _launcher_py}
 if _launcher_c is not None:
     IMPLEMENTATIONS["c"] = _launcher_c
 
+#: What a launcher raises when the driver refuses a launch (either twin).
+LAUNCH_ERRORS = tuple(module.LaunchError for module in IMPLEMENTATIONS.values())
+
 DEFAULT_IMPLEMENTATION = (
     "python"
     if os.environ.get("NUMBA_CUDA_LCS_PURE_PYTHON", "") == "1" or _launcher_c is None
@@ -51,4 +54,4 @@ def use(name):
     return previous
 
 
-__all__ = ["IMPLEMENTATION", "IMPLEMENTATIONS", "DEFAULT_IMPLEMENTATION", "Launcher", "impl", "use"]
+__all__ = ["LAUNCH_ERRORS", "IMPLEMENTATION", "IMPLEMENTATIONS", "DEFAULT_IMPLEMENTATION", "Launcher", "impl", "use"]

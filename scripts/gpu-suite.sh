@@ -52,7 +52,7 @@ fi
 cd /tmp
 $PY -c "import numba_cuda_lcs, numba_cuda, numpy, sys; from numba_cuda_lcs import tls; print('numba-cuda-lcs', numba_cuda_lcs.__version__, 'active', numba_cuda_lcs.is_active(), 'tls', tls.IMPLEMENTATION, '| numba-cuda', numba_cuda.__version__, '| numpy', numpy.__version__, '| python', sys.version.split()[0])" 2>&1 | tee -a "$SUMMARY"
 
-STAGES=${STAGES:-tests regression demo bench}
+STAGES=${STAGES:-tests regression launcher demo bench}
 stage() { case " $STAGES " in *" $1 "*) return 0;; *) return 1;; esac; }
 status=0
 if stage tests; then
@@ -81,6 +81,12 @@ if stage regression && [ "${SKIP_REGRESSION:-0}" != 1 ]; then
       status=1
     fi
   done
+fi
+
+if stage launcher; then
+  say "== C launcher check (results vs numba-cuda's launch; micro-benchmark)"
+  $PY "$ROOT/scripts/gpu-launcher-check.py" --output "$LOG_DIR/launcher-check.json" > "$LOG_DIR/launcher-check.log" 2>&1 || status=1
+  tail -n 40 "$LOG_DIR/launcher-check.log" | tee -a "$SUMMARY"
 fi
 
 if stage demo; then
@@ -114,7 +120,7 @@ say "== exit status $status"
 if [ -n "${OUT:-}" ]; then
   tar -C "$LOG_DIR" -czf "$OUT/logs.tar.gz" .
   cp "$SUMMARY" "$OUT/summary.txt"
-  for f in launch-overhead.json launch-bounds.json; do
+  for f in launch-overhead.json launch-bounds.json launcher-check.json; do
     [ -f "$LOG_DIR/$f" ] && cp "$LOG_DIR/$f" "$OUT/"
   done
 fi

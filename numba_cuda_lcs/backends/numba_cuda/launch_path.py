@@ -18,6 +18,7 @@ which every launch of every kernel runs:
 """
 
 from ... import tls
+from ...launcher import LAUNCH_ERRORS
 from ...configuration import LaunchConfigMarking
 from . import manifest as nb
 from . import argplan
@@ -69,6 +70,9 @@ class LaunchConfiguration(LaunchConfigMarking, nb.StockLaunchConfiguration):
 
 def _prepare(kernel, launch, context):
     """Build (and keep on *launch*) what launching *kernel* there needs."""
+    # numba-cuda 0.30.4's _Kernel.launch builds a cuda.core LaunchConfig on
+    # every launch, which rejects bad dimensions with ValueError: once here.
+    nb.CoreLaunchConfig(grid=launch.griddim, block=launch.blockdim, shmem_size=launch.sharedmem)
     launcher = argplan.make_launcher(kernel, launch.griddim, launch.blockdim, launch.sharedmem)
     prepared = PreparedLaunch(kernel, context, launcher, argplan.stream_handle(launch.stream))
     launch._lcs_prepared[id(context)] = prepared
@@ -123,7 +127,10 @@ def call(self, args, launch):
         if launcher is None:  # debug=True: numba-cuda's own launch
             kernel.launch(args, launch.griddim, launch.blockdim, launch.stream, launch.sharedmem)
         else:
-            writebacks = launcher.launch(args, prepared.stream_handle, launch.stream)
+            try:
+                writebacks = launcher.launch(args, prepared.stream_handle, launch.stream)
+            except LAUNCH_ERRORS as exc:  # the type numba-cuda's launch raises
+                raise nb.CUDAError(str(exc)) from None
             if writebacks:
                 for writeback in writebacks:
                     writeback()

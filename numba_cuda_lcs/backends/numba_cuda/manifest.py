@@ -67,6 +67,7 @@ CUDACacheImpl = nb_dispatcher.CUDACacheImpl
 LAUNCH_CONFIG_KW = nb_dispatcher._LAUNCH_CONFIG_KW
 get_current_device = nb_dispatcher.get_current_device
 get_context = nb_dispatcher.get_context
+CoreLaunchConfig = nb_dispatcher.LaunchConfig  # validates dimensions as numba-cuda's launch does
 
 # -- cext/_dispatcher (C) ---------------------------------------------------
 cuda_call = nb_cext.Dispatcher._cuda_call  # resolve/compile the overload
@@ -94,6 +95,8 @@ READS = (
      "sharedmem, _compute_thread_per_block() read"),
     ("dispatcher.CUDACache / CUDACacheImpl", "subclassed: per-key index entries"),
     ("dispatcher._LAUNCH_CONFIG_KW", "keyword _cuda_call takes the configured launch by"),
+    ("dispatcher.LaunchConfig, cuda.core CUDAError",
+     "a launch's dimensions are checked, and a refused launch is reported, as numba-cuda does"),
     ("args.ArgHint / Out, cudadrv.driver.driver, core.config, np.numpy_support",
      "argument plans; host arrays copied on a user stream"),
     ("cext._dispatcher.Dispatcher._cuda_call", "overload resolution in C"),
@@ -115,6 +118,8 @@ from numba.cuda import args as nb_args  # noqa: E402
 from numba.cuda.core import config as nb_config  # noqa: E402
 from numba.cuda.cudadrv.driver import driver as nb_driver  # noqa: E402
 from numba.cuda.np import numpy_support  # noqa: E402
+
+from cuda.core._utils.cuda_utils import CUDAError  # noqa: E402  (what a refused launch raises)
 
 types = nb_types
 ArgHint = nb_args.ArgHint  # In/Out/InOut wrappers of host arrays
