@@ -24,6 +24,10 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+/* The driver refused a launch: a RuntimeError subclass, so callers can tell
+   it from errors raised while marshalling (numba-cuda's own, via fallbacks). */
+static PyObject *LaunchError = NULL;
 #include <stdint.h>
 #include <string.h>
 #ifdef _WIN32
@@ -864,10 +868,6 @@ static PyMethodDef module_methods[] = {
     {"double_to_half", py_double_to_half, METH_O,
      "binary16 bits of a float, round to nearest even (for tests)"},
     {NULL}};
-
-/* The driver refused a launch: a RuntimeError subclass, so callers can tell
-   it from errors raised while marshalling (numba-cuda's own, via fallbacks). */
-static PyObject *LaunchError = NULL;
 
 static struct PyModuleDef moduledef = {
     PyModuleDef_HEAD_INIT, "numba_cuda_lcs._launcher",
