@@ -193,7 +193,7 @@ def run_checks():
     scalars = [np.int8(-5), np.uint8(200), np.int16(-30000), np.uint16(60000), np.int32(-(2**31)),
                np.uint32(2**32 - 1), -(2**62), np.uint64(2**64 - 1), np.float16(1.5), np.float32(2.25),
                -3.125, True, np.complex64(1 + 2j), 3 - 4j]
-    check("scalars", kscalars, lambda: [cuda.device_array(16)] + scalars)
+    check("scalars", kscalars, lambda: [cuda.to_device(np.zeros(16))] + scalars)  # all 16 compared
     rec = np.zeros(1, np.dtype([("a", np.float64), ("b", np.float64)]))
     rec["a"], rec["b"] = 5, 7
     check("tuple+record", ktuple, lambda: [cuda.device_array(1), (1.5, 2.5), cuda.to_device(rec)])
