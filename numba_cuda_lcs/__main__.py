@@ -18,10 +18,12 @@ def main(argv=None):
         print(f"numba-cuda-lcs {numba_cuda_lcs.__version__}, TLS: {tls.IMPLEMENTATION}")
         print(f"active: {numba_cuda_lcs.is_active()}")
         if numba_cuda_lcs.is_active():
-            from numba_cuda_lcs import _integration
+            from numba_cuda_lcs import backends
 
-            for line in _integration.installed_patches():
-                print(f"  {line}")
+            for module in backends.installed_modules():
+                print(f"  {module.COMPILER}:")
+                for line in module.installed_patches():
+                    print(f"    {line}")
         return 0
     print("usage: python -m numba_cuda_lcs [demo|info]", file=sys.stderr)
     return 2

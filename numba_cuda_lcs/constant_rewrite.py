@@ -14,6 +14,7 @@ that defines them, so the IR module is a parameter; each backend wraps
 
 from . import launch as _launch
 from . import launchconfig as _launchconfig
+from . import marks
 from .errors import LaunchConfigUnavailableError, LaunchConstantUsageError
 
 # Globals are followed through at most this many attribute hops
@@ -142,7 +143,7 @@ class ConstantRewrite:
         tuples = {}
         for stmt, accessor in self._calls:
             field, value_of = _launch.ACCESSORS[accessor]
-            _launchconfig.mark(config, field, f"launch.{accessor.__name__}")
+            marks.mark(config, field, f"launch.{accessor.__name__}")
             value = value_of(config)
             stmt.value = ir.Const(value, stmt.value.loc)
             if isinstance(value, tuple):

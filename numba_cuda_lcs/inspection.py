@@ -19,15 +19,10 @@ __all__ = [
 ]
 
 
-def _integration():
-    from . import _integration
+def _backend(kernel):
+    from .backends import backend_for
 
-    if not _integration.is_installed():
-        raise RuntimeError(
-            "numba-cuda-lcs is not active (NUMBA_CUDA_LCS_DISABLE is set or "
-            "deactivate() was called); call numba_cuda_lcs.activate() first"
-        )
-    return _integration
+    return backend_for(kernel)
 
 
 def specializations(kernel):
@@ -36,30 +31,31 @@ def specializations(kernel):
     kernel itself), ``launch_config_sensitive``, ``fields`` and ``key`` (the
     sensitive fields and their values), ``compiled_for`` (griddim, blockdim,
     sharedmem of the compiling launch), ``hits`` (launches served by that
-    specialization; counted for LC-S kernels), ``compile_seconds`` (None when
+    specialization; counted for LC-S kernels, without a lock, so approximate
+    while several threads launch the same kernel), ``compile_seconds`` (None when
     loaded from the disk cache) and ``from_cache``."""
-    return _integration().kernel_rows(kernel)
+    return _backend(kernel).kernel_rows(kernel)
 
 
 def compile_counters(kernel):
     """``compiles``, ``cache_loads``, ``specializations`` (live, the kernel
     itself included), ``evictions``, ``max_specializations`` and ``fields``
     (the union of the fields the kernel depends on)."""
-    return _integration().counters(kernel)
+    return _backend(kernel).counters(kernel)
 
 
 def set_max_specializations(kernel, limit):
     """Limit the live specializations of *kernel* (None: back to the jit
     option / ``NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS`` / 32).  Beyond it the
     least recently used one is dropped, and recompiled if launched again."""
-    _integration().set_max_specializations(kernel, limit)
+    _backend(kernel).set_max_specializations(kernel, limit)
 
 
 def set_launch_bounds_from_block(kernel, enabled=True):
     """Compile *kernel* with launch bounds equal to the block's thread count
     (like ``@cuda.jit(lcs_launch_bounds=True)``); it becomes sensitive to the
     block size.  Takes effect for compilations from now on."""
-    _integration().set_launch_bounds_from_block(kernel, enabled)
+    _backend(kernel).set_launch_bounds_from_block(kernel, enabled)
 
 
 def format_specializations(kernel):

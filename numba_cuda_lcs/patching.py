@@ -1,6 +1,8 @@
 """Undoable attribute patching, in the spirit of ``wrapt.patches``.
 
-Every replacement records the object whose ``__dict__`` really defines the
+A patch is declared once, as a :class:`PatchSpec` -- the owner, the
+attribute, a factory that builds the replacement from the original, and why
+-- and applied by :meth:`PatchSet.apply`.  Every replacement records the object whose ``__dict__`` really defines the
 attribute (walking the MRO for classes), the original value (or that there was
 none), and why it is replaced.  ``PatchSet.undo()`` restores everything in
 reverse order, so a patched library can be returned to its exact prior state.
@@ -26,6 +28,28 @@ def defining_owner(target, name):
     return target if name in vars(target) else None
 
 
+class PatchSpec:
+    """A patch, declared once: ``owner.name = factory(original)``.
+
+    ``original`` is the value found on *owner* (through its MRO for a class);
+    with ``adds=True`` the attribute must not exist yet and the factory gets
+    None.
+    """
+
+    __slots__ = ("owner", "name", "factory", "why", "adds")
+
+    def __init__(self, owner, name, factory, why, *, adds=False):
+        self.owner = owner
+        self.name = name
+        self.factory = factory
+        self.why = why
+        self.adds = adds
+
+
+def _label(target):
+    return getattr(target, "__qualname__", None) or getattr(target, "__name__", repr(target))
+
+
 class Patch:
     """One replaced (or added) attribute."""
 
@@ -44,11 +68,37 @@ class Patch:
         return self.original is _MISSING
 
     def describe(self):
-        owner = getattr(self.target, "__qualname__", None) or getattr(
-            self.target, "__name__", repr(self.target)
-        )
         verb = "adds" if self.added else "replaces"
-        return f"{verb} {owner}.{self.name}: {self.why}"
+        return f"{verb} {_label(self.target)}.{self.name}: {self.why}"
+
+    def undo(self):
+        if self.original is _MISSING:
+            try:
+                delattr(self.target, self.name)
+            except AttributeError:
+                pass
+        else:
+            setattr(self.target, self.name, self.original)
+
+
+class Insertion:
+    """One item inserted into a list owned by another library (a registry)."""
+
+    __slots__ = ("label", "sequence", "item", "why")
+
+    def __init__(self, label, sequence, item, why):
+        self.label = label
+        self.sequence = sequence
+        self.item = item
+        self.why = why
+
+    def describe(self):
+        name = getattr(self.item, "__name__", repr(self.item))
+        return f"adds {name} to {self.label}: {self.why}"
+
+    def undo(self):
+        if self.item in self.sequence:
+            self.sequence.remove(self.item)
 
 
 class PatchSet:
@@ -82,6 +132,25 @@ class PatchSet:
         self._patches.append(patch)
         return patch
 
+    def apply(self, spec):
+        """Apply a :class:`PatchSpec`."""
+        if spec.adds:
+            return self.add(spec.owner, spec.name, spec.factory(None), spec.why)
+        if defining_owner(spec.owner, spec.name) is None:
+            raise AttributeError(f"cannot patch {spec.owner!r}.{spec.name}: it does not exist")
+        original = getattr(spec.owner, spec.name)
+        if isinstance(spec.owner, type):
+            # The raw class attribute (a function, not a bound method).
+            original = vars(defining_owner(spec.owner, spec.name))[spec.name]
+        return self.replace(spec.owner, spec.name, spec.factory(original), spec.why)
+
+    def insert(self, label, sequence, item, why, index=0):
+        """Insert *item* into *sequence* (a list another library owns)."""
+        sequence.insert(index, item)
+        insertion = Insertion(label, sequence, item, why)
+        self._patches.append(insertion)
+        return insertion
+
     def add(self, target, name, value, why):
         """Add a new attribute; it must not exist on *target* yet."""
         if name in vars(target):
@@ -91,11 +160,4 @@ class PatchSet:
     def undo(self):
         """Restore every patched attribute, newest first."""
         while self._patches:
-            patch = self._patches.pop()
-            if patch.original is _MISSING:
-                try:
-                    delattr(patch.target, patch.name)
-                except AttributeError:
-                    pass
-            else:
-                setattr(patch.target, patch.name, patch.original)
+            self._patches.pop().undo()

@@ -6,12 +6,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 import numba_cuda_lcs  # noqa: E402  (activates the package)
-from numba_cuda_lcs import _tls_py  # noqa: E402
-
-try:
-    from numba_cuda_lcs import _tls as _tls_c
-except ImportError:  # pragma: no cover - the build always has it in CI
-    _tls_c = None
+from numba_cuda_lcs import tls  # noqa: E402
 
 
 def _gpu_available():
@@ -29,16 +24,26 @@ NO_GPU_REASON = "needs a CUDA GPU: numba.cuda.is_available() is False on this ma
 requires_gpu = pytest.mark.skipif(not HAS_GPU, reason=NO_GPU_REASON)
 
 
-def _tls_impls():
-    impls = [pytest.param(_tls_py, id="python")]
-    if _tls_c is not None:
-        impls.insert(0, pytest.param(_tls_c, id="c"))
-    return impls
+# Every test runs over each thread-local-state implementation (the C
+# extension and its pure-Python twin), switched in the one place that binds
+# it.  NUMBA_CUDA_LCS_TLS=c|python restricts the run to one of them.
+_ONLY = os.environ.get("NUMBA_CUDA_LCS_TLS", "")
+TLS_NAMES = [name for name in ("c", "python") if name in tls.IMPLEMENTATIONS and _ONLY in ("", name)]
 
 
-@pytest.fixture(params=_tls_impls())
-def tls_impl(request):
-    return request.param
+@pytest.fixture(autouse=True, params=TLS_NAMES, ids=lambda name: f"tls-{name}")
+def tls_implementation(request):
+    previous = tls.use(request.param)
+    try:
+        yield request.param
+    finally:
+        tls.use(previous)
+
+
+@pytest.fixture
+def tls_impl(tls_implementation):
+    """The TLS module the test runs over (bound for the whole package)."""
+    return tls.impl
 
 
 @pytest.fixture

@@ -8,26 +8,27 @@ from importlib import metadata
 import pytest
 
 import numba_cuda_lcs
-from numba_cuda_lcs import _integration
+from numba_cuda_lcs.backends import numba_cuda as backend
+from numba_cuda_lcs.backends.numba_cuda import launch_path, manifest, patches
+from numba_cuda_lcs.backends.numba_cuda.constants import LaunchConstantRewrite
+
+OURS = "numba_cuda_lcs.backends.numba_cuda.launch_path"
+
+
+def _what(value):
+    if callable(value) and hasattr(value, "__qualname__"):
+        return (value.__module__, value.__qualname__)
+    return value
 
 
 def _snapshot():
-    from numba.cuda import dispatcher, launchconfig
-
-    owners = {
-        "numba.cuda.dispatcher": dispatcher,
-        "CUDADispatcher": dispatcher.CUDADispatcher,
-        "_Kernel": dispatcher._Kernel,
-        "_LaunchConfiguration": dispatcher._LaunchConfiguration,
-        "ForAll": dispatcher.ForAll,
-        "numba.cuda.launchconfig": launchconfig,
-    }
     from numba.cuda.core.rewrites import rewrite_registry
 
+    # Replacements built by a factory are new objects on each install: compare
+    # them by what they are.
     snapshot = {
-        (owner, name): vars(owners[owner]).get(name, "<missing>")
-        for owner, name, _why in _integration.REPLACED
-        if owner in owners
+        (id(spec.owner), spec.name): _what(vars(spec.owner).get(spec.name, "<missing>"))
+        for spec in patches.PATCHES
     }
     snapshot["before-inference rewrites"] = tuple(rewrite_registry.rewrites["before-inference"])
     return snapshot
@@ -46,15 +47,18 @@ def test_package_is_active_after_import():
     assert numba_cuda_lcs.is_active()
     from numba.cuda import dispatcher
 
-    assert dispatcher._LaunchConfiguration is _integration.LaunchConfiguration
-    assert dispatcher.CUDADispatcher.call is _integration._call
+    assert dispatcher._LaunchConfiguration is launch_path.LaunchConfiguration
+    assert dispatcher.CUDADispatcher.call is launch_path.call
 
 
-def test_every_replaced_attribute_is_listed_and_described():
-    described = _integration.installed_patches()
-    assert len(described) == len(_integration.REPLACED)
-    for owner, name, _why in _integration.REPLACED:
-        assert any(f".{name}:" in line for line in described), name
+def test_every_patch_is_declared_once_and_described():
+    described = backend.installed_patches()
+    assert len(described) == len(patches.PATCHES) + 1  # + the rewrite
+    names = [(id(spec.owner), spec.name) for spec in patches.PATCHES]
+    assert len(set(names)) == len(names)
+    for spec in patches.PATCHES:
+        assert any(f".{spec.name}: {spec.why}" in line for line in described), spec.name
+    assert any("LaunchConstantRewrite" in line for line in described)
 
 
 def test_uninstall_restores_numba_cuda_exactly():
@@ -65,9 +69,10 @@ def test_uninstall_restores_numba_cuda_exactly():
     try:
         stock = _snapshot()
         assert not numba_cuda_lcs.is_active()
-        assert dispatcher._LaunchConfiguration is _integration._StockLaunchConfiguration
-        assert "_lcs_state" not in vars(dispatcher.CUDADispatcher)
-        assert _integration.LaunchConstantRewrite not in stock["before-inference rewrites"]
+        assert dispatcher._LaunchConfiguration is manifest.StockLaunchConfiguration
+        assert "_lcs" not in vars(dispatcher.CUDADispatcher)
+        assert "_lcs" not in vars(dispatcher._Kernel)
+        assert LaunchConstantRewrite not in stock["before-inference rewrites"]
         assert stock != active
         # Deactivating twice is harmless.
         assert numba_cuda_lcs.deactivate() is False
@@ -75,7 +80,7 @@ def test_uninstall_restores_numba_cuda_exactly():
         numba_cuda_lcs.activate()
     assert _snapshot() == active
     # Activating twice is harmless too.
-    assert _integration.install() is False
+    assert patches.install() is False
 
 
 def test_stock_launch_configuration_while_deactivated(deactivated):
@@ -99,7 +104,7 @@ def test_configured_launch_is_ours_and_exposes_the_api():
         x[0] = 1
 
     configured = kernel[(2, 3), 64]
-    assert isinstance(configured, _integration.LaunchConfiguration)
+    assert isinstance(configured, launch_path.LaunchConfiguration)
     assert configured.dispatcher is kernel
     assert configured.griddim == (2, 3, 1) and configured.blockdim == (64, 1, 1)
     assert configured.sharedmem == 0
@@ -114,20 +119,20 @@ def test_configured_launch_is_ours_and_exposes_the_api():
 
 
 def test_version_check():
-    _integration.check_version("0.30.4")
-    _integration.check_version("0.30.10rc1")
+    manifest.check_version("0.30.4")
+    manifest.check_version("0.30.10rc1")
     for bad in ("0.29.0", "0.31.0", "1.0.0"):
         with pytest.raises(numba_cuda_lcs.UnsupportedNumbaCudaError) as info:
-            _integration.check_version(bad)
+            manifest.check_version(bad)
         assert "numba-cuda>=0.30.4,<0.31" in str(info.value)
         assert "NUMBA_CUDA_LCS_DISABLE=1" in str(info.value)
 
 
 def test_install_refuses_an_unsupported_numba_cuda(deactivated, monkeypatch):
-    monkeypatch.setattr(_integration.numba_cuda, "__version__", "0.31.0")
+    monkeypatch.setattr(manifest.numba_cuda, "__version__", "0.31.0")
     with pytest.raises(numba_cuda_lcs.UnsupportedNumbaCudaError):
-        _integration.install()
-    assert not _integration.is_installed()
+        patches.install()
+    assert not patches.is_installed()
 
 
 def _run(code, **env):
@@ -146,7 +151,7 @@ def test_disable_environment_variable_leaves_numba_cuda_untouched():
         "print(numba_cuda_lcs.is_active(), dispatcher._LaunchConfiguration.__module__)"
     )
     assert _run(code, NUMBA_CUDA_LCS_DISABLE="1") == "False numba.cuda.dispatcher"
-    assert _run(code, NUMBA_CUDA_LCS_DISABLE="0") == "True numba_cuda_lcs._integration"
+    assert _run(code, NUMBA_CUDA_LCS_DISABLE="0") == f"True {OURS}"
     assert _run(code, NUMBA_CUDA_LCS_DISABLE="").startswith("True")
 
 
@@ -170,7 +175,7 @@ def test_plain_numba_cuda_code_activates_through_the_entry_point():
         "entrypoints.init_all()\n"
         "print('numba_cuda_lcs' in sys.modules, type(before[1, 32]).__module__)"
     )
-    assert _run(code) == "True numba_cuda_lcs._integration"
+    assert _run(code) == f"True {OURS}"
 
 
 def test_autoload_hook_activates_plain_programs_without_importing_numba_at_startup():
@@ -185,7 +190,7 @@ def test_autoload_hook_activates_plain_programs_without_importing_numba_at_start
         "    x[0] = 1\n"
         "print(type(k[1, 32]).__module__)\n"
     )
-    assert _run(code).splitlines() == ["False False", "numba_cuda_lcs._integration"]
+    assert _run(code).splitlines() == ["False False", OURS]
 
 
 def test_autoload_hook_respects_the_disable_variable():

@@ -143,7 +143,7 @@ def test_marks_made_before_the_compile_frame_opens_reach_the_compilation():
         )
     assert seen == {"same": True, "before": None, "after": True}
     # The pending mark is handed to the next compile frame for that launch.
-    token = numba_cuda_lcs.tls.impl.begin_compile(configured)
+    token = numba_cuda_lcs.tls.begin_compile(configured)
     try:
         marks.apply_early_marks(configured)
         assert configured.get_kernel_launch_config_fields() == (
@@ -152,5 +152,5 @@ def test_marks_made_before_the_compile_frame_opens_reach_the_compilation():
             "sharedmem",
         )
     finally:
-        numba_cuda_lcs.tls.impl.end_compile(token)
+        numba_cuda_lcs.tls.end_compile(token)
     assert marks.early_marks(configured) == 0

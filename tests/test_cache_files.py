@@ -3,8 +3,9 @@
 ``LCSCache`` is exercised on real files in a temporary ``NUMBA_CACHE_DIR``:
 index keys, the ``.lcs`` marker (format, atomic replacement, damage), damaged
 index and data files, and the compile path's use of all of it
-(``_obtain_kernel``) with a stand-in for code generation, so the logic that
-decides what is loaded, compiled, saved and marked is checked on CPU-only CI.
+(``backends.numba_cuda.compile._obtain_kernel``) with a stand-in for code
+generation, so the logic that decides what is loaded, compiled, saved and
+marked is checked on CPU-only CI.
 
 What needs a GPU is replaced by stand-ins that change nothing else: a codegen
 whose ``magic_tuple()`` is fixed (numba-cuda's asks the driver), a target
@@ -29,8 +30,11 @@ from numba.cuda import types
 from numba.cuda.core import caching as nb_caching
 from numba.cuda.core import config as nb_config
 
-from numba_cuda_lcs import _integration, keys
-from numba_cuda_lcs._integration import LCSCache
+from numba_cuda_lcs import keys
+from numba_cuda_lcs.backends.numba_cuda import cache as lcs_cache
+from numba_cuda_lcs.backends.numba_cuda import compile as lcs_compile
+from numba_cuda_lcs.backends.numba_cuda import records, routing
+from numba_cuda_lcs.backends.numba_cuda.cache import LCSCache
 from numba_cuda_lcs._version import __version__
 
 StockCUDACache = nb_dispatcher.CUDACache
@@ -81,6 +85,7 @@ class FakeKernel:
     """Serializes like a ``_Kernel``; the tag comes back as ``entry_name``."""
 
     codegen = StubCodegen()
+    _lcs = None  # as on a _Kernel we never tagged
 
     def __init__(self, tag, sensitive=False):
         self.tag = self.entry_name = tag
@@ -180,8 +185,8 @@ def marker_json(cache):
 
 
 def test_cache_extra_is_none_for_plain_kernels_and_tagged_otherwise():
-    assert _integration._cache_extra(None) is None
-    assert _integration._cache_extra(KEY32) == ("numba-cuda-lcs", __version__, KEY32)
+    assert lcs_cache._cache_extra(None) is None
+    assert lcs_cache._cache_extra(KEY32) == ("numba-cuda-lcs", __version__, KEY32)
 
 
 def test_plain_index_key_is_numba_cudas_and_lcs_keys_append_the_extra(mod):
@@ -190,10 +195,10 @@ def test_plain_index_key_is_numba_cudas_and_lcs_keys_append_the_extra(mod):
     plain = stock._index_key(SIG, codegen)
     assert ours._index_key(SIG, codegen) == plain
 
-    ours._lcs_index_extra = _integration._cache_extra(KEY32)
+    ours._index_extra = lcs_cache._cache_extra(KEY32)
     keyed32 = ours._index_key(SIG, codegen)
     assert keyed32 == plain + (("numba-cuda-lcs", __version__, KEY32),)
-    ours._lcs_index_extra = _integration._cache_extra(KEY64)
+    ours._index_extra = lcs_cache._cache_extra(KEY64)
     assert ours._index_key(SIG, codegen) not in (plain, keyed32)
 
     # numba-cuda's own launch-config keys never collide with ours.
@@ -204,14 +209,14 @@ def test_plain_index_key_is_numba_cudas_and_lcs_keys_append_the_extra(mod):
 def test_load_and_save_leave_the_key_plain_afterwards(mod):
     cache = LCSCache(mod.kern)
     cache.save_for(SIG, FakeKernel("b32", True), KEY32)
-    assert cache._lcs_index_extra is None
+    assert cache._index_extra is None
     load(cache, KEY32)
-    assert cache._lcs_index_extra is None
+    assert cache._index_extra is None
     with open(cache._cache_file._index_path, "wb") as f:
         f.write(b"garbage")
     with pytest.warns(RuntimeWarning):
         assert load(cache, KEY32) is None
-    assert cache._lcs_index_extra is None  # even when loading failed
+    assert cache._index_extra is None  # even when loading failed
     assert cache._index_key(SIG, StubCodegen()) == StockCUDACache(mod.kern)._index_key(
         SIG, StubCodegen()
     )
@@ -244,7 +249,7 @@ def test_entries_are_kept_apart_per_launch_key_and_from_plain_entries(mod):
 
 def test_entries_of_another_package_version_are_not_reused(mod, monkeypatch):
     cache = LCSCache(mod.kern)
-    monkeypatch.setattr(_integration, "_lcs_version", "0.0.1-older")
+    monkeypatch.setattr(lcs_cache, "LCS_VERSION", "0.0.1-older")
     cache.save_for(SIG, FakeKernel("old", True), KEY32)
     assert tag_of(load(cache, KEY32)) == "old"
     monkeypatch.undo()
@@ -443,7 +448,7 @@ def test_marker_write_fails_on_a_full_disk_and_cleans_up(mod, monkeypatch):
             self._f.flush()
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(_integration, "open", FullDisk, raising=False)
+    monkeypatch.setattr(lcs_cache, "open", FullDisk, raising=False)
     assert cache.write_marker(keys.BLOCKDIM) is False
     monkeypatch.undo()
     assert leftover_temporaries(cache.cache_path) == []
@@ -555,7 +560,7 @@ def test_save_that_cannot_write_warns_and_does_not_raise(mod, monkeypatch):
     with pytest.warns(RuntimeWarning, match="cannot write the disk cache") as record:
         cache.save_for(SIG, FakeKernel("b32", True), KEY32)
     assert cache.cache_path in str(record[0].message)
-    assert cache._lcs_index_extra is None
+    assert cache._index_extra is None
     assert load(cache, KEY32) is None
 
 
@@ -631,7 +636,7 @@ class FakeBuild:
         self.calls.append(config.blockdim if config is not None else None)
         tag = f"b{config.blockdim[0]}" if self.mask else "plain"
         kernel = FakeKernel(tag)
-        _integration._annotate(kernel, self.mask, config)
+        lcs_compile._tag(kernel, self.mask, config)
         return kernel
 
 
@@ -646,7 +651,7 @@ def process_dispatcher(py_func):
 def obtain(dispatcher, grid, block, root=None):
     root = dispatcher if root is None else root
     config = root[grid, block]
-    return _integration._obtain_kernel(dispatcher, root, SIG, SIG, config)
+    return lcs_compile._obtain_kernel(dispatcher, root, SIG, SIG, config)
 
 
 def hits_and_misses(dispatcher):
@@ -656,7 +661,7 @@ def hits_and_misses(dispatcher):
 def test_cache_true_dispatchers_and_their_specializations_share_one_lcs_cache(mod):
     root = mod.cached_kernel
     assert type(root._cache) is LCSCache
-    child = _integration._new_child(root, _integration._Routing(), KEY64, root[1, 64])
+    child = routing._new_child(root, records.Routing(), KEY64, root[1, 64])
     assert type(child._cache) is LCSCache
     assert child._cache.marker_path == root._cache.marker_path
     assert child._cache._cache_file._index_path == root._cache._cache_file._index_path
@@ -665,12 +670,12 @@ def test_cache_true_dispatchers_and_their_specializations_share_one_lcs_cache(mo
 
 def test_lcs_compile_marks_the_function_and_keys_its_entry(mod, monkeypatch):
     build = FakeBuild(keys.BLOCKDIM)
-    monkeypatch.setattr(_integration, "_build_kernel", build)
+    monkeypatch.setattr(lcs_compile, "_build_kernel", build)
     first = process_dispatcher(mod.kern)
     kernel = obtain(first, 1, 32)
     assert build.calls == [(32, 1, 1)]
     assert hits_and_misses(first) == (0, 1)
-    assert kernel._lcs_key == KEY32
+    assert kernel._lcs.key == KEY32
     cache = first._cache
     assert marker_json(cache) == {"numba_cuda_lcs": __version__, "fields": ["blockdim"]}
     assert lcs_extras(cache) == [("numba-cuda-lcs", __version__, KEY32)]
@@ -679,7 +684,7 @@ def test_lcs_compile_marks_the_function_and_keys_its_entry(mod, monkeypatch):
 
 def test_other_processes_load_their_configuration_and_compile_new_ones(mod, monkeypatch):
     build = FakeBuild(keys.BLOCKDIM)
-    monkeypatch.setattr(_integration, "_build_kernel", build)
+    monkeypatch.setattr(lcs_compile, "_build_kernel", build)
     obtain(process_dispatcher(mod.kern), 1, 32)  # process A
     second = process_dispatcher(mod.kern)  # process B
     assert tag_of(obtain(second, 1, 64)) == "b64"
@@ -693,7 +698,7 @@ def test_other_processes_load_their_configuration_and_compile_new_ones(mod, monk
     assert hits_and_misses(third) == (1, 0)
     assert tag_of(loaded) == "b32"
     assert loaded.launch_config_sensitive
-    assert (loaded._lcs_mask, loaded._lcs_key) == (keys.BLOCKDIM, KEY32)
+    assert (loaded._lcs.mask, loaded._lcs.key) == (keys.BLOCKDIM, KEY32)
     # A block-only kernel serves every grid size from the same entry...
     assert tag_of(obtain(process_dispatcher(mod.kern), 7, 32)) == "b32"
     # ...and a new block size compiles.
@@ -704,7 +709,7 @@ def test_other_processes_load_their_configuration_and_compile_new_ones(mod, monk
 
 def test_plain_kernels_use_numba_cudas_entry_and_write_no_marker(mod, monkeypatch):
     build = FakeBuild(0)
-    monkeypatch.setattr(_integration, "_build_kernel", build)
+    monkeypatch.setattr(lcs_compile, "_build_kernel", build)
     first = process_dispatcher(mod.kern)
     obtain(first, 1, 32)
     assert hits_and_misses(first) == (0, 1)
@@ -720,7 +725,7 @@ def test_plain_kernels_use_numba_cudas_entry_and_write_no_marker(mod, monkeypatc
 
 def test_lcs_entry_without_a_marker_is_recompiled_and_remarked(mod, monkeypatch):
     build = FakeBuild(keys.BLOCKDIM)
-    monkeypatch.setattr(_integration, "_build_kernel", build)
+    monkeypatch.setattr(lcs_compile, "_build_kernel", build)
     first = process_dispatcher(mod.kern)
     obtain(first, 1, 32)
     os.unlink(first._cache.marker_path)
@@ -730,14 +735,14 @@ def test_lcs_entry_without_a_marker_is_recompiled_and_remarked(mod, monkeypatch)
     second = process_dispatcher(mod.kern)
     kernel = obtain(second, 1, 32)
     assert build.calls == [(32, 1, 1), (32, 1, 1)]
-    assert tag_of(kernel) == "b32" and kernel._lcs_key == KEY32
+    assert tag_of(kernel) == "b32" and kernel._lcs.key == KEY32
     assert hits_and_misses(second) == (0, 1)
     assert marker_json(second._cache)["fields"] == ["blockdim"]
 
 
 def test_unparsable_marker_never_shares_entries_across_configurations(mod, monkeypatch):
     build = FakeBuild(keys.BLOCKDIM)
-    monkeypatch.setattr(_integration, "_build_kernel", build)
+    monkeypatch.setattr(lcs_compile, "_build_kernel", build)
     first = process_dispatcher(mod.kern)
     obtain(first, 1, 32)
     with open(first._cache.marker_path, "wb") as f:
@@ -750,7 +755,7 @@ def test_unparsable_marker_never_shares_entries_across_configurations(mod, monke
 
 
 def test_caching_enabled_before_install_is_upgraded(mod, monkeypatch):
-    monkeypatch.setattr(_integration, "_build_kernel", FakeBuild(keys.BLOCKDIM))
+    monkeypatch.setattr(lcs_compile, "_build_kernel", FakeBuild(keys.BLOCKDIM))
     dispatcher = process_dispatcher(mod.kern)
     dispatcher._cache = StockCUDACache(mod.kern)
     obtain(dispatcher, 1, 32)
@@ -760,11 +765,11 @@ def test_caching_enabled_before_install_is_upgraded(mod, monkeypatch):
 
 def test_unwritable_marker_disables_the_disk_cache_once(mod, monkeypatch):
     build = FakeBuild(keys.BLOCKDIM)
-    monkeypatch.setattr(_integration, "_build_kernel", build)
+    monkeypatch.setattr(lcs_compile, "_build_kernel", build)
     monkeypatch.setattr(LCSCache, "write_marker", lambda self, mask: False)
     root = process_dispatcher(mod.kern)
     cache = root._cache
-    child = _integration._new_child(root, _integration._Routing(), KEY64, root[1, 64])
+    child = routing._new_child(root, records.Routing(), KEY64, root[1, 64])
     child.targetctx = StubTargetContext()
 
     with warnings.catch_warnings(record=True) as record:
@@ -777,7 +782,7 @@ def test_unwritable_marker_disables_the_disk_cache_once(mod, monkeypatch):
     assert issubclass(ours[0].category, RuntimeWarning)
     message = str(ours[0].message)
     assert repr(root.__name__) in message and repr(cache.cache_path) in message
-    assert kernel._lcs_key == KEY32  # still compiled, in memory
+    assert kernel._lcs.key == KEY32  # still compiled, in memory
     assert build.calls == [(32, 1, 1), (64, 1, 1), (96, 1, 1)]
     for dispatcher in (root, child):
         assert isinstance(dispatcher._cache, nb_caching.NullCache)
@@ -788,13 +793,13 @@ def test_disable_disk_cache_warns_naming_the_kernel_and_directory(mod):
     root = mod.cached_kernel
     cache = root._cache
     children = [
-        _integration._new_child(root, _integration._Routing(), key, root[1, key[1][0]])
+        routing._new_child(root, records.Routing(), key, root[1, key[1][0]])
         for key in (KEY64, KEY128)
     ]
     # A child being compiled before it is registered (lazy specialize()).
     pending = cuda.jit(cache=True)(root.py_func)
     with pytest.warns(RuntimeWarning) as record:
-        _integration._disable_disk_cache(pending, root, cache)
+        lcs_compile._disable_disk_cache(pending, root, cache)
     assert len(record) == 1
     message = str(record[0].message)
     assert "'cached_kernel'" in message
@@ -804,5 +809,5 @@ def test_disable_disk_cache_warns_naming_the_kernel_and_directory(mod):
         assert isinstance(dispatcher._cache, nb_caching.NullCache)
         assert dispatcher.stats.cache_path is None
     # Specializations created afterwards do not cache either.
-    later = _integration._new_child(root, _integration._Routing(), KEY32, root[1, 32])
+    later = routing._new_child(root, records.Routing(), KEY32, root[1, 32])
     assert isinstance(later._cache, nb_caching.NullCache)

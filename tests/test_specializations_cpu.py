@@ -8,7 +8,9 @@ from numba import cuda
 from numba.cuda import types
 
 import numba_cuda_lcs
-from numba_cuda_lcs import _integration, inspection, keys, launch, launchconfig
+from numba_cuda_lcs import inspection, keys, launch, launchconfig
+from numba_cuda_lcs.backends.numba_cuda import routing
+from numba_cuda_lcs.backends.numba_cuda.records import Routing, state_of
 
 
 def make_kernel(**options):
@@ -21,7 +23,7 @@ def make_kernel(**options):
 
 def as_lcs(kernel, mask, default_launch):
     """Give *kernel* the routing state a compiled LC-S kernel would have."""
-    state = kernel._lcs_state = _integration._Routing()
+    state = state_of(kernel).routing = Routing()
     state.widen(mask)
     state.default_keys = default_launch._lcs_keys
     return state
@@ -31,7 +33,7 @@ def route(kernel, grid, block):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=Warning)
         launch_ = kernel[grid, block]
-    return _integration._route_slow(kernel, launch_)
+    return routing.route_slow(kernel, launch_)
 
 
 def test_block_only_routing_shares_one_specialization_across_grids():
@@ -79,20 +81,20 @@ def test_lru_eviction_keeps_the_limit_and_warns_once():
 
 def test_limit_sources_and_validation(monkeypatch):
     kernel = make_kernel()
-    assert _integration.max_specializations_for(kernel) == 32
+    assert routing.max_specializations_for(kernel) == 32
     monkeypatch.setenv("NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS", "5")
-    assert _integration.max_specializations_for(kernel) == 5
+    assert routing.max_specializations_for(kernel) == 5
     numba_cuda_lcs.set_max_specializations(kernel, 7)
-    assert _integration.max_specializations_for(kernel) == 7
+    assert routing.max_specializations_for(kernel) == 7
     numba_cuda_lcs.set_max_specializations(kernel, None)
-    assert _integration.max_specializations_for(kernel) == 5
-    assert _integration.max_specializations_for(make_kernel(lcs_max_specializations=2)) == 2
+    assert routing.max_specializations_for(kernel) == 5
+    assert routing.max_specializations_for(make_kernel(lcs_max_specializations=2)) == 2
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError):
             numba_cuda_lcs.set_max_specializations(kernel, bad)
     monkeypatch.setenv("NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS", "lots")
     with pytest.raises(ValueError, match="NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS"):
-        _integration.max_specializations_for(kernel)
+        routing.max_specializations_for(kernel)
     with pytest.raises(TypeError):
         numba_cuda_lcs.set_max_specializations(lambda: None, 3)
 

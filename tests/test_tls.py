@@ -149,17 +149,40 @@ def test_published_objects_are_held_while_published(tls_impl):
     assert sys.getrefcount(config) == base
 
 
-def test_c_extension_is_what_the_package_uses_when_built():
+def _selected_in_a_fresh_process(**env):
     import os
+    import subprocess
+    import sys
 
+    proc = subprocess.run(
+        [sys.executable, "-c", "from numba_cuda_lcs import tls; print(tls.IMPLEMENTATION)"],
+        env=dict(os.environ, **env), capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_c_extension_is_what_the_package_uses_when_built():
     from numba_cuda_lcs import tls
 
-    if os.environ.get("NUMBA_CUDA_LCS_PURE_PYTHON") == "1":
-        assert tls.IMPLEMENTATION == "python"
-        return
+    expected = "c" if "c" in tls.IMPLEMENTATIONS else "python"
+    assert _selected_in_a_fresh_process(NUMBA_CUDA_LCS_PURE_PYTHON="0") == expected
+    assert _selected_in_a_fresh_process(NUMBA_CUDA_LCS_PURE_PYTHON="1") == "python"
 
+
+def test_use_switches_every_caller_at_once():
+    from numba_cuda_lcs import launchconfig, tls
+
+    previous = tls.use("python")
     try:
-        from numba_cuda_lcs import _tls  # noqa: F401
-    except ImportError:
-        pytest.skip("C extension not built")
-    assert tls.IMPLEMENTATION == "c"
+        config = object()
+        token = tls.impl.begin_compile(config)
+        try:
+            # launchconfig reads through tls, so it sees the switched state.
+            assert launchconfig.current_launch_config() is config
+        finally:
+            tls.impl.end_compile(token)
+        with pytest.raises(ValueError, match="available"):
+            tls.use("fortran")
+    finally:
+        tls.use(previous)

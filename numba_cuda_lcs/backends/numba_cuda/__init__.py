@@ -1,11 +1,25 @@
-"""The numba-cuda 0.30.x backend (being split out of ``_integration``)."""
+"""The numba-cuda backend (numba-cuda 0.30.x).
 
-from ..._integration import (  # noqa: F401
-    check_version,
-    install,
-    installed_patches,
-    is_installed,
-    uninstall,
-)
+One module per concept; ``manifest`` lists every numba-cuda name used and
+checks the version, ``patches`` is the only code that assigns onto
+numba-cuda objects.  See docs/architecture.md for the path of a launch and a
+compile through these modules.
+"""
 
-COMPILER = "numba-cuda"
+from .inspection import counters, kernel_rows, owns, set_launch_bounds_from_block, set_max_specializations
+from .patches import install, installed_patches, is_installed, uninstall
+from .manifest import COMPILER, check_version
+
+__all__ = [
+    "COMPILER",
+    "check_version",
+    "install",
+    "uninstall",
+    "is_installed",
+    "installed_patches",
+    "owns",
+    "kernel_rows",
+    "counters",
+    "set_max_specializations",
+    "set_launch_bounds_from_block",
+]

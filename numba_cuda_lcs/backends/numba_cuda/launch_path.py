@@ -1,0 +1,154 @@
+"""The launch path: ``kernel[grid, block](args)`` while the package is active.
+
+``kernel[grid, block]`` returns a :class:`LaunchConfiguration` (numba-cuda's
+``configure`` builds whatever ``numba.cuda.dispatcher._LaunchConfiguration``
+names, and install replaces that name).  Calling it reaches :func:`call`,
+which every launch of every kernel runs:
+
+1. route (``routing.resolve``, inlined here): plain dispatchers pay one
+   attribute read;
+2. numba-cuda's C ``_cuda_call`` finds (or compiles) the overload;
+3. verify the kernel serves this launch's key, else re-route;
+4. pre-launch callbacks, then launch with the state prepared once per
+   (kernel, CUDA context) instead of numba-cuda's per-launch ``LaunchConfig``.
+"""
+
+from ... import tls
+from ...configuration import LaunchConfigMarking
+from . import manifest as nb
+from .records import PreparedLaunch
+from .routing import reroute, route_slow
+
+
+class LaunchConfiguration(LaunchConfigMarking, nb.StockLaunchConfiguration):
+    """What ``kernel[grid, block]`` returns while numba-cuda-lcs is active.
+
+    numba-cuda's configured launch (``dispatcher``, ``griddim``, ``blockdim``
+    as normalized 3-tuples, ``stream``, ``sharedmem``,
+    ``pre_launch_callbacks``) plus the marking API.  ``args`` are the
+    arguments of the launch in progress on this thread, visible while it
+    compiles and in pre-launch callbacks; None otherwise.
+
+    One object serves every thread launching with this configuration
+    (numba-cuda caches ``configure``), so per-launch state lives in the TLS.
+    ``_lcs_keys`` (from :class:`LaunchConfigMarking`) is computed on first use;
+    ``_lcs_prepared`` maps a CUDA context to its :class:`PreparedLaunch`.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Per context: two GPUs launching one configuration keep both.
+        self._lcs_prepared = {}
+
+    @property
+    def args(self):
+        return tls.current_args()
+
+    def _push_args(self, args):
+        return tls.swap_args(args)
+
+    def _pop_args(self, prev):
+        tls.swap_args(prev)
+
+    def _launched_kernel_is_sensitive(self):
+        state = self.dispatcher._lcs
+        return state is not None and state.routing is not None and state.routing.mask != 0
+
+    def __repr__(self):
+        name = getattr(self.dispatcher, "__name__", "?")
+        return (
+            f"<LaunchConfiguration {name}[griddim={self.griddim}, "
+            f"blockdim={self.blockdim}, sharedmem={self.sharedmem}]>"
+        )
+
+
+def _prepare(kernel, launch, context):
+    """Build (and keep on *launch*) what launching *kernel* there needs."""
+    if kernel.debug or kernel.extensions:
+        # Debug kernels read their error flag back; extensions marshal
+        # arguments their own way: numba-cuda's _Kernel.launch does both.
+        prepared = PreparedLaunch(kernel, None, None, None)
+    else:
+        # As numba-cuda 0.30.4's _Kernel.launch builds it, once.
+        flag = "is_cooperative" if nb.CUDA_CORE_GE_1_0 else "cooperative_launch"
+        config = nb.CoreLaunchConfig(
+            grid=launch.griddim,
+            block=launch.blockdim,
+            shmem_size=launch.sharedmem,
+            **{flag: kernel.cooperative},
+        )
+        core_kernel = kernel._codelibrary.get_cufunc().kernel
+        prepared = PreparedLaunch(kernel, core_kernel, config, tuple(kernel.argument_types))
+    launch._lcs_prepared[context] = prepared
+    return prepared
+
+
+def call(self, args, launch):
+    """Replacement for ``CUDADispatcher.call``: route, verify, launch."""
+    if type(launch) is not LaunchConfiguration:
+        # A configured launch made before install() (numba-cuda's class).
+        return _call_foreign_launch(self, args, launch)
+    prev = tls.swap_args(args)
+    try:
+        # routing.resolve(), inlined: this is every launch's path.
+        state = self._lcs
+        routing = state.routing if state is not None else None
+        if routing is None:
+            target = self
+        else:
+            key = launch._lcs_keys[routing.route_mask]
+            routes = routing.routes
+            target = routes.get(key)
+            if target is None:
+                target = route_slow(self, launch)
+            else:
+                try:
+                    routes.move_to_end(key)  # least-recently-used order
+                except KeyError:  # evicted meanwhile; the route still works
+                    pass
+            target._lcs.hits += 1
+        if target._specialized:
+            kernel = next(iter(target.overloads.values()))
+        else:
+            kernel = nb.cuda_call(target, *args, **{nb.LAUNCH_CONFIG_KW: launch})
+        if kernel.launch_config_sensitive:
+            tag = kernel._lcs
+            if launch._lcs_keys[tag.mask] != tag.key:
+                kernel = reroute(self, args, launch, kernel)
+        callbacks = launch.pre_launch_callbacks
+        if callbacks:
+            for callback in callbacks:
+                callback(kernel, launch)
+        # The CUDA context decides which loaded module (cufunc) to use: the
+        # context numba-cuda attached to this thread, else the current one.
+        context = nb.attached_context() or nb.get_context()
+        prepared = launch._lcs_prepared.get(context)
+        if prepared is None or prepared.kernel is not kernel:
+            prepared = _prepare(kernel, launch, context)
+        core_kernel = prepared.core_kernel
+        if core_kernel is None:
+            kernel.launch(args, launch.griddim, launch.blockdim, launch.stream, launch.sharedmem)
+        else:
+            stream = launch.stream
+            kernelargs = []
+            writebacks = []
+            if args:
+                prepare_arg = kernel._prepare_args
+                for argtype, value in zip(prepared.argtypes, args):
+                    prepare_arg(argtype, value, stream, writebacks, kernelargs)
+            nb.core_launch(stream, prepared.config, core_kernel, *kernelargs)
+            for writeback in writebacks:
+                writeback()
+    finally:
+        tls.swap_args(prev)
+
+
+def _call_foreign_launch(self, args, launch):
+    """A configured launch of numba-cuda's own class (made before install()
+    and held since): launch through an equivalent one of ours, so that
+    routing, hooks and marks see the same API (rare; not the hot path)."""
+    ours = LaunchConfiguration(
+        launch.dispatcher, launch.griddim, launch.blockdim, launch.stream, launch.sharedmem
+    )
+    ours.pre_launch_callbacks = launch.pre_launch_callbacks
+    return call(self, args, ours)

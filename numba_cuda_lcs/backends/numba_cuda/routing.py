@@ -1,0 +1,308 @@
+"""Routing: which compiled kernel serves a launch.
+
+A dispatcher that has compiled a launch-config-sensitive (LC-S) kernel has a
+:class:`~.records.Routing`: the fields its kernels depend on, and routes from
+the launch's key for those fields to the dispatcher that serves it (the root
+for its default configuration, a child dispatcher for every other key).
+Every kernel an LC-S launch is about to run is *verified*: its tag's key must
+equal the launch's key for the tag's fields, else the launch is re-routed.
+That is what keeps concurrent first launches with different configurations
+correct: a thread that waited for another thread's compile notices that the
+kernel it got was compiled for another configuration.
+
+:func:`resolve` is the readable form of a launch's routing; the launch path
+(``launch_path.call``) inlines the same steps and a test runs every routing
+case through both.
+"""
+
+import os
+import sys
+import warnings
+import weakref
+
+from ... import keys as _keys
+from ... import tls
+from ...errors import LaunchConfigSpecializationError
+from . import manifest as nb
+from .records import DispatcherState, Routing, state_of
+
+MAX_SPECIALIZATIONS_ENV = "NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS"
+DEFAULT_MAX_SPECIALIZATIONS = 32
+#: jit options numba-cuda-lcs reads (and keeps away from numba-cuda's _Kernel).
+JIT_OPTIONS = ("lcs_max_specializations", "lcs_launch_bounds")
+
+# A kernel whose fields keep widening while we re-route could in theory loop:
+# each attempt narrows what is left, and three fields need at most three
+# widenings, so a fourth failure means something is wrong.
+_REROUTE_ATTEMPTS = 4
+
+#: Roots with routing state, for deactivate() (which hands them to numba-cuda).
+routed_roots = weakref.WeakSet()
+
+
+def root_of(dispatcher):
+    """The kernel a per-configuration child serves (itself for a root)."""
+    state = dispatcher._lcs
+    if state is not None and state.root is not None:
+        return state.root
+    return dispatcher
+
+
+def routing_of(root):
+    """The routing of *root*, created on first use (under the compiler lock)."""
+    state = state_of(root)
+    if state.routing is None:
+        state.routing = Routing()
+        routed_roots.add(root)
+    return state.routing
+
+
+def _check_limit(value, source):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"{source} must be a positive int (live specializations per kernel), "
+            f"got {value!r}"
+        )
+    return value
+
+
+def max_specializations_for(root):
+    """The limit on live specializations of *root*: the jit option, else the
+    per-kernel API value, else the environment variable, else 32."""
+    value = root.targetoptions.get("lcs_max_specializations")
+    if value is not None:
+        return _check_limit(value, "lcs_max_specializations")
+    state = root._lcs
+    if state is not None and state.max_specializations is not None:
+        return state.max_specializations
+    env = os.environ.get(MAX_SPECIALIZATIONS_ENV, "").strip()
+    if env:
+        try:
+            return _check_limit(int(env), MAX_SPECIALIZATIONS_ENV)
+        except ValueError:
+            raise ValueError(
+                f"{MAX_SPECIALIZATIONS_ENV} must be a positive int, got {env!r}"
+            ) from None
+    return DEFAULT_MAX_SPECIALIZATIONS
+
+
+def set_max_specializations(root, limit):
+    state_of(root).max_specializations = None if limit is None else _check_limit(limit, "limit")
+
+
+def _new_child(root, routing, key, launch):
+    """Create the dispatcher that serves *key* (under the compiler lock)."""
+    child = nb.CUDADispatcher(
+        root.py_func,
+        targetoptions=root.targetoptions,
+        pipeline_class=root._compiler.pipeline_class,
+    )
+    child._lcs = DispatcherState(root=root)
+    if isinstance(root._cache, nb.CUDACache):
+        child.enable_caching()
+    if routing.deferred_sigs is not None:
+        token = tls.begin_compile(launch)
+        try:
+            for sig in routing.deferred_sigs:
+                child.compile(sig)
+        finally:
+            tls.end_compile(token)
+        child._can_compile = False
+        child._specialized = root._specialized
+    root._launch_config_specializations[key] = child
+    return child
+
+
+def route_slow(root, launch, *, avoid_root=False):
+    """Find or create the dispatcher for *launch* and remember the route."""
+    with nb.compiler_lock:
+        routing = routing_of(root)
+        key = launch._lcs_keys[routing.route_mask]
+        target = None if avoid_root else routing.routes.get(key)
+        if target is None:
+            default = routing.default_keys
+            if not avoid_root and default is not None and default[routing.route_mask] == key:
+                target = root
+            else:
+                target = root._launch_config_specializations.get(key)
+                if target is None:
+                    target = _new_child(root, routing, key, launch)
+                    _evict_beyond_limit(root, routing, target)
+            # Creating the child may have compiled and so widened the fields;
+            # remember the route only under a key it serves.
+            current = launch._lcs_keys[routing.route_mask]
+            if current == key or _keys.project(key, routing.route_mask) == current:
+                routing.routes[current] = target
+        return target
+
+
+def _evict_beyond_limit(root, routing, keep):
+    """Drop least recently used specializations beyond the kernel's limit
+    (the root, serving the default configuration, stays)."""
+    children = root._launch_config_specializations
+    limit = max_specializations_for(root) - 1  # the default counts as one
+    if len(children) <= limit:
+        return
+    # Snapshots (list() of a dict view is atomic): launches reorder routes
+    # with move_to_end() without taking the lock.
+    routes = list(routing.routes.items())
+    in_lru_order = [target for _key, target in routes if target is not root]
+    routed = set(map(id, in_lru_order))
+    # Children no route reaches (their fields were widened) go first.
+    order = [c for c in children.values() if id(c) not in routed] + in_lru_order
+    key_of = {id(child): key for key, child in children.items()}
+    for victim in order:
+        if len(children) <= limit:
+            break
+        if victim is keep or id(victim) not in key_of:
+            continue
+        key = key_of.pop(id(victim))
+        del children[key]
+        for route_key in [k for k, target in routes if target is victim]:
+            routing.routes.pop(route_key, None)
+        routing.evictions += 1
+        routing.evicted_keys.append(key)
+    if routing.evictions and not routing.warned:
+        routing.warned = True
+        _warn_evictions(root, routing)
+
+
+def _warn_evictions(root, routing):
+    recent = "; ".join(_keys.describe_key(k) for k in routing.evicted_keys)
+    warnings.warn(
+        nb.NumbaPerformanceWarning(
+            f"numba-cuda-lcs: kernel {root.__name__!r} is launched with more "
+            f"launch configurations than its limit of "
+            f"{max_specializations_for(root)} live specializations, so "
+            f"least recently used ones are dropped and recompiled when "
+            f"launched again (evicted so far: {recent}). Raise the limit "
+            f"with @cuda.jit(lcs_max_specializations=N), "
+            f"numba_cuda_lcs.set_max_specializations(kernel, N) or "
+            f"{MAX_SPECIALIZATIONS_ENV}, or mark fewer fields."
+        ),
+        stacklevel=stacklevel_outside_package(),
+    )
+
+
+def stacklevel_outside_package():
+    """The ``warnings.warn`` stacklevel of the first frame outside
+    numba-cuda-lcs and numba, so a warning points at the user's launch
+    whichever path reached it."""
+    frame, level = sys._getframe(2), 3
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not module.startswith(("numba_cuda_lcs", "numba.", "numba_cuda")):
+            return level
+        frame, level = frame.f_back, level + 1
+    return 2
+
+
+def kernel_from(target, args, launch):
+    """The kernel *target* has (or compiles) for *args*."""
+    if target._specialized:
+        return next(iter(target.overloads.values()))
+    return nb.cuda_call(target, *args, **{nb.LAUNCH_CONFIG_KW: launch})
+
+
+def serves(kernel, launch):
+    """Whether *kernel* may run *launch*: plain, or compiled for its key."""
+    if not kernel.launch_config_sensitive:
+        return True
+    tag = kernel._lcs
+    return launch._lcs_keys[tag.mask] == tag.key
+
+
+def reroute(root, args, launch, kernel):
+    """*kernel* was compiled for another configuration: find the right one."""
+    for _ in range(_REROUTE_ATTEMPTS):
+        with nb.compiler_lock:
+            routing_of(root).widen(kernel._lcs.mask)
+        target = route_slow(root, launch, avoid_root=True)
+        kernel = kernel_from(target, args, launch)
+        if serves(kernel, launch):
+            return kernel
+    raise LaunchConfigSpecializationError(
+        f"numba-cuda-lcs found no kernel of {root.__name__!r} compiled for "
+        f"{launch!r}; refusing to launch one compiled for another "
+        "configuration. Please report this."
+    )
+
+
+def resolve(dispatcher, args, launch):
+    """The kernel *launch* must run (compiling it if needed), counting the
+    hit.  The caller publishes *args* (``tls.swap_args``)."""
+    state = dispatcher._lcs
+    routing = state.routing if state is not None else None
+    if routing is None:
+        target = dispatcher
+    else:
+        key = launch._lcs_keys[routing.route_mask]
+        target = routing.routes.get(key)
+        if target is None:
+            target = route_slow(dispatcher, launch)
+        else:
+            try:
+                routing.routes.move_to_end(key)  # least-recently-used order
+            except KeyError:  # evicted meanwhile; the route still works
+                pass
+        target._lcs.hits += 1
+    kernel = kernel_from(target, args, launch)
+    if not serves(kernel, launch):
+        kernel = reroute(dispatcher, args, launch, kernel)
+    return kernel
+
+
+# numba-cuda serves a launch from the root only when the launch's full key
+# equals the root's default key; no launch has this one.
+_NO_DEFAULT = ("numba-cuda-lcs", "handed over to numba-cuda")
+
+
+def hand_over_to_numba_cuda():
+    """For deactivate(): give every routed kernel to numba-cuda's own LC-S
+    state so that numba-cuda's ``call`` never launches a kernel compiled for
+    another configuration.
+
+    numba-cuda keys LC-S specializations by the full configuration
+    (griddim, blockdim, sharedmem).  Each child of ours whose kernels were all
+    compiled for one full configuration becomes numba-cuda's specialization
+    for it; other children are dropped (recompiled on demand).  The root gets
+    a default key no launch has, so every launch goes to a specialization.
+    """
+    with nb.compiler_lock:
+        for root in list(routed_roots):
+            state = root._lcs
+            if state is None or state.routing is None:
+                continue
+            children = root._launch_config_specializations
+            ours = [(k, c) for k, c in list(children.items()) if isinstance(k[0], int)]
+            for key, _child in ours:
+                del children[key]
+            for _key, child in ours:
+                full = _single_full_key(child)
+                if full is not None and full not in children:
+                    child._launch_config_sensitive = True
+                    child._launch_config_is_specialized = True
+                    child._launch_config_specialization_key = full
+                    child._launch_config_default_key = full
+                    children[full] = child
+            root._launch_config_sensitive = True
+            root._launch_config_default_key = _NO_DEFAULT
+            state.routing = None
+            routed_roots.discard(root)
+
+
+def _single_full_key(dispatcher):
+    """The one full configuration every LC-S kernel of *dispatcher* serves,
+    or None when there is none (plain only) or they disagree."""
+    full = None
+    for kernel in list(dispatcher.overloads.values()):
+        if not kernel.launch_config_sensitive:
+            continue
+        tag = kernel._lcs
+        if tag is None or tag.compiled_for is None:
+            return None
+        if full is None:
+            full = tag.compiled_for
+        if _keys.launch_keys(*full)[tag.mask] != tag.key:
+            return None
+    return full
