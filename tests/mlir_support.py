@@ -36,12 +36,12 @@ def cc90(monkeypatch):
 class FakeLaunches:
     def __init__(self):
         self.lock = threading.Lock()
-        self.natives = {}  # (id(dispatcher), argtypes) -> compiled result
+        self.natives = {}  # (id(native dispatcher), argtypes) -> compiled result
         self.launched = []  # (launch, dispatcher, cubin)
 
     def __call__(self, marshaller, target, args):
         argtypes = tuple(typeof(a) for a in args)
-        key = (id(target), argtypes)
+        key = (id(target._c), argtypes)  # the native dispatcher
         found = self.natives.get(key)
         if found is None:
             found = target._compile(list(args))

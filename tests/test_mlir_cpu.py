@@ -6,6 +6,7 @@ compile path; only the native launch is faked (see mlir_support)."""
 
 import os
 import sys
+import textwrap
 import threading
 import warnings
 
@@ -213,8 +214,11 @@ def test_launches_run_the_kernel_compiled_for_their_block(fake_launches):
 
 def test_configuration_seen_by_hooks(fake_launches):
     seen = []
-    names = backend.manifest.NAMES
-    from numba_cuda_mlir._whole_function_planners import WholeFunctionPlanner, register_planner
+    from numba_cuda_mlir._whole_function_planners import (
+        WholeFunctionPlanner,
+        _planner_registry,
+        register_planner,
+    )
 
     class Planner(WholeFunctionPlanner):
         def run(self):
@@ -236,7 +240,7 @@ def test_configuration_seen_by_hooks(fake_launches):
         hooked[(2, 1), 64, 0, 0](X)  # same grid: same key
         hooked[3, 64, 0, 0](X)
     finally:
-        names.planner_registry._planners.remove(Planner)
+        _planner_registry._planners.remove(Planner)
     config, args = seen[0]
     assert config.griddim == (2, 1, 1) and config.blockdim == (32, 1, 1)
     assert config.sharedmem == 0 and config.stream == 0 and config.cluster is None
@@ -431,3 +435,89 @@ def test_plain_kernels_keep_the_disk_cache_while_active(fake_launches, cache_dir
     from numba_cuda_mlir.descriptor import mlir_target
 
     assert stock.load_overload(sig, mlir_target.target_context) is not None
+
+
+def test_recompile_drops_specializations_and_configured_launches(fake_launches):
+    kernel = block_kernel()
+    before = kernel[1, 64]
+    before(X)
+    assert inspection.compile_counters(kernel)["fields"] == ("blockdim",)
+    kernel.recompile()
+    assert inspection.compile_counters(kernel)["fields"] == ()
+    after = kernel[1, 64]
+    assert after is not before
+    after(X)
+    counts = inspection.compile_counters(kernel)
+    assert counts["fields"] == ("blockdim",) and counts["specializations"] == 2
+
+
+# ------------------------------------------------------- activation, processes
+
+_BLOCK_NUMBA_CUDA = """
+import importlib.abc, sys
+class _NoNumbaCuda(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "numba_cuda" or name.startswith(("numba_cuda.", "numba.cuda")):
+            raise ImportError(f"{name} is not installed (test)")
+        return None
+sys.meta_path.insert(0, _NoNumbaCuda())
+"""
+
+
+def _python(code):
+    import subprocess
+
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("order", ["package-first", "compiler-first"])
+def test_activation_either_order_without_numba_cuda(order):
+    imports = (
+        "import numba_cuda_lcs\nfrom numba_cuda_mlir import cuda\n"
+        if order == "package-first"
+        else "from numba_cuda_mlir import cuda\nimport numba_cuda_lcs\n"
+    )
+    code = _BLOCK_NUMBA_CUDA + imports + textwrap.dedent(
+        """
+        from numba_cuda_lcs import backends
+        from numba_cuda_lcs.backends import numba_cuda_mlir as b
+        print(b.is_installed(), "numba.cuda" in sys.modules,
+              "numba_cuda_lcs.backends.numba_cuda" in sys.modules)
+        """
+    )
+    assert _python(code) == "True False False"
+
+
+def test_both_compilers_in_one_process():
+    code = textwrap.dedent(
+        """
+        import numba_cuda_lcs
+        from numba_cuda_mlir import cuda as mcuda
+        from numba import cuda as ncuda
+        from numba_cuda_lcs import backends
+        print(sorted(m.COMPILER for m in backends.installed_modules()))
+        """
+    )
+    assert _python(code) == "['numba-cuda', 'numba-cuda-mlir']"
+
+
+def test_disable_environment_leaves_numba_cuda_mlir_untouched():
+    import subprocess
+
+    code = textwrap.dedent(
+        """
+        import numba_cuda_lcs
+        from numba_cuda_mlir import cuda
+        from numba_cuda_mlir.descriptor import MLIRDispatcher
+        print("_lcs" in vars(MLIRDispatcher), numba_cuda_lcs.is_active())
+        """
+    )
+    env = dict(os.environ, NUMBA_CUDA_LCS_DISABLE="1")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["False", "False"]

@@ -366,3 +366,24 @@ def make_enable_caching(original):
 
     enable_caching.__name__ = enable_caching.__qualname__ = "enable_caching"
     return enable_caching
+
+
+def make_recompile_impl(original):
+    """Replacement for ``MLIRDispatcher._recompile_impl``: ``recompile()``
+    also drops the kernel's specializations, routes and configured launches
+    (they hold launchers of the native dispatcher recompile() replaces), and
+    forgets its fields: the next launches compile afresh and mark again."""
+
+    def _recompile_impl(self):
+        result = original(self)
+        state = self.__dict__.get("_lcs")
+        if state is not None and state.root is None:
+            with NAMES.compiler_lock:
+                state.mask = 0
+                state.routes.clear()
+                state.compiled.clear()
+                state.configs.clear()
+        return result
+
+    _recompile_impl.__name__ = _recompile_impl.__qualname__ = "_recompile_impl"
+    return _recompile_impl

@@ -64,6 +64,11 @@ PATCHES = (
         "plain entries keep numba-cuda-mlir's keys",
     ),
     PatchRecord(
+        "MLIRDispatcher", "_recompile_impl", _compile.make_recompile_impl,
+        "recompile() also drops specializations and configured launches (they "
+        "hold launchers of the replaced native dispatcher)",
+    ),
+    PatchRecord(
         "MLIRDispatcher", "_lcs", lambda original: None,
         "per-kernel record (None until a kernel is first configured)",
         adds=True,

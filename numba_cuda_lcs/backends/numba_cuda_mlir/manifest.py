@@ -29,11 +29,8 @@ MANIFEST = (
     ("numba_cuda_mlir", "__version__", "version", True,
      "the version check"),
     ("numba_cuda_mlir.descriptor", "MLIRDispatcher", "MLIRDispatcher", False,
-     "the kernel dispatcher: configure/_compile_impl/_compile_public/"
-     "_compile_device_callee/enable_caching are wrapped (install.py)"),
-    ("numba_cuda_mlir.descriptor", "_compile_arg_types", "compile_arg_types", False,
-     "read only: the launch's argument types while a compile runs (routing a "
-     "compile result to the specialization of its key)"),
+     "the kernel dispatcher: the methods of DISPATCHER_METHODS are wrapped "
+     "(install.py); specializations are instances of it"),
     ("numba_cuda_mlir.caching", "MLIRCache", "MLIRCache", False,
      "subclassed: LC-S entries keyed per launch key, .lcs marker"),
     ("numba_cuda_mlir.caching", "MLIRCacheImpl", "MLIRCacheImpl", False,
@@ -55,10 +52,6 @@ MANIFEST = (
     ("numba_cuda_mlir.numba_cuda.errors", "normalize_kernel_dimensions",
      "normalize_kernel_dimensions", False,
      "grid/block as 3-tuples, validated exactly as numba-cuda-mlir does"),
-    ("numba_cuda_mlir._whole_function_planners", "_planner_registry",
-     "planner_registry", False,
-     "read only: whether a user planner is registered (numba-cuda-mlir then "
-     "skips the disk cache for every kernel; inspection reports it)"),
 )
 
 #: Attributes of MLIRDispatcher instances this backend reads or updates
@@ -68,6 +61,7 @@ DISPATCHER_ATTRIBUTES = (
      "one launch key is moved from the kernel to the specialization of its key"),
     ("_cache", "the disk cache object enable_caching() set"),
     ("_cache_hits", "counter read to tell a disk-cache load from a compile"),
+    ("_device_dispatcher", "read: the device-function twin of a dispatcher"),
     ("targetoptions", "copied into each specialization (launch_bounds added)"),
     ("py_func", "the kernel's Python function, for specializations"),
 )
@@ -75,7 +69,8 @@ DISPATCHER_ATTRIBUTES = (
 #: Methods of MLIRDispatcher this backend wraps (install.py), or calls.
 DISPATCHER_METHODS = (
     "configure", "_compile_impl", "_compile_public", "_compile_device_callee",
-    "enable_caching",
+    "_compile_as_device_callee", "enable_caching", "_recompile_impl",
+    "_compile",  # called: the native launcher's compile callback (tests)
 )
 
 NAMES = types.SimpleNamespace()
