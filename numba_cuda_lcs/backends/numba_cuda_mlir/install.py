@@ -47,7 +47,8 @@ PATCHES = (
     ),
     PatchRecord(
         "MLIRDispatcher", "_compile_public", _compile.make_compile_public,
-        "eager compiles have no launch configuration (frame with none)",
+        "eager compiles have no launch configuration (frame with none), except "
+        "inside compiling_for(), which compile_ptx uses",
     ),
     PatchRecord(
         "MLIRDispatcher", "_compile_device_callee", _compile.make_compile_device_callee,
