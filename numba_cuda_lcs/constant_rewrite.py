@@ -149,30 +149,92 @@ class ConstantRewrite:
             if isinstance(value, tuple):
                 tuples[stmt.target.name] = value
         if tuples:
-            self._fold_indexing(tuples)
+            self._reject_tuples_as_sizes(tuples)
+        self._fold(tuples)
         return self._block
 
-    def _fold_indexing(self, tuples):
-        """``launch.blockdim()[0]`` -> a constant too (an int literal, so it
-        can size an array), not a run-time tuple index."""
+    def _reject_tuples_as_sizes(self, tuples):
+        """``cuda.shared.array(launch.blockdim(), ...)`` or
+        ``range(launch.griddim())``: a 3-tuple where an int is needed.  Say
+        which accessor gives the int instead of numba's typing error."""
         ir = self.ir
         for stmt in self._block.body:
             if not (isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Expr)):
                 continue
             expr = stmt.value
-            if expr.op not in ("getitem", "static_getitem"):
+            if expr.op != "call" or not expr.args or expr.args[0].name not in tuples:
                 continue
-            value = tuples.get(expr.value.name)
-            if value is None:
+            callee = self.resolve_global(self._func_ir, expr.func)
+            if callee is range or getattr(callee, "__name__", None) == "array":
+                what = "range()" if callee is range else "an array size"
+                raise LaunchConstantUsageError(
+                    f"a numba_cuda_lcs.launch dimension is a 3-tuple, used as {what} in "
+                    f"{_where(self._func_ir, stmt.loc)}: index it (launch.blockdim()[0]) "
+                    "or use launch.threads_per_block() / launch.blocks_per_grid() for "
+                    "the total count"
+                )
+
+    def _fold(self, tuples):
+        """Fold what the constants feed, so it can size an array too:
+        ``launch.blockdim()[0]`` (an index into a constant tuple) and integer
+        arithmetic on constants (``launch.threads_per_block() * 2``)."""
+        ir = self.ir
+        known = {}  # variable name -> constant int, in this block
+        for stmt in self._block.body:
+            if not isinstance(stmt, ir.Assign):
                 continue
-            index = expr.index
-            if isinstance(index, ir.Var):
-                try:
-                    definition = self._func_ir.get_definition(index)
-                except Exception:
-                    continue
-                if not isinstance(definition, ir.Const):
-                    continue
-                index = definition.value
-            if isinstance(index, int) and -len(value) <= index < len(value):
-                stmt.value = ir.Const(value[index], expr.loc)
+            value = stmt.value
+            if isinstance(value, ir.Const) and type(value.value) is int:
+                known[stmt.target.name] = value.value
+                continue
+            if not isinstance(value, ir.Expr):
+                continue
+            folded = None
+            if value.op in ("getitem", "static_getitem"):
+                folded = self._fold_index(value, tuples)
+            elif value.op == "binop":
+                folded = _fold_binop(value, known)
+            if folded is not None:
+                stmt.value = ir.Const(folded, value.loc)
+                known[stmt.target.name] = folded
+
+    def _fold_index(self, expr, tuples):
+        ir = self.ir
+        value = tuples.get(expr.value.name)
+        if value is None:
+            return None
+        index = expr.index
+        if isinstance(index, ir.Var):
+            try:
+                definition = self._func_ir.get_definition(index)
+            except Exception:
+                return None
+            if not isinstance(definition, ir.Const):
+                return None
+            index = definition.value
+        if isinstance(index, int) and -len(value) <= index < len(value):
+            return value[index]
+        return None
+
+
+def _fold_binop(expr, known):
+    """The value of an integer binop on known constants, or None."""
+    import operator
+
+    folds = {
+        operator.add: operator.add,
+        operator.sub: operator.sub,
+        operator.mul: operator.mul,
+        operator.floordiv: operator.floordiv,
+        operator.mod: operator.mod,
+        operator.lshift: operator.lshift,
+        operator.rshift: operator.rshift,
+    }
+    fn = folds.get(expr.fn)
+    lhs = known.get(getattr(expr.lhs, "name", None))
+    rhs = known.get(getattr(expr.rhs, "name", None))
+    if fn is None or lhs is None or rhs is None:
+        return None
+    if fn in (operator.floordiv, operator.mod) and rhs == 0:
+        return None  # leave numba's own division-by-zero behaviour
+    return fn(lhs, rhs)

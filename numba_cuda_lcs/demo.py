@@ -21,17 +21,19 @@ import numpy as np
 
 BLOCK = 987654001  # placeholder the rewrite replaces with the block size
 COMPILED = []
+_REGISTERED = False
 
 
 def _register_rewrite():
     from numba.cuda.core import ir
-    from numba.cuda.core.rewrites import Rewrite, register_rewrite, rewrite_registry
+    from numba.cuda.core.rewrites import Rewrite, register_rewrite
 
     from . import launchconfig
 
-    if getattr(rewrite_registry, "_numba_cuda_lcs_demo", False):
+    global _REGISTERED
+    if _REGISTERED:  # numba has no way to unregister a rewrite
         return
-    rewrite_registry._numba_cuda_lcs_demo = True
+    _REGISTERED = True
 
     @register_rewrite("before-inference")
     class BlockSizeFromLaunch(Rewrite):

@@ -57,7 +57,7 @@ def measure(kernel, x, out, block, iters, repeats):
         k
         for d in [kernel, *kernel._launch_config_specializations.values()]
         for k in d.overloads.values()
-        if getattr(k, "_lcs_config", (None, (block, 1, 1)))[1] == (block, 1, 1)
+        if k._lcs is None or k._lcs.compiled_for is None or k._lcs.compiled_for[1] == (block, 1, 1)
     ][0]
     return {
         "block": block,

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Launch overhead of numba-cuda kernels: stock vs numba-cuda-lcs.
 
-All variants run in one worker process, interleaved: each repeat measures
-every variant once, in rotating order, switching numba-cuda-lcs off
-(deactivate(): numba-cuda exactly as shipped) and on between them, so that
-machine drift (clocks, other tenants) affects every variant alike:
+Every variant runs in its own worker processes, interleaved: each repeat
+starts one fresh process per variant, in rotating order, so that machine
+drift (clocks, other tenants) affects every variant alike and no variant
+inherits another's state:
 
-  stock    numba-cuda, package deactivated, plain kernels
+  stock    numba-cuda exactly as shipped (NUMBA_CUDA_LCS_DISABLE=1), plain kernels
   plain    package active, plain kernels
   lcs      package active, LC-S kernels (marked by a rewrite, block only)
-  builtin  package deactivated, numba-cuda 0.30's built-in LC-S
+  builtin  package disabled, numba-cuda 0.30's built-in LC-S
   floor    a direct cuda.core launch of the same compiled kernel, with its
            LaunchConfig and arguments prepared once
+  before-plain, before-lcs
+           plain and lcs with another numba-cuda-lcs tree (--before DIR, e.g.
+           the release before a change to the launch path) first on the path
 
 Reported: microseconds per launch (1x1 launch, kernels with 0-4 array
 arguments), mean +- standard deviation over --repeats, and the ratio to the
@@ -34,8 +37,9 @@ import subprocess
 import sys
 import time
 
-VARIANTS = ("stock", "plain", "lcs", "builtin", "floor")
-DISABLED = {"stock", "builtin", "floor"}  # measured with the package deactivated
+VARIANTS = ("stock", "plain", "lcs", "builtin", "floor", "before-plain", "before-lcs")
+DISABLED = {"stock", "builtin", "floor"}  # measured with the package disabled
+BEFORE = {"before-plain": "plain", "before-lcs": "lcs"}  # measured with --before
 
 
 # ---------------------------------------------------------------------------
@@ -70,12 +74,11 @@ def _worker(variants, loops, loops4, repeats, scenarios):
         return 2
 
     def set_mode(variant):
-        if numba_cuda_lcs is None:
-            return
-        if variant in DISABLED:
-            numba_cuda_lcs.deactivate()
-        elif not numba_cuda_lcs.activate():
-            raise SystemExit("numba-cuda-lcs cannot be activated (NUMBA_CUDA_LCS_DISABLE set?)")
+        # The driver starts a process per variant with the package disabled
+        # (NUMBA_CUDA_LCS_DISABLE=1) or not; check it got what it asked for.
+        active = numba_cuda_lcs is not None and numba_cuda_lcs.is_active()
+        if active == (variant in DISABLED):
+            raise SystemExit(f"variant {variant}: numba-cuda-lcs active={active}, not as asked")
 
     compiles = []
 
@@ -110,7 +113,8 @@ def _worker(variants, loops, loops4, repeats, scenarios):
         exec(f"def {prefix}k{nargs}({params}):\n    {body}\n", namespace)
         return cuda.jit(namespace[f"{prefix}k{nargs}"])
 
-    prefixes = {"stock": "stock_", "plain": "plain_", "lcs": "lcs_", "builtin": "blt_", "floor": "stock_"}
+    prefixes = {"stock": "stock_", "plain": "plain_", "lcs": "lcs_", "builtin": "blt_", "floor": "stock_",
+                "before-plain": "plain_", "before-lcs": "lcs_"}
     arr = cuda.device_array(16, dtype=np.float32)
     kernels = {}
     for variant in variants:
@@ -172,7 +176,8 @@ def _worker(variants, loops, loops4, repeats, scenarios):
         "numpy": np.__version__,
         "python": platform.python_version(),
         "gpu": name.decode() if isinstance(name, bytes) else str(name),
-        "method": "interleaved in one process",
+        "method": "a fresh process per variant and repeat, interleaved",
+        "numba_cuda_lcs_path": getattr(numba_cuda_lcs, "__file__", None),
     }
     try:
         common["driver"] = ".".join(map(str, cuda.cudadrv.driver.driver.get_version()))
@@ -183,7 +188,7 @@ def _worker(variants, loops, loops4, repeats, scenarios):
     if scenarios:
         for variant in [v for v in variants if v != "floor"]:
             set_mode(variant)
-            lcs = variant in ("lcs", "builtin")
+            lcs = variant in ("lcs", "builtin", "before-lcs")
             kernel = kernels[variant][1]
             single = kernel[1, 1]
             scen = {}
@@ -247,25 +252,53 @@ def _worker(variants, loops, loops4, repeats, scenarios):
 # ---------------------------------------------------------------------------
 
 
-def run_worker(python, variants, args, label):
+def run_worker(python, variant, args, label, *, repeats, scenarios):
+    """One worker process measuring one variant."""
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
-    # The worker switches the package on and off itself.
     env.pop("NUMBA_CUDA_LCS_DISABLE", None)
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if variant in DISABLED:
+        env["NUMBA_CUDA_LCS_DISABLE"] = "1"
+    paths = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
+    if variant in BEFORE:
+        if not args.before:
+            raise SystemExit(f"variant {variant} needs --before DIR")
+        paths.insert(0, os.path.abspath(args.before))
+    if paths:
+        env["PYTHONPATH"] = os.pathsep.join(paths)
     cmd = [
-        python, os.path.abspath(__file__), "--worker", ",".join(variants),
-        "--loops", str(args.loops), "--loops4", str(args.loops4), "--repeats", str(args.repeats),
+        python, os.path.abspath(__file__), "--worker", variant,
+        "--loops", str(args.loops), "--loops4", str(args.loops4), "--repeats", str(repeats),
     ]
-    if args.no_scenarios:
+    if not scenarios:
         cmd.append("--no-scenarios")
-    print(f"[{label}] measuring {', '.join(variants)} ...", file=sys.stderr, flush=True)
+    print(f"[{label}] measuring {variant} ...", file=sys.stderr, flush=True)
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
-        raise SystemExit(f"[{label}] benchmark worker failed (exit {proc.returncode})")
-    return json.loads(lines[-1])["results"]
+        raise SystemExit(f"[{label}] benchmark worker for {variant} failed (exit {proc.returncode})")
+    return json.loads(lines[-1])["results"][variant]
+
+
+def measure(python, variants, args, label):
+    """Interleave: each repeat starts one process per variant, rotating the
+    order; scenarios run once per variant at the end."""
+    results = {}
+    for rep in range(args.repeats):
+        order = variants[rep % len(variants):] + variants[: rep % len(variants)]
+        for variant in order:
+            found = run_worker(python, variant, args, label, repeats=1, scenarios=False)
+            if variant not in results:
+                results[variant] = found
+            else:
+                for n, values in found["overhead_us"].items():
+                    results[variant]["overhead_us"][n].extend(values)
+    if not args.no_scenarios:
+        for variant in variants:
+            if variant != "floor":
+                found = run_worker(python, variant, args, label, repeats=max(1, args.repeats // 2), scenarios=True)
+                results[variant]["scenarios"] = found.get("scenarios")
+    return {variant: results[variant] for variant in variants}
 
 
 def summarize(results, first):
@@ -298,7 +331,7 @@ def main(argv=None):
     parser.add_argument("--loops", type=int, default=100_000, help="launches per repeat, 0-3 args")
     parser.add_argument("--loops4", type=int, default=10_000, help="launches per repeat, 4 args")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--variants", help=f"comma-separated, from {', '.join(VARIANTS)}")
     parser.add_argument("--output", help="write results JSON here")
     parser.add_argument("--no-scenarios", action="store_true")
     parser.add_argument(
@@ -308,6 +341,7 @@ def main(argv=None):
         metavar="NAME=INTERPRETER",
         help="also measure with another interpreter (another environment)",
     )
+    parser.add_argument("--before", metavar="DIR", help="numba-cuda-lcs tree for the before-* variants")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -325,7 +359,8 @@ def main(argv=None):
         print("No CUDA GPU on this machine: the launch-overhead benchmark needs one.", file=sys.stderr)
         return 2
 
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    default = [v for v in VARIANTS if v not in BEFORE or args.before]
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else default
     for v in variants:
         if v not in VARIANTS:
             parser.error(f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
@@ -338,7 +373,7 @@ def main(argv=None):
 
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "environments": {}}
     for label, python in environments:
-        results = run_worker(python, variants, args, label)
+        results = measure(python, variants, args, label)
         rows = summarize(results, next(iter(results)))
         report["environments"][label] = {"results": results, "summary": rows}
         any_result = next(iter(results.values()))

@@ -25,11 +25,13 @@ from support import rewrites
 
 pytestmark = [pytest.mark.gpu, requires_gpu, pytest.mark.usefixtures("quiet_warnings")]
 
+TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/
+
 from numba import cuda  # noqa: E402
 
 import numba_cuda_lcs  # noqa: E402
 from numba_cuda_lcs import inspection  # noqa: E402
-from numba_cuda_lcs.tls import impl as tls  # noqa: E402
+from numba_cuda_lcs import tls  # noqa: E402
 
 
 
@@ -170,7 +172,7 @@ def test_a_hook_that_raises_mid_compilation_leaves_nothing_behind():
         assert stamp_flaky[1, 64].args is None
         # No kernel was registered for 64; 32 still works.
         assert all(
-            compiled._lcs_key[1] != (64, 1, 1)
+            compiled._lcs.key[1] != (64, 1, 1)
             for d in [stamp_flaky, *stamp_flaky._launch_config_specializations.values()]
             for compiled in d.overloads.values()
         )
@@ -200,10 +202,10 @@ def test_a_callback_that_raises_mid_launch_leaves_nothing_behind():
 
 
 # --------------------------------------------------------------------------
-# Processes and the disk cache under faults (helpers from test_gpu_cache)
+# Processes and the disk cache under faults (helpers from support/processes.py)
 # --------------------------------------------------------------------------
 
-from test_gpu_cache import (  # noqa: E402
+from support.processes import (  # noqa: E402
     CHILD_TIMEOUT,
     _command,
     _parse,
@@ -297,7 +299,7 @@ print("RESULT " + json.dumps({"seen": seen, "messages": messages}))
 '''
     argv, env = _command(workspace, cache_dir, "stamp_cached", [])
     proc = subprocess.run(
-        [sys.executable, "-c", code, os.path.dirname(__file__), str(workspace / "src")],
+        [sys.executable, "-c", code, TESTS_DIR, str(workspace / "src")],
         env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
     )
     assert proc.returncode == 0, proc.stderr
@@ -330,7 +332,7 @@ m.stamp_cached[1, 32](cuda.to_device(np.zeros(1, dtype=np.int64)))
 '''
     argv, env = _command(workspace, cache_dir, "stamp_cached", [])
     proc = subprocess.run(
-        [sys.executable, "-c", code, os.path.dirname(__file__), str(workspace / "src")],
+        [sys.executable, "-c", code, TESTS_DIR, str(workspace / "src")],
         env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
     )
     assert proc.returncode == 9
@@ -382,7 +384,7 @@ def test_a_kernel_pickled_to_another_process_compiles_for_its_configurations():
     stamp_pickled[1, 32](out)
     payload = pickle.dumps(stamp_pickled).hex()
     proc = subprocess.run(
-        [sys.executable, "-c", PICKLED_KERNEL_CHILD, os.path.dirname(__file__)],
+        [sys.executable, "-c", PICKLED_KERNEL_CHILD, TESTS_DIR],
         input=payload, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
     )
     assert proc.returncode == 0, proc.stderr

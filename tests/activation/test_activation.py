@@ -218,7 +218,7 @@ def test_explicit_import_does_not_trip_the_autoload_hook():
 def test_wheel_installs_the_autoload_pth(tmp_path):
     import zipfile
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     for isolation in (["--no-build-isolation"], []):  # offline first, then from PyPI
         proc = subprocess.run(
             [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation,

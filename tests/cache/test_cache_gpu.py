@@ -8,10 +8,8 @@ ran, whether it came from the disk or from the compiler; each child also
 reports its cache hits and misses and the compilations its rewrite saw.
 """
 
-import json
 import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -22,241 +20,17 @@ import numba_cuda_lcs
 
 pytestmark = [pytest.mark.gpu, requires_gpu]
 
-TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(numba_cuda_lcs.__file__)))
-CHILD_TIMEOUT = 300  # seconds; a cold process compiles in a few
-
-KERNEL_MODULE = """\
-from numba import cuda
-
-
-@cuda.jit(cache=True)
-def stamp_cached(out):
-    if cuda.threadIdx.x == 0 and cuda.blockIdx.x == 0:
-        out[0] = 987654321  # the block size it was compiled for
-
-
-@cuda.jit(cache=True)
-def plain_cached(out):
-    if cuda.threadIdx.x == 0 and cuda.blockIdx.x == 0:
-        out[0] = cuda.blockDim.x
-"""
-
-LINKED_MODULE = """\
-import os
-
-from numba import cuda
-
-CU = os.path.join(os.path.dirname(__file__), "add_one.cu")
-add_one = cuda.declare_device("lcs_test_add_one", "int64(int64)")
-
-
-def stamp_linked_impl(out):  # stamp_*: the rewrite applies
-    if cuda.threadIdx.x == 0 and cuda.blockIdx.x == 0:
-        out[0] = 987654321
-        out[1] = add_one(41)
-
-
-def plain_linked_impl(out):
-    if cuda.threadIdx.x == 0 and cuda.blockIdx.x == 0:
-        out[0] = cuda.blockDim.x
-        out[1] = add_one(41)
-
-
-stamp_linked = cuda.jit(cache=True, link=[CU])(stamp_linked_impl)
-stamp_linked_nocache = cuda.jit(link=[CU])(stamp_linked_impl)
-plain_linked = cuda.jit(cache=True, link=[CU])(plain_linked_impl)
-"""
-
-ADD_ONE_CU = """\
-extern "C" __device__ int lcs_test_add_one(long long *ret, long long x)
-{
-    *ret = x + 1;
-    return 0;
-}
-"""
-
-CHILD = r'''
-import importlib, json, os, sys, time
-
-spec = json.loads(sys.argv[1])
-sys.path[:0] = [spec["tests_dir"], spec["module_dir"]]
-
-import numba_cuda_lcs
-
-active = numba_cuda_lcs.is_active()
-rewrites = None
-if active:
-    from support import rewrites  # registers the stamp_* rewrite
-
-import numpy as np
-from numba import cuda
-
-kernel = getattr(importlib.import_module(spec["module"]), spec["kernel"])
-
-if spec.get("start_file"):
-    deadline = time.monotonic() + 120
-    while not os.path.exists(spec["start_file"]):
-        if time.monotonic() > deadline:
-            sys.exit("the start file never appeared")
-        time.sleep(0.002)
-
-
-def dispatchers():
-    yield kernel
-    yield from getattr(kernel, "_launch_config_specializations", {}).values()
-
-
-def counts():
-    hits = sum(sum(d.stats.cache_hits.values()) for d in dispatchers())
-    misses = sum(sum(d.stats.cache_misses.values()) for d in dispatchers())
-    return hits, misses
-
-
-def compiled_blocks():
-    if rewrites is None:
-        return []
-    return [list(entry[2]) for entry in rewrites.compiles("stamp")]
-
-
-launches, error = [], None
-for grid, block in spec["launches"]:
-    out = cuda.to_device(np.zeros(spec.get("out_len", 1), dtype=np.int64))
-    try:
-        kernel[grid, block](out)
-        cuda.synchronize()
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        break
-    hits, misses = counts()
-    launches.append(
-        {
-            "out": out.copy_to_host().tolist(),
-            "hits": hits,
-            "misses": misses,
-            "compiled_blocks": compiled_blocks(),
-        }
-    )
-
-cache = kernel._cache
-index = {}
-if hasattr(cache, "_cache_file"):
-    try:
-        index = cache._cache_file._load_index()
-    except Exception as exc:
-        index = {"unreadable": repr(exc)}
-extras = []
-for key in index:
-    last = key[-1] if isinstance(key, tuple) else None
-    ours = isinstance(last, tuple) and last[:1] == ("numba-cuda-lcs",)
-    extras.append(list(last[1:]) if ours else None)
-
-hits, misses = counts()
-print("LCS-RESULT " + json.dumps({
-    "active": active,
-    "launches": launches,
-    "error": error,
-    "hits": hits,
-    "misses": misses,
-    "compiled_blocks": compiled_blocks(),
-    "cache_path": getattr(cache, "cache_path", None),
-    "index_extras": extras,
-}, default=list))
-'''
-
-
-# --------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def workspace(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "lcs_cached_kernels.py").write_text(KERNEL_MODULE)
-    (src / "lcs_linked_kernels.py").write_text(LINKED_MODULE)
-    (src / "add_one.cu").write_text(ADD_ONE_CU)
-    (tmp_path / "child.py").write_text(CHILD)
-    return tmp_path
-
-
-def _child_env(cache_dir, disabled):
-    env = dict(os.environ)
-    env["NUMBA_CACHE_DIR"] = str(cache_dir)
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop("NUMBA_CUDA_LCS_DISABLE", None)
-    if disabled:
-        env["NUMBA_CUDA_LCS_DISABLE"] = "1"
-    # The package the tests import, after whatever the environment puts first.
-    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(paths + [PACKAGE_PARENT])
-    return env
-
-
-def _command(workspace, cache_dir, kernel, launches, *, module="lcs_cached_kernels",
-             out_len=1, start_file=None, disabled=False):
-    spec = {
-        "tests_dir": TESTS_DIR,
-        "module_dir": str(workspace / "src"),
-        "module": module,
-        "kernel": kernel,
-        "launches": [list(launch) for launch in launches],
-        "out_len": out_len,
-        "start_file": None if start_file is None else str(start_file),
-    }
-    return (
-        [sys.executable, str(workspace / "child.py"), json.dumps(spec)],
-        _child_env(cache_dir, disabled),
-    )
-
-
-def _parse(proc_name, returncode, stdout, stderr):
-    assert returncode == 0, f"{proc_name} exited {returncode}\n{stdout}\n{stderr}"
-    lines = [line for line in stdout.splitlines() if line.startswith("LCS-RESULT ")]
-    assert lines, f"{proc_name} printed no result\n{stdout}\n{stderr}"
-    return json.loads(lines[-1][len("LCS-RESULT "):])
-
-
-def run_process(workspace, cache_dir, kernel, launches, **options):
-    """One fresh process launching *kernel* once per (grid, block)."""
-    argv, env = _command(workspace, cache_dir, kernel, launches, **options)
-    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
-    return _parse(kernel, proc.returncode, proc.stdout, proc.stderr)
-
-
-def files(cache_dir):
-    """{suffix kind: [names]} of everything in the cache directory."""
-    found = {"nbi": [], "nbc": [], "lcs": [], "tmp": [], "other": []}
-    for root, _dirs, names in os.walk(cache_dir):
-        for name in names:
-            if ".tmp" in name:
-                kind = "tmp"
-            else:
-                kind = name.rsplit(".", 1)[-1]
-                kind = kind if kind in found else "other"
-            found[kind].append(os.path.join(root, name))
-    return found
-
-
-def marker(cache_dir):
-    markers = files(cache_dir)["lcs"]
-    assert len(markers) == 1, markers
-    with open(markers[0], "rb") as f:
-        return json.loads(f.read().decode("utf-8"))
-
-
-def block_key(block):
-    return [2, [block, 1, 1]]  # BLOCKDIM mask, blockdim, as JSON has it
-
-
-def outputs(result):
-    return [launch["out"][0] for launch in result["launches"]]
-
-
-# --------------------------------------------------------------------------
-# An LC-S kernel, run after run
-# --------------------------------------------------------------------------
+from support.processes import (  # noqa: E402
+    CHILD_TIMEOUT,
+    _command,
+    _parse,
+    block_key,
+    files,
+    marker,
+    outputs,
+    run_process,
+    workspace,  # noqa: F401  (fixture)
+)
 
 
 def test_lcs_kernel_is_cached_per_block_size_across_processes(workspace):

@@ -1,14 +1,14 @@
-"""Field-level keys, bounded specializations (LRU + warning), inspection and
-launch constants -- the parts that need no GPU."""
+"""Routing without a GPU: field-level keys, bounded specializations (LRU +
+warning) and the limit's sources."""
 
 import warnings
 
 import pytest
 from numba import cuda
-from numba.cuda import types
+
 
 import numba_cuda_lcs
-from numba_cuda_lcs import inspection, keys, launch, launchconfig
+from numba_cuda_lcs import inspection, keys
 from numba_cuda_lcs.backends.numba_cuda import routing
 from numba_cuda_lcs.backends.numba_cuda.records import Routing, state_of
 
@@ -97,78 +97,3 @@ def test_limit_sources_and_validation(monkeypatch):
         routing.max_specializations_for(kernel)
     with pytest.raises(TypeError):
         numba_cuda_lcs.set_max_specializations(lambda: None, 3)
-
-
-def test_inspection_of_a_kernel_that_has_not_compiled():
-    kernel = make_kernel()
-    assert inspection.specializations(kernel) == []
-    counters = inspection.compile_counters(kernel)
-    assert counters == {
-        "compiles": 0,
-        "cache_loads": 0,
-        "specializations": 1,
-        "evictions": 0,
-        "max_specializations": 32,
-        "fields": (),
-    }
-    assert "0 compiled" in inspection.format_specializations(kernel)
-
-
-def stamp_accessors(out):
-    buf = cuda.shared.array(launch.threads_per_block(), types.float32)
-    local = cuda.local.array(launch.blockdim()[0], types.int64)
-    total = 0
-    for i in range(launch.blockdim()[0]):
-        local[i] = i
-        total += local[i]
-    buf[0] = total
-    out[0] = launch.blocks_per_grid() + buf[0] + launch.sharedmem()
-
-
-def _shared_decl(ptx):
-    return [line.strip() for line in ptx.splitlines() if ".shared" in line and ".b8" in line]
-
-
-def test_launch_constants_size_arrays_and_mark_exactly_their_fields():
-    with launchconfig.compiling_for(5, 32, sharedmem=16) as cfg:
-        ptx_32, _ = cuda.compile_ptx(stamp_accessors, (types.float32[:],), cc=(9, 0))
-    with launchconfig.compiling_for(5, 128) as cfg_128:
-        ptx_128, _ = cuda.compile_ptx(stamp_accessors, (types.float32[:],), cc=(9, 0))
-    assert "[128];" in _shared_decl(ptx_32)[0]  # 32 float32
-    assert "[512];" in _shared_decl(ptx_128)[0]  # 128 float32
-    assert cfg.marked_fields == ("griddim", "blockdim", "sharedmem")
-    assert cfg_128.marked_fields == ("griddim", "blockdim", "sharedmem")
-
-
-def block_only(out):
-    out[0] = launch.threads_per_block()
-
-
-def test_reading_one_accessor_marks_only_its_field():
-    with launchconfig.compiling_for(9, (8, 4)) as cfg:
-        ptx, _ = cuda.compile_ptx(block_only, (types.int64[:],), cc=(9, 0))
-    assert cfg.marked_fields == ("blockdim",)
-    assert "32;" in ptx
-
-
-def test_accessors_without_a_launch_fail_at_compile_time():
-    with pytest.raises(numba_cuda_lcs.LaunchConfigUnavailableError, match="threads_per_block"):
-        cuda.compile_ptx(block_only, (types.int64[:],), cc=(9, 0))
-
-
-def test_accessors_cannot_be_called_from_python():
-    for accessor in launch.ACCESSORS:
-        with pytest.raises(TypeError, match="inside a @cuda.jit kernel"):
-            accessor()
-
-
-GLOBAL_TABLE = __import__("numpy").arange(4)
-
-
-def uses_unhashable_global(out):
-    out[0] = GLOBAL_TABLE[1]
-
-
-def test_unhashable_globals_do_not_confuse_the_launch_constant_rewrite():
-    ptx, _ = cuda.compile_ptx(uses_unhashable_global, (types.int64[:],), cc=(9, 0))
-    assert ".visible .entry" in ptx or ".visible .func" in ptx
