@@ -33,7 +33,7 @@ from numba_cuda_lcs.backends import numba_cuda_mlir as backend  # noqa: E402
 from numba_cuda_lcs.backends.numba_cuda_mlir import manifest  # noqa: E402
 
 # (the package re-exports install(); the module is in sys.modules)
-install = sys.modules["numba_cuda_lcs.backends.numba_cuda_mlir.install"]
+patches = sys.modules["numba_cuda_lcs.backends.numba_cuda_mlir.patches"]
 
 
 def block_kernel():
@@ -73,16 +73,17 @@ def test_backend_is_installed_for_numba_cuda_mlir():
 
 def test_uninstall_restores_every_attribute_and_install_again():
     names = manifest.NAMES
-    patched = {r.name: getattr(names.MLIRDispatcher, r.name) for r in install.PATCHES}
+    specs = patches.patch_specs(names)
+    patched = {s.name: getattr(names.MLIRDispatcher, s.name) for s in specs}
     rewrite = backend.constants.rewrite_class()
     assert backend.uninstall()
     try:
-        for record in install.PATCHES:
-            now = names.MLIRDispatcher.__dict__.get(record.name)
-            if record.adds:
-                assert now is None and record.name not in names.MLIRDispatcher.__dict__
+        for spec in specs:
+            now = names.MLIRDispatcher.__dict__.get(spec.name)
+            if spec.adds:
+                assert spec.name not in names.MLIRDispatcher.__dict__
             else:
-                assert now is not patched[record.name]
+                assert now is not patched[spec.name]
         assert rewrite not in names.rewrite_registry.rewrites["before-inference"]
         assert not backend.uninstall()
     finally:
@@ -521,3 +522,15 @@ def test_disable_environment_leaves_numba_cuda_mlir_untouched():
                           env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["False", "False"]
+
+
+def test_integer_arithmetic_on_launch_constants_sizes_arrays(cc90):
+    def kernel(x):
+        buf = cuda.shared.array(launch.threads_per_block() * 2 + 1, float32)
+        buf[cuda.threadIdx.x] = x[cuda.threadIdx.x]
+        cuda.syncthreads()
+        x[cuda.threadIdx.x] = buf[0]
+
+    with compiling_for(1, 32):
+        ptx, _ = cuda.compile_ptx(kernel, "void(float32[:])", cc=(9, 0))
+    assert shared_bytes(ptx) == [4 * 65]

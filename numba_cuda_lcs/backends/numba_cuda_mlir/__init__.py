@@ -4,7 +4,7 @@ Imported (by :mod:`numba_cuda_lcs.backends`) only once numba-cuda-mlir's
 ``descriptor`` module has been imported; never imports numba-cuda.
 
 Modules: ``manifest`` (every numba-cuda-mlir name used, the version check),
-``install`` (every patch, undoable), ``routing`` (configured launches, routes
+``patches`` (every patch, undoable), ``routing`` (configured launches, routes
 to per-key specializations), ``compile`` (the compile frame and where results
 go), ``constants`` (launch constants rewrite), ``cache`` (disk cache per
 launch key, ``.lcs`` marker), ``inspection``, ``state`` (the per-kernel
@@ -12,7 +12,7 @@ record).  See docs/numba-cuda-mlir.md.
 """
 
 from .manifest import check_version
-from .install import install, installed_patches, is_installed, uninstall
+from .patches import install, installed_patches, is_installed, uninstall
 from .inspection import (
     counters,
     kernel_rows,

@@ -1,6 +1,6 @@
 """Compilations: the compile frame, and where each compiled kernel goes.
 
-Wrapped numba-cuda-mlir methods (installed by ``install.py``):
+Wrapped numba-cuda-mlir methods (installed by ``patches.py``):
 
 ``_compile_impl`` -- every launch-triggered compile of a kernel (numba-cuda-
 mlir's native launcher calls it through ``_compile``; with a user planner
@@ -42,7 +42,7 @@ from ... import tls
 from ...errors import LaunchConfigUnavailableError
 from .manifest import NAMES
 from .routing import root_state
-from .state import Compiled, KernelState, launching
+from .state import Compiled, KernelState, launching, request_reroute
 
 
 class Reroute(Exception):
@@ -65,7 +65,7 @@ def _is_active(dispatcher):
 
 
 def _reroute(why):
-    launching.reroute = True
+    request_reroute()
     raise Reroute(why)
 
 

@@ -30,7 +30,7 @@ MANIFEST = (
      "the version check"),
     ("numba_cuda_mlir.descriptor", "MLIRDispatcher", "MLIRDispatcher", False,
      "the kernel dispatcher: the methods of DISPATCHER_METHODS are wrapped "
-     "(install.py); specializations are instances of it"),
+     "(patches.py); specializations are instances of it"),
     ("numba_cuda_mlir.caching", "MLIRCache", "MLIRCache", False,
      "subclassed: LC-S entries keyed per launch key, .lcs marker"),
     ("numba_cuda_mlir.caching", "MLIRCacheImpl", "MLIRCacheImpl", False,
@@ -66,7 +66,7 @@ DISPATCHER_ATTRIBUTES = (
     ("py_func", "the kernel's Python function, for specializations"),
 )
 
-#: Methods of MLIRDispatcher this backend wraps (install.py), or calls.
+#: Methods of MLIRDispatcher this backend wraps (patches.py), or calls.
 DISPATCHER_METHODS = (
     "configure", "_compile_impl", "_compile_public", "_compile_device_callee",
     "_compile_as_device_callee", "enable_caching", "_recompile_impl",

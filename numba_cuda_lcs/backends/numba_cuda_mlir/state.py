@@ -130,5 +130,10 @@ class _Launching(threading.local):
 launching = _Launching()
 
 
+def request_reroute():
+    """Tell the launch in progress on this thread to route again."""
+    launching.reroute = True
+
+
 def describe_mask(mask):
     return ", ".join(_keys.mask_to_fields(mask)) or "none"
