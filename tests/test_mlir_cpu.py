@@ -57,6 +57,7 @@ def plain_kernel():
 
 
 X = np.zeros(1024, np.float32)
+XI = np.zeros(1024, np.int64)
 
 
 # ---------------------------------------------------------------- activation
@@ -320,23 +321,32 @@ def test_launch_bounds_from_the_block_size(fake_launches):
     assert inspection.compile_counters(kernel)["fields"] == ("blockdim",)
 
 
-def test_device_function_with_launch_constants_gets_a_variant_per_key(fake_launches):
-    @cuda.jit(device=True, inline="never")
+@pytest.mark.parametrize("inline", ["never", "always"])
+def test_device_function_with_launch_constants_gets_a_variant_per_key(fake_launches, inline):
+    @cuda.jit(device=True, inline=inline)
     def fill(x):
         for i in range(launch.threads_per_block()):
-            x[i] = launch.threads_per_block()
+            x[i] = launch.threads_per_block() * 1000003
 
     @cuda.jit
     def kernel(x):
         fill(x)
 
-    for block in (16, 48, 16):
-        kernel[1, block](X)
+    @cuda.jit
+    def other(x):
+        fill(x)
+
+    for block in (37, 53, 37):
+        kernel[1, block](XI)
+    other[2, 37](XI)  # fill's variant for 37, after the one for 53 was made
     counts = inspection.compile_counters(kernel)
     assert counts["fields"] == ("blockdim",) and counts["compiles"] == 2
+    assert inspection.compile_counters(other)["fields"] == ("blockdim",)
     for launch_, target, cubin in fake_launches.launched:
         ptx = compiled_for_cubin(target, cubin).metadata["ptx"]
-        assert str(launch_.blockdim[0]) in ptx
+        mine = launch_.blockdim[0] * 1000003
+        theirs = (90 - launch_.blockdim[0]) * 1000003
+        assert str(mine) in ptx and str(theirs) not in ptx
 
 
 # ---------------------------------------------------------------- disk cache
@@ -417,6 +427,38 @@ def test_entry_saved_for_another_key_is_never_used(fake_launches, cache_dir):
     second[1, 128](X)
     counts = inspection.compile_counters(second)
     assert counts["cache_loads"] == 0 and counts["compiles"] == 1
+
+
+def cached_before_activation_source(x):
+    x[cuda.threadIdx.x] = launch.threads_per_block()
+
+
+def test_caching_enabled_before_activation_is_upgraded(fake_launches, cache_dir):
+    from numba_cuda_lcs.backends.numba_cuda_mlir.cache import LCSCache
+
+    assert backend.uninstall()
+    try:
+        kernel = cuda.jit(cache=True)(cached_before_activation_source)
+    finally:
+        assert backend.install()
+    assert not isinstance(kernel._cache, LCSCache)
+    kernel[1, 64](X)
+    assert isinstance(kernel._cache, LCSCache)
+    names, markers = _marker(_cache_subdir(cache_dir))
+    assert markers and markers[0]["fields"] == ["blockdim"]
+    # Nothing was saved under numba-cuda-mlir's own (plain) key.
+    from numba_cuda_mlir.caching import MLIRCache
+    from numba_cuda_mlir.descriptor import mlir_target
+
+    child = next(iter(kernel._lcs.routes.values()))
+    sig = next(iter(child.overloads.values())).signature
+    stock = MLIRCache(cached_before_activation_source, kernel.targetoptions)
+    assert stock.load_overload(sig, mlir_target.target_context) is None
+    fresh = cuda.jit(cache=True)(cached_before_activation_source)
+    fresh[1, 64](X)
+    fresh[1, 32](X)
+    counts = inspection.compile_counters(fresh)
+    assert counts["cache_loads"] == 1 and counts["compiles"] == 1
 
 
 def test_plain_kernels_keep_the_disk_cache_while_active(fake_launches, cache_dir):

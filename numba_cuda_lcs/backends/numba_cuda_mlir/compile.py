@@ -85,6 +85,17 @@ def _cache_of(dispatcher):
     return cache if isinstance(cache, LCSCache) else None
 
 
+def upgrade_cache(dispatcher):
+    """A kernel whose caching was enabled before numba-cuda-lcs was active
+    has numba-cuda-mlir's own cache, which would save code compiled for one
+    configuration under a key that serves all: give it ours."""
+    from .cache import LCSCache
+
+    cache = dispatcher._cache
+    if isinstance(cache, NAMES.MLIRCache) and not isinstance(cache, LCSCache):
+        dispatcher.enable_caching()  # ours, see make_enable_caching
+
+
 def _config_tuple(config):
     return (config.griddim, config.blockdim, config.sharedmem)
 
@@ -101,6 +112,7 @@ def make_compile_impl(original):
         child = state is not None and state.root is not None
         root = state.root if child else self
         rstate = root_state(root)
+        upgrade_cache(self)
         config = config_for(root)
         if config is not None:
             if child:
@@ -235,6 +247,7 @@ def make_compile_public(original):
     """
 
     def _compile_public(self, sig, *rest, **kwargs):
+        upgrade_cache(self)
         outer = tls.current_config()
         config = outer if outer is not None and getattr(outer, "dispatcher", 0) is None else None
         before = set(self.overloads)
