@@ -246,6 +246,7 @@ def test_configuration_seen_by_hooks(fake_launches):
     config, args = seen[0]
     assert config.griddim == (2, 1, 1) and config.blockdim == (32, 1, 1)
     assert config.sharedmem == 0 and config.stream == 0 and config.cluster is None
+    assert hooked[1, 32].stream == 0  # none given: reported as numba-cuda does
     assert args[0] is X and config.dispatcher is hooked
     assert inspection.compile_counters(hooked)["fields"] == ("griddim",)
     assert inspection.compile_counters(hooked)["compiles"] == 2

@@ -51,7 +51,8 @@ class LaunchConfiguration(LaunchConfigMarking):
     """What ``kernel[...]`` returns while numba-cuda-lcs is active for
     numba-cuda-mlir.
 
-    ``dispatcher``, ``griddim``/``blockdim`` (3-tuples), ``stream``,
+    ``dispatcher``, ``griddim``/``blockdim`` (3-tuples), ``stream`` (0 when
+    none was given, as numba-cuda reports it),
     ``sharedmem`` (int, None read as 0), ``cluster`` (3-tuple or None),
     ``args`` (the arguments of the launch in progress on this thread, None
     otherwise), ``pre_launch_callbacks`` (each called as ``cb(dispatcher,
@@ -63,7 +64,7 @@ class LaunchConfiguration(LaunchConfigMarking):
         self.dispatcher = dispatcher
         self.griddim = griddim
         self.blockdim = blockdim
-        self.stream = stream
+        self.stream = 0 if stream is None else stream  # numba-cuda's default
         self.sharedmem = 0 if sharedmem is None else int(sharedmem)
         self.cluster = cluster
         self.pre_launch_callbacks = []
