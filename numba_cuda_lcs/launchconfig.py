@@ -46,9 +46,24 @@ def ensure_current_launch_config():
     if config is None:
         raise LaunchConfigUnavailableError(
             "No launch config set for this thread: "
-            "ensure_current_launch_config() " + MISSING_CONFIG_HINT
+            "ensure_current_launch_config() " + (inactive_hint() or MISSING_CONFIG_HINT)
         )
     return config
+
+
+def inactive_hint():
+    """Why no configuration can be published while the package is inactive
+    (None while it is active for some compiler)."""
+    from . import backends
+
+    if backends.installed_modules():
+        return None
+    return (
+        "cannot see it: numba-cuda-lcs is not active (deactivate() was called, "
+        "NUMBA_CUDA_LCS_DISABLE is set, or no supported compiler is imported), "
+        "so kernel launches do not publish their configuration. Call "
+        "numba_cuda_lcs.activate()"
+    )
 
 
 # capture_compile_config() observers: (dispatcher, record) pairs.  Backends

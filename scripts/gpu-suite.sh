@@ -8,7 +8,12 @@
 #
 #   bash scripts/gpu-suite.sh                # full
 #   BENCH_LOOPS=20000 BENCH_REPEATS=5 bash scripts/gpu-suite.sh
-#   SKIP_REGRESSION=1 SKIP_BENCH=1 bash scripts/gpu-suite.sh
+#   STAGES="tests bench" bash scripts/gpu-suite.sh   # some stages only
+#
+# Stages: tests (ours, over the C and pure-Python TLS in one run),
+# regression (numba-cuda's modules, stock vs active), demo, bench.
+# A numba-cuda-lcs tree in .before/ (e.g. `git archive <rev> | tar -x -C
+# .before`) is built in place and measured as the before-* benchmark variants.
 #
 # Offline machines: wheels in .whl/ (scripts/../.whl, see ../shared/gpu-wheels.sh)
 # are installed first into /tmp/lcs-site, which goes on PYTHONPATH.
@@ -47,17 +52,17 @@ fi
 cd /tmp
 $PY -c "import numba_cuda_lcs, numba_cuda, numpy, sys; from numba_cuda_lcs import tls; print('numba-cuda-lcs', numba_cuda_lcs.__version__, 'active', numba_cuda_lcs.is_active(), 'tls', tls.IMPLEMENTATION, '| numba-cuda', numba_cuda.__version__, '| numpy', numpy.__version__, '| python', sys.version.split()[0])" 2>&1 | tee -a "$SUMMARY"
 
+STAGES=${STAGES:-tests regression demo bench}
+stage() { case " $STAGES " in *" $1 "*) return 0;; *) return 1;; esac; }
 status=0
-say "== our tests"
-$PY -m pytest -q -p no:cacheprovider "$ROOT/tests" -rs > "$LOG_DIR/pytest.log" 2>&1 || status=1
-tail -n 3 "$LOG_DIR/pytest.log" | tee -a "$SUMMARY"
-if [ "${PURE_PYTHON_TOO:-1}" = 1 ]; then
-  say "== our tests, pure-Python TLS"
-  NUMBA_CUDA_LCS_PURE_PYTHON=1 $PY -m pytest -q -p no:cacheprovider "$ROOT/tests" > "$LOG_DIR/pytest-pure.log" 2>&1 || status=1
-  tail -n 1 "$LOG_DIR/pytest-pure.log" | tee -a "$SUMMARY"
+if stage tests; then
+  say "== our tests (every test over the C and the pure-Python TLS)"
+  $PY -m pytest -q -p no:cacheprovider "$ROOT/tests" -rs > "$LOG_DIR/pytest.log" 2>&1 || status=1
+  grep -E "^(FAILED|ERROR)" "$LOG_DIR/pytest.log" | head -30 | tee -a "$SUMMARY"
+  tail -n 1 "$LOG_DIR/pytest.log" | tee -a "$SUMMARY"
 fi
 
-if [ "${SKIP_REGRESSION:-0}" != 1 ]; then
+if stage regression && [ "${SKIP_REGRESSION:-0}" != 1 ]; then
   say "== numba-cuda regression modules: stock (NUMBA_CUDA_LCS_DISABLE=1) vs active"
   for m in test_dispatcher test_launch_config_sensitive test_caching test_forall test_serialize test_sm test_laplace; do
     for mode in stock lcs; do
@@ -78,18 +83,25 @@ if [ "${SKIP_REGRESSION:-0}" != 1 ]; then
   done
 fi
 
-say "== demo"
-$PY -m numba_cuda_lcs demo > "$LOG_DIR/demo.log" 2>&1 || status=1
-cat "$LOG_DIR/demo.log" >> "$SUMMARY"
+if stage demo; then
+  say "== demo"
+  $PY -m numba_cuda_lcs demo > "$LOG_DIR/demo.log" 2>&1 || status=1
+  cat "$LOG_DIR/demo.log" >> "$SUMMARY"
+fi
 
-if [ "${SKIP_BENCH:-0}" != 1 ]; then
-  say "== launch-overhead benchmark"
+if stage bench && [ "${SKIP_BENCH:-0}" != 1 ]; then
+  before=()
+  if [ -f "$ROOT/.before/setup.py" ]; then
+    (cd "$ROOT/.before" && $PY setup.py -q build_ext --inplace > "$LOG_DIR/before-build.log" 2>&1) \
+      && before=(--before "$ROOT/.before") || say "could not build .before (see before-build.log)"
+  fi
+  say "== launch-overhead benchmark ${before[*]:+(with ${before[*]})}"
   $PY "$ROOT/scripts/bench-launch-overhead.py" --loops "${BENCH_LOOPS:-20000}" --loops4 "${BENCH_LOOPS4:-10000}" \
-     --repeats "${BENCH_REPEATS:-5}" --output "$LOG_DIR/launch-overhead.json" > "$LOG_DIR/bench.log" 2> "$LOG_DIR/bench.err" || status=1
+     --repeats "${BENCH_REPEATS:-5}" "${before[@]}" --output "$LOG_DIR/launch-overhead.json" > "$LOG_DIR/bench.log" 2> "$LOG_DIR/bench.err" || status=1
   cat "$LOG_DIR/bench.log" >> "$SUMMARY"
 fi
 
-if [ "${SKIP_BENCH:-0}" != 1 ]; then
+if stage bench && [ "${SKIP_BENCH:-0}" != 1 ]; then
   say "== pytest-benchmark suite (short)"
   $PY -m pytest -q -p no:cacheprovider "$ROOT/benchmarks" --benchmark-max-time=0.1 --benchmark-columns=mean,stddev,rounds > "$LOG_DIR/benchmarks.log" 2>&1 || status=1
   tail -n 20 "$LOG_DIR/benchmarks.log" >> "$SUMMARY"

@@ -420,3 +420,109 @@ def test_debug_kernels_keep_numba_cudas_launch_path():
     assert int(out.copy_to_host()[0]) == 5
     (prepared,) = checked[1, 1]._lcs_prepared.values()
     assert prepared.core_kernel is None  # numba-cuda's own launch path
+
+
+# --------------------------------------------------------------------------
+# The readable routing (routing.resolve) and the inlined launch path agree
+# --------------------------------------------------------------------------
+
+
+def _launched_and_resolved(kernel, grid, block, *args):
+    """The kernel the launch path ran, and the one routing.resolve picks for
+    the same launch afterwards."""
+    from numba_cuda_lcs import tls
+    from numba_cuda_lcs.backends.numba_cuda import routing
+
+    configured = kernel[grid, block]
+    ran = []
+    configured.pre_launch_callbacks.append(lambda compiled, config: ran.append(compiled))
+    try:
+        configured(*args)
+    finally:
+        configured.pre_launch_callbacks.clear()
+    prev = tls.swap_args(args)
+    try:
+        resolved = routing.resolve(kernel, args, configured)
+    finally:
+        tls.swap_args(prev)
+    return ran[0], resolved
+
+
+def test_every_routing_case_resolves_as_the_launch_path_launches():
+    out = cuda.to_device(np.zeros(1, dtype=np.int64))
+
+    @cuda.jit
+    def plain(out):
+        out[0] = 1
+
+    lcs = make_block_stamp()
+    numba_cuda_lcs.set_max_specializations(lcs, 2)  # the root + one child
+    cases = [
+        (plain, 1, 32),  # plain kernel: no routing at all
+        (lcs, 1, 32),  # LC-S, default configuration (the root)
+        (lcs, 7, 32),  # block-only: another grid shares the root's route
+        (lcs, 1, 64),  # another block: a child
+        (lcs, 1, 96),  # over the limit: evicts the 64 child
+        (lcs, 1, 64),  # evicted key: routed (and compiled) again
+        (lcs, 1, 32),  # back to the default
+    ]
+    for kernel, grid, block in cases:
+        ran, resolved = _launched_and_resolved(kernel, grid, block, out)
+        assert ran is resolved, (kernel.__name__, grid, block)
+        if kernel is lcs:
+            assert ran._lcs.key[1] == (block, 1, 1)
+            assert int(out.copy_to_host()[0]) == block
+
+    specialized = make_block_stamp().specialize(out)  # lazily specialized
+    for block in (32, 64, 32):
+        ran, resolved = _launched_and_resolved(specialized, 1, block, out)
+        assert ran is resolved and ran._lcs.key[1] == (block, 1, 1)
+
+
+# --------------------------------------------------------------------------
+# deactivate() while LC-S kernels are alive
+# --------------------------------------------------------------------------
+
+
+def test_deactivate_never_launches_a_kernel_compiled_for_another_configuration():
+    kernel = make_block_stamp()
+    for block in (32, 64, 128):
+        assert stamped(kernel, 1, block) == block
+    numba_cuda_lcs.deactivate()
+    try:
+        # numba-cuda's own call now serves the configurations compiled so
+        # far, each by the kernel compiled for it.
+        for block in (64, 32, 128, 32, 64):
+            assert stamped(kernel, 1, block) == block
+        # A new configuration would need the hook, which reads numba-cuda-lcs:
+        # it fails naming the fix instead of launching another's kernel.
+        with pytest.raises(numba_cuda_lcs.LaunchConfigUnavailableError, match="not active"):
+            stamped(kernel, 1, 256)
+    finally:
+        numba_cuda_lcs.activate()
+    for block in (256, 32, 64, 128):
+        assert stamped(kernel, 1, block) == block
+
+
+# --------------------------------------------------------------------------
+# Several GPUs
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(len(cuda.gpus) < 2 if cuda.is_available() else True, reason="needs 2 GPUs")
+def test_one_configured_launch_on_two_gpus_keeps_state_per_context():
+    kernel = make_block_stamp()
+    configured = kernel[1, 32]
+    outs = {}
+    for device in (0, 1):
+        with cuda.gpus[device]:
+            outs[device] = cuda.to_device(np.zeros(1, dtype=np.int64))
+    for _ in range(3):
+        for device in (0, 1):
+            with cuda.gpus[device]:
+                configured(outs[device])
+    for device in (0, 1):
+        with cuda.gpus[device]:
+            assert int(outs[device].copy_to_host()[0]) == 32
+    prepared = configured._lcs_prepared
+    assert len(prepared) == 2  # one per context, kept: not rebuilt per launch

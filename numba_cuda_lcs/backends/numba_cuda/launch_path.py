@@ -32,7 +32,7 @@ class LaunchConfiguration(LaunchConfigMarking, nb.StockLaunchConfiguration):
     One object serves every thread launching with this configuration
     (numba-cuda caches ``configure``), so per-launch state lives in the TLS.
     ``_lcs_keys`` (from :class:`LaunchConfigMarking`) is computed on first use;
-    ``_lcs_prepared`` maps a CUDA context to its :class:`PreparedLaunch`.
+    ``_lcs_prepared`` maps a CUDA context's id to its :class:`PreparedLaunch`.
     """
 
     def __init__(self, *args, **kwargs):
@@ -67,7 +67,7 @@ def _prepare(kernel, launch, context):
     if kernel.debug or kernel.extensions:
         # Debug kernels read their error flag back; extensions marshal
         # arguments their own way: numba-cuda's _Kernel.launch does both.
-        prepared = PreparedLaunch(kernel, None, None, None)
+        prepared = PreparedLaunch(kernel, context, None, None, None)
     else:
         # As numba-cuda 0.30.4's _Kernel.launch builds it, once.
         flag = "is_cooperative" if nb.CUDA_CORE_GE_1_0 else "cooperative_launch"
@@ -78,8 +78,8 @@ def _prepare(kernel, launch, context):
             **{flag: kernel.cooperative},
         )
         core_kernel = kernel._codelibrary.get_cufunc().kernel
-        prepared = PreparedLaunch(kernel, core_kernel, config, tuple(kernel.argument_types))
-    launch._lcs_prepared[context] = prepared
+        prepared = PreparedLaunch(kernel, context, core_kernel, config, tuple(kernel.argument_types))
+    launch._lcs_prepared[id(context)] = prepared
     return prepared
 
 
@@ -122,8 +122,10 @@ def call(self, args, launch):
         # The CUDA context decides which loaded module (cufunc) to use: the
         # context numba-cuda attached to this thread, else the current one.
         context = nb.attached_context() or nb.get_context()
-        prepared = launch._lcs_prepared.get(context)
-        if prepared is None or prepared.kernel is not kernel:
+        # numba-cuda's Context is unhashable: key by identity, and check the
+        # context itself (an id can be reused once a context is gone).
+        prepared = launch._lcs_prepared.get(id(context))
+        if prepared is None or prepared.kernel is not kernel or prepared.context is not context:
             prepared = _prepare(kernel, launch, context)
         core_kernel = prepared.core_kernel
         if core_kernel is None:

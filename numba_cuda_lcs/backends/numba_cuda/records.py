@@ -118,10 +118,11 @@ class PreparedLaunch:
     """What launching one kernel with one configured launch in one CUDA
     context needs, built once: the cuda.core kernel and ``LaunchConfig``."""
 
-    __slots__ = ("kernel", "core_kernel", "config", "argtypes")
+    __slots__ = ("kernel", "context", "core_kernel", "config", "argtypes")
 
-    def __init__(self, kernel, core_kernel, config, argtypes):
+    def __init__(self, kernel, context, core_kernel, config, argtypes):
         self.kernel = kernel
+        self.context = context
         self.core_kernel = core_kernel  # None: launch through numba-cuda's _Kernel.launch
         self.config = config
         self.argtypes = argtypes

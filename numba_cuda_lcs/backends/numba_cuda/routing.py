@@ -263,10 +263,12 @@ def hand_over_to_numba_cuda():
     another configuration.
 
     numba-cuda keys LC-S specializations by the full configuration
-    (griddim, blockdim, sharedmem).  Each child of ours whose kernels were all
-    compiled for one full configuration becomes numba-cuda's specialization
-    for it; other children are dropped (recompiled on demand).  The root gets
-    a default key no launch has, so every launch goes to a specialization.
+    (griddim, blockdim, sharedmem).  The root keeps serving the one full
+    configuration its LC-S kernels were compiled for, and each child of ours
+    whose kernels were all compiled for one full configuration becomes
+    numba-cuda's specialization for it; other children are dropped
+    (recompiled on demand).  A root whose kernels disagree gets a default
+    key no launch has, so every launch goes to a specialization.
     """
     with nb.compiler_lock:
         for root in list(routed_roots):
@@ -286,7 +288,7 @@ def hand_over_to_numba_cuda():
                     child._launch_config_default_key = full
                     children[full] = child
             root._launch_config_sensitive = True
-            root._launch_config_default_key = _NO_DEFAULT
+            root._launch_config_default_key = _single_full_key(root) or _NO_DEFAULT
             state.routing = None
             routed_roots.discard(root)
 
