@@ -1,0 +1,117 @@
+"""Install and uninstall: the only code that assigns onto numba-cuda-mlir's
+modules and classes.
+
+Every patch is declared once in :func:`patch_specs` (owner, attribute, a
+factory building the replacement from numba-cuda-mlir's original, why) and
+applied through :class:`~numba_cuda_lcs.patching.PatchSet`, as is the one
+change that is not an attribute (the launch-constant rewrite inserted first
+in the vendored rewrite registry's ``before-inference`` list), so
+:func:`uninstall` restores the exact previous state.
+
+Instances: our replacement methods update the dispatchers they run on as
+the originals do (``overloads``, ``_cache``); the only attribute of ours on a
+dispatcher is ``_lcs`` (a ``__slots__`` record, :class:`state.KernelState`).
+
+After :func:`uninstall`, no launch runs a kernel compiled for another
+configuration: a kernel itself never holds configuration-dependent code
+(see ``compile.py``), and configured launches obtained before keep routing
+to their specializations.
+"""
+
+import threading
+
+from ...patching import PatchSet, PatchSpec
+from . import compile as _compile
+from . import constants as _constants
+from . import manifest as _manifest
+from . import routing as _routing
+
+#: (attribute of MLIRDispatcher, factory(original), why, adds)
+DISPATCHER_PATCHES = (
+    ("configure", _routing.make_configure,
+     "kernel[...] returns our LaunchConfiguration (marking API, args, routing "
+     "to the specialization of the launch's key); numba-cuda-mlir's "
+     "configured launcher still launches", False),
+    ("_compile_impl", _compile.make_compile_impl,
+     "open a compile frame for the launch in progress; results that depend "
+     "on the launch go to the specialization of their key, never to the "
+     "kernel's own native launcher", False),
+    ("_compile_public", _compile.make_compile_public,
+     "eager compiles have no launch configuration (frame with none), except "
+     "inside compiling_for(), which compile_ptx uses", False),
+    ("_compile_device_callee", _compile.make_compile_device_callee,
+     "device functions that read the launch get one variant per launch key", False),
+    ("_compile_as_device_callee", _compile.make_compile_as_device_callee,
+     "the kernel-side entry of such a device function follows its variant", False),
+    ("enable_caching", _compile.make_enable_caching,
+     "disk cache keyed per launch key for LC-S specializations, .lcs marker; "
+     "plain entries keep numba-cuda-mlir's keys", False),
+    ("_recompile_impl", _compile.make_recompile_impl,
+     "recompile() also drops specializations and configured launches (they "
+     "hold launchers of the replaced native dispatcher)", False),
+    ("_lcs", lambda _original: None,
+     "per-kernel record (None until a kernel is first configured)", True),
+)
+
+REWRITE_WHY = (
+    "LaunchConstantRewrite first in the vendored numba's before-inference "
+    "rewrites: numba_cuda_lcs.launch constants become ir.Const before typing"
+)
+
+
+def patch_specs(names):
+    """The patches, for the loaded manifest *names*."""
+    return tuple(
+        PatchSpec(names.MLIRDispatcher, name, factory, why, adds=adds)
+        for name, factory, why, adds in DISPATCHER_PATCHES
+    )
+
+
+_installed = None
+_lock = threading.Lock()
+
+
+def is_installed():
+    return _installed is not None
+
+
+def installed_patches():
+    """One line per patch in place."""
+    return [] if _installed is None else [patch.describe() for patch in _installed]
+
+
+def install():
+    """Apply every patch.  Returns False if already installed."""
+    global _installed
+    with _lock:
+        if _installed is not None:
+            return False
+        names = _manifest.load()
+        patches = PatchSet()
+        try:
+            for spec in patch_specs(names):
+                patches.apply(spec)
+            # First, so that numba's own before-inference rewrites (constant
+            # getitem, ...) see the constants.
+            patches.insert(
+                "rewrite_registry['before-inference']",
+                names.rewrite_registry.rewrites["before-inference"],
+                _constants.rewrite_class(),
+                REWRITE_WHY,
+            )
+        except BaseException:
+            patches.undo()
+            raise
+        _installed = patches
+        return True
+
+
+def uninstall():
+    """Undo :func:`install`.  Returns False if it was not installed."""
+    global _installed
+    with _lock:
+        if _installed is None:
+            return False
+        _installed.undo()
+        _installed = None
+        return True

@@ -1,0 +1,139 @@
+"""Per-kernel state: the one attribute (``_lcs``) this backend puts on a
+numba-cuda-mlir dispatcher, and the thread-local launch in progress.
+
+A kernel (the dispatcher ``@cuda.jit`` returned) gets a :class:`KernelState`
+at its first ``configure``; each per-configuration specialization (a child
+dispatcher this backend creates) gets one naming its root and the launch key
+it serves; a device function whose compilation read the launch gets one
+holding its per-key variants.
+"""
+
+import collections
+import os
+import threading
+
+from ... import keys as _keys
+
+MAX_SPECIALIZATIONS_ENV = "NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS"
+DEFAULT_MAX_SPECIALIZATIONS = 32
+
+
+class Compiled:
+    """What a compilation of one signature produced (for inspection)."""
+
+    __slots__ = ("mask", "key", "config", "seconds", "from_cache")
+
+    def __init__(self, mask, key, config, seconds, from_cache):
+        self.mask = mask  # fields it depends on (0: plain)
+        self.key = key  # launch key it was compiled for (None: plain)
+        self.config = config  # (griddim, blockdim, sharedmem) of the compiling launch
+        self.seconds = seconds  # compile time, None when loaded from disk
+        self.from_cache = from_cache
+
+
+class KernelState:
+    """The ``_lcs`` record of a dispatcher.
+
+    Root kernels: ``mask`` is the union of the fields its compilations marked
+    (0 while it is plain), ``routes`` maps launch keys (for ``mask``) to the
+    specializations serving them, in least-recently-used order, ``configs``
+    caches the configured launches ``kernel[...]`` returned.  Mutated under
+    numba-cuda-mlir's compiler lock; read without it on the launch path.
+
+    Specializations: ``root`` and ``key`` (with ``mask``, the fields of the
+    key) say what they serve.  Device functions: ``device_masks`` and
+    ``device_variants``.
+    """
+
+    __slots__ = (
+        "root",
+        "key",
+        "mask",
+        "routes",
+        "configs",
+        "max_specializations",
+        "launch_bounds",
+        "compiles",
+        "cache_loads",
+        "evictions",
+        "evicted_keys",
+        "warned",
+        "hits",
+        "compiled",
+        "device_masks",
+        "device_variants",
+        "__weakref__",
+    )
+
+    def __init__(self, root=None, key=None, mask=0):
+        self.root = root
+        self.key = key
+        self.mask = mask
+        self.routes = collections.OrderedDict()
+        self.configs = {}
+        self.max_specializations = None
+        self.launch_bounds = False
+        self.compiles = 0
+        self.cache_loads = 0
+        self.evictions = 0
+        self.evicted_keys = collections.deque(maxlen=8)
+        self.warned = False
+        self.hits = 0
+        self.compiled = {}  # argument types -> Compiled
+        self.device_masks = None
+        self.device_variants = None
+
+    def widen(self, mask):
+        """Add *mask* to the fields (root only).  Routes keyed by the old
+        fields are dropped: launches route again with the new key."""
+        if mask & ~self.mask:
+            self.mask |= mask
+            self.routes = collections.OrderedDict()
+            return True
+        return False
+
+
+def check_max_specializations(value, source):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"{source} must be a positive int (live specializations per kernel), "
+            f"got {value!r}"
+        )
+    return value
+
+
+def max_specializations(state):
+    """The per-kernel value, else ``NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS``,
+    else 32 (numba-cuda-mlir rejects unknown jit options, so there is no
+    ``lcs_max_specializations=`` here)."""
+    if state.max_specializations is not None:
+        return state.max_specializations
+    env = os.environ.get(MAX_SPECIALIZATIONS_ENV, "").strip()
+    if env:
+        try:
+            return check_max_specializations(int(env), MAX_SPECIALIZATIONS_ENV)
+        except ValueError:
+            raise ValueError(
+                f"{MAX_SPECIALIZATIONS_ENV} must be a positive int, got {env!r}"
+            ) from None
+    return DEFAULT_MAX_SPECIALIZATIONS
+
+
+class _Launching(threading.local):
+    """The configured launch whose call is in progress on this thread (its
+    compilations see it), and whether a compile asked it to route again."""
+
+    launch = None
+    reroute = False
+
+
+launching = _Launching()
+
+
+def request_reroute():
+    """Tell the launch in progress on this thread to route again."""
+    launching.reroute = True
+
+
+def describe_mask(mask):
+    return ", ".join(_keys.mask_to_fields(mask)) or "none"
