@@ -28,7 +28,12 @@ SUMMARY=$LOG_DIR/summary.txt
 say() { echo "$*" | tee -a "$SUMMARY"; }
 
 export PYTHONUNBUFFERED=1
-if compgen -G ".whl/*.whl" > /dev/null; then
+# numba-cuda-mlir travels as xz archives (with numpy<2.5 and filecheck), see
+# ../shared/gpu-mlir-carry.sh: carry .mlir instead of .whl for the mlir stage.
+if compgen -G ".mlir/*.tar.xz" > /dev/null; then
+  mkdir -p /tmp/lcs-site && for f in .mlir/*.tar.xz; do tar -xJf "$f" -C /tmp/lcs-site; done
+  export PYTHONPATH=/tmp/lcs-site${PYTHONPATH:+:$PYTHONPATH}
+elif compgen -G ".whl/*.whl" > /dev/null; then
   $PY -m pip install -q --no-index --no-deps --target /tmp/lcs-site .whl/*.whl
   export PYTHONPATH=/tmp/lcs-site${PYTHONPATH:+:$PYTHONPATH}
 fi
@@ -89,6 +94,15 @@ if stage launcher; then
   tail -n 40 "$LOG_DIR/launcher-check.log" | tee -a "$SUMMARY"
 fi
 
+if stage mlir; then
+  say "== numba-cuda-mlir backend: tests and launch overhead"
+  $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/mlir" -rs > "$LOG_DIR/pytest-mlir.log" 2>&1 || status=1
+  grep -E "^(FAILED|ERROR)" "$LOG_DIR/pytest-mlir.log" | head -30 | tee -a "$SUMMARY"
+  tail -n 1 "$LOG_DIR/pytest-mlir.log" | tee -a "$SUMMARY"
+  $PY "$ROOT/scripts/bench-mlir-launch-overhead.py" --rounds "${BENCH_REPEATS:-5}" --out "$LOG_DIR/mlir-launch-overhead.json" > "$LOG_DIR/bench-mlir.log" 2>&1 || status=1
+  tail -n 30 "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"
+fi
+
 if stage demo; then
   say "== demo"
   $PY -m numba_cuda_lcs demo > "$LOG_DIR/demo.log" 2>&1 || status=1
@@ -120,7 +134,7 @@ say "== exit status $status"
 if [ -n "${OUT:-}" ]; then
   tar -C "$LOG_DIR" -czf "$OUT/logs.tar.gz" .
   cp "$SUMMARY" "$OUT/summary.txt"
-  for f in launch-overhead.json launch-bounds.json launcher-check.json; do
+  for f in launch-overhead.json launch-bounds.json launcher-check.json mlir-launch-overhead.json; do
     [ -f "$LOG_DIR/$f" ] && cp "$LOG_DIR/$f" "$OUT/"
   done
 fi
