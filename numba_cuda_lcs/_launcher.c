@@ -311,13 +311,16 @@ typedef struct {
     PyObject *plan;
 } Launcher;
 
-static PyObject *str_cuda_memory, *str_shim, *str_dlpack, *str_cai;
+/* Attribute names, interned once: every launch reads them. */
+static PyObject *str_cuda_memory, *str_shim, *str_dlpack, *str_cai, *str_ptr,
+    *str_size, *str_dtype, *str_itemsize, *str_shape, *str_layout,
+    *str_strides_in_bytes, *str_is_c, *str_is_f;
 
 /* Read an attribute as a Py_ssize_t; 0 and no error when absent/not int. */
 static int
-attr_ssize(PyObject *o, const char *name, Py_ssize_t *out)
+attr_ssize(PyObject *o, PyObject *name, Py_ssize_t *out)
 {
-    PyObject *v = PyObject_GetAttrString(o, name);
+    PyObject *v = PyObject_GetAttr(o, name);
     int ok = v != NULL && PyLong_Check(v);
     if (ok) {
         *out = PyLong_AsSsize_t(v);
@@ -403,18 +406,18 @@ pack_array(const argspec *sp, PyObject *obj, long long consumer, pbuf *b)
          * _to_strided_memory_view returns, and cheaper than the CAI dict. */
         Py_ssize_t isz;
         if (!(shim = PyObject_GetAttr(obj, str_shim)) ||
-            !attr_ssize(shim, "ptr", &ptr) || !attr_ssize(shim, "size", &size))
+            !attr_ssize(shim, str_ptr, &ptr) || !attr_ssize(shim, str_size, &size))
             DECLINE(0);
-        t = PyObject_GetAttrString(shim, "dtype");
-        if (t == NULL || !attr_ssize(t, "itemsize", &isz) || isz != sp->itemsize)
+        t = PyObject_GetAttr(shim, str_dtype);
+        if (t == NULL || !attr_ssize(t, str_itemsize, &isz) || isz != sp->itemsize)
             DECLINE(0);
         Py_CLEAR(t);
-        if (!(t = PyObject_GetAttrString(shim, "shape")) ||
+        if (!(t = PyObject_GetAttr(shim, str_shape)) ||
             !int_tuple(t, nd, shape))
             DECLINE(0);
         Py_CLEAR(t);
-        if (!(lay = PyObject_GetAttrString(shim, "_layout")) ||
-            !(t = PyObject_GetAttrString(lay, "strides_in_bytes")))
+        if (!(lay = PyObject_GetAttr(shim, str_layout)) ||
+            !(t = PyObject_GetAttr(lay, str_strides_in_bytes)))
             DECLINE(0);
         /* `strides_in_bytes or strides_from_shape(...)` */
         int truthy = PyObject_IsTrue(t);
@@ -425,8 +428,8 @@ pack_array(const argspec *sp, PyObject *obj, long long consumer, pbuf *b)
         }
         else {
             Py_ssize_t cc, ff;
-            if (!attr_ssize(lay, "is_contiguous_c", &cc) ||
-                !attr_ssize(lay, "is_contiguous_f", &ff))
+            if (!attr_ssize(lay, str_is_c, &cc) ||
+                !attr_ssize(lay, str_is_f, &ff))
                 DECLINE(0);
             c = cc != 0;
             f = ff != 0;
@@ -881,7 +884,16 @@ PyInit__launcher(void)
     if (!(str_cuda_memory = PyUnicode_InternFromString("__cuda_memory__")) ||
         !(str_shim = PyUnicode_InternFromString("_strided_memory_view_shim")) ||
         !(str_dlpack = PyUnicode_InternFromString("__dlpack__")) ||
-        !(str_cai = PyUnicode_InternFromString("__cuda_array_interface__")))
+        !(str_cai = PyUnicode_InternFromString("__cuda_array_interface__")) ||
+        !(str_ptr = PyUnicode_InternFromString("ptr")) ||
+        !(str_size = PyUnicode_InternFromString("size")) ||
+        !(str_dtype = PyUnicode_InternFromString("dtype")) ||
+        !(str_itemsize = PyUnicode_InternFromString("itemsize")) ||
+        !(str_shape = PyUnicode_InternFromString("shape")) ||
+        !(str_layout = PyUnicode_InternFromString("_layout")) ||
+        !(str_strides_in_bytes = PyUnicode_InternFromString("strides_in_bytes")) ||
+        !(str_is_c = PyUnicode_InternFromString("is_contiguous_c")) ||
+        !(str_is_f = PyUnicode_InternFromString("is_contiguous_f")))
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL) return NULL;
