@@ -50,6 +50,7 @@ typedef CUresult (*coop_fn)(void *f, unsigned gx, unsigned gy, unsigned gz,
                             unsigned bx, unsigned by, unsigned bz,
                             unsigned shmem, void *stream, void **params);
 typedef CUresult (*errname_fn)(CUresult, const char **);
+typedef CUresult (*getctx_fn)(void **);
 typedef CUresult (*getproc1_fn)(const char *, void **, int, uint64_t);
 typedef CUresult (*getproc2_fn)(const char *, void **, int, uint64_t, int *);
 #define CU_GET_PROC_ADDRESS_LEGACY_STREAM 1
@@ -57,6 +58,7 @@ typedef CUresult (*getproc2_fn)(const char *, void **, int, uint64_t, int *);
 static launch_fn p_launch;
 static coop_fn p_coop;
 static errname_fn p_errname;
+static getctx_fn p_getctx;
 
 static void *
 sym(void *lib, const char *name)
@@ -88,10 +90,10 @@ load_driver(void)
     }
     getproc2_fn gp2 = (getproc2_fn)sym(lib, "cuGetProcAddress_v2");
     getproc1_fn gp1 = (getproc1_fn)sym(lib, "cuGetProcAddress");
-    const char *names[3] = {"cuLaunchKernel", "cuLaunchCooperativeKernel",
-                            "cuGetErrorName"};
-    void *fns[3] = {NULL, NULL, NULL};
-    for (int i = 0; i < 3; i++) {
+    const char *names[4] = {"cuLaunchKernel", "cuLaunchCooperativeKernel",
+                            "cuGetErrorName", "cuCtxGetCurrent"};
+    void *fns[4] = {NULL, NULL, NULL, NULL};
+    for (int i = 0; i < 4; i++) {
         int status = 0;
         if (gp2 != NULL) {
             gp2(names[i], &fns[i], 12000, CU_GET_PROC_ADDRESS_LEGACY_STREAM,
@@ -112,6 +114,7 @@ load_driver(void)
     }
     p_coop = (coop_fn)fns[1];
     p_errname = (errname_fn)fns[2];
+    p_getctx = (getctx_fn)fns[3];
     p_launch = (launch_fn)fns[0];
     return 0;
 }
@@ -867,7 +870,27 @@ py_double_to_half(PyObject *self, PyObject *arg)
     return PyLong_FromLong(double_to_half(d));
 }
 
+/* The calling thread's current CUDA context as an int (0: none).  Launch
+   state is kept per context; numba-cuda's own lookup of it costs more than
+   a launch (its context stack, locks and logging), this is one driver call. */
+static PyObject *
+py_current_context(PyObject *module, PyObject *unused)
+{
+    void *ctx = NULL;
+    if (load_driver() < 0) return NULL;
+    CUresult err = p_getctx(&ctx);
+    if (err != 0) {
+        const char *name = NULL;
+        if (p_errname(err, &name) != 0 || name == NULL) name = "CUDA_ERROR_?";
+        PyErr_Format(LaunchError, "cuCtxGetCurrent failed: %s (%d)", name, err);
+        return NULL;
+    }
+    return PyLong_FromVoidPtr(ctx);
+}
+
 static PyMethodDef module_methods[] = {
+    {"current_context", py_current_context, METH_NOARGS,
+     "the calling thread's current CUDA context handle as an int (0: none)"},
     {"double_to_half", py_double_to_half, METH_O,
      "binary16 bits of a float, round to nearest even (for tests)"},
     {NULL}};

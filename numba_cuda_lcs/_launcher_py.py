@@ -301,6 +301,16 @@ def _valid_entry(e):
     return True
 
 
+def current_context():
+    """The calling thread's current CUDA context handle as an int (0: none)."""
+    from cuda.bindings import driver
+
+    err, ctx = driver.cuCtxGetCurrent()
+    if int(err) != 0:
+        raise LaunchError(f"cuCtxGetCurrent failed: {err}")
+    return int(ctx)
+
+
 def double_to_half(d):
     """binary16 bits of a float, round to nearest even (for tests)."""
     return struct.unpack("<H", np.float16(d).tobytes())[0]

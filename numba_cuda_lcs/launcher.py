@@ -35,13 +35,15 @@ DEFAULT_IMPLEMENTATION = (
 impl = IMPLEMENTATIONS[DEFAULT_IMPLEMENTATION]
 IMPLEMENTATION = DEFAULT_IMPLEMENTATION
 Launcher = impl.Launcher
+#: The calling thread's current CUDA context handle as an int (0: none).
+current_context = impl.current_context
 
 
 def use(name):
     """Bind the implementation *name* ("c" or "python"); returns the name
     bound before.  Launchers already built keep the implementation they were
     built with."""
-    global impl, IMPLEMENTATION, Launcher
+    global impl, IMPLEMENTATION, Launcher, current_context
     try:
         module = IMPLEMENTATIONS[name]
     except KeyError:
@@ -51,7 +53,8 @@ def use(name):
         ) from None
     previous = IMPLEMENTATION
     impl, IMPLEMENTATION, Launcher = module, name, module.Launcher
+    current_context = module.current_context
     return previous
 
 
-__all__ = ["LAUNCH_ERRORS", "IMPLEMENTATION", "IMPLEMENTATIONS", "DEFAULT_IMPLEMENTATION", "Launcher", "impl", "use"]
+__all__ = ["LAUNCH_ERRORS", "IMPLEMENTATION", "IMPLEMENTATIONS", "DEFAULT_IMPLEMENTATION", "Launcher", "current_context", "impl", "use"]

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 from numba import cuda  # noqa: E402
 
 import numba_cuda_lcs  # noqa: E402
+from numba_cuda_lcs import launcher as lcs_launcher  # noqa: E402
 from numba_cuda_lcs import tls  # noqa: E402
 from numba_cuda_lcs.backends.numba_cuda import manifest as nb  # noqa: E402
 
@@ -52,7 +53,7 @@ def main():
         configured = kernel[1, 1]
         configured(*args)
         compiled = next(iter(kernel.overloads.values()))
-        context = nb.attached_context() or nb.get_context()
+        context = lcs_launcher.current_context()
         (prepared,) = configured._lcs_prepared.values()
         launcher, handle = prepared.launcher, prepared.stream_handle
         kw = {nb.LAUNCH_CONFIG_KW: configured}
@@ -61,8 +62,9 @@ def main():
             "tls.swap_args x2": lambda: (tls.swap_args(args), tls.swap_args(None)),
             "_cuda_call (typeof + overload)": lambda: nb.cuda_call(kernel, *args, **kw),
             "typeof of the arguments": lambda: [kernel.typeof_pyval(a) for a in args],
-            "context lookup": lambda: nb.attached_context() or nb.get_context(),
-            "prepared lookup": lambda: configured._lcs_prepared.get(id(context)),
+            "context lookup (cuCtxGetCurrent)": lambda: lcs_launcher.current_context(),
+            "numba-cuda's context lookup": lambda: nb.get_context(),
+            "prepared lookup": lambda: configured._lcs_prepared.get(context),
             "launcher.launch": lambda: launcher.launch(args, handle, configured.stream),
         }
         print(f"== {kernel.__name__} ({len(args)} device arrays), µs per call")

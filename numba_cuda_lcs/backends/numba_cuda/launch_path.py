@@ -17,6 +17,7 @@ which every launch of every kernel runs:
    ``_Kernel.launch`` (it reads the kernel's exception flag back).
 """
 
+from ... import launcher as _launcher
 from ... import tls
 from ...launcher import LAUNCH_ERRORS
 from ...configuration import LaunchConfigMarking
@@ -38,7 +39,7 @@ class LaunchConfiguration(LaunchConfigMarking, nb.StockLaunchConfiguration):
     One object serves every thread launching with this configuration
     (numba-cuda caches ``configure``), so per-launch state lives in the TLS.
     ``_lcs_keys`` (from :class:`LaunchConfigMarking`) is computed on first use;
-    ``_lcs_prepared`` maps a CUDA context's id to its :class:`PreparedLaunch`.
+    ``_lcs_prepared`` maps a CUDA context handle (an int) to its :class:`PreparedLaunch`.
     """
 
     def __init__(self, *args, **kwargs):
@@ -69,13 +70,18 @@ class LaunchConfiguration(LaunchConfigMarking, nb.StockLaunchConfiguration):
 
 
 def _prepare(kernel, launch, context):
-    """Build (and keep on *launch*) what launching *kernel* there needs."""
+    """Build (and keep on *launch*) what launching *kernel* in the current
+    CUDA context (handle *context*; 0 if none is current yet) needs."""
+    if not context:
+        # No context on this thread yet: numba-cuda makes one current.
+        nb.get_context()
+        context = _launcher.current_context()
     # numba-cuda 0.30.4's _Kernel.launch builds a cuda.core LaunchConfig on
     # every launch, which rejects bad dimensions with ValueError: once here.
     nb.CoreLaunchConfig(grid=launch.griddim, block=launch.blockdim, shmem_size=launch.sharedmem)
     launcher = argplan.make_launcher(kernel, launch.griddim, launch.blockdim, launch.sharedmem)
     prepared = PreparedLaunch(kernel, context, launcher, argplan.stream_handle(launch.stream))
-    launch._lcs_prepared[id(context)] = prepared
+    launch._lcs_prepared[context] = prepared
     return prepared
 
 
@@ -116,12 +122,11 @@ def call(self, args, launch):
             for callback in callbacks:
                 callback(kernel, launch)
         # The CUDA context decides which loaded module (cufunc) to use: the
-        # context numba-cuda attached to this thread, else the current one.
-        context = nb.attached_context() or nb.get_context()
-        # numba-cuda's Context is unhashable: key by identity, and check the
-        # context itself (an id can be reused once a context is gone).
-        prepared = launch._lcs_prepared.get(id(context))
-        if prepared is None or prepared.kernel is not kernel or prepared.context is not context:
+        # thread's current one, as numba-cuda's launch uses (one driver call;
+        # numba-cuda's own lookup costs about as much as a launch).
+        context = _launcher.current_context()
+        prepared = launch._lcs_prepared.get(context)
+        if prepared is None or prepared.kernel is not kernel:
             prepared = _prepare(kernel, launch, context)
         launcher = prepared.launcher
         if launcher is None:  # debug=True: numba-cuda's own launch

@@ -73,9 +73,6 @@ CoreLaunchConfig = nb_dispatcher.LaunchConfig  # validates dimensions as numba-c
 cuda_call = nb_cext.Dispatcher._cuda_call  # resolve/compile the overload
 builtin_current_config = nb_cext.get_current_launch_config  # built-in TLS
 
-# -- cudadrv ----------------------------------------------------------------
-attached_context = nb_devices._runtime._get_attached_context
-
 # -- core -------------------------------------------------------------------
 ir = nb_ir
 normalize_signature = nb_sigutils.normalize_signature
@@ -101,7 +98,7 @@ READS = (
      "argument plans; host arrays copied on a user stream"),
     ("cext._dispatcher.Dispatcher._cuda_call", "overload resolution in C"),
     ("cext._dispatcher.get_current_launch_config", "the built-in TLS, read before our frame"),
-    ("cudadrv.devices._runtime._get_attached_context", "the context a launch uses"),
+    ("cudadrv.devices.get_context", "makes a context current on a thread's first launch"),
     ("core.rewrites.rewrite_registry", "LaunchConstantRewrite added to before-inference"),
     ("core.compiler_lock.global_compiler_lock", "routing state changes under it"),
     ("core.ir", "launch constants become ir.Const"),

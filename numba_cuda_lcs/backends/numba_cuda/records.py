@@ -123,7 +123,7 @@ class PreparedLaunch:
 
     def __init__(self, kernel, context, launcher, stream_handle):
         self.kernel = kernel
-        self.context = context
+        self.context = context  # CUcontext handle (int)
         self.launcher = launcher  # None: numba-cuda's _Kernel.launch (debug kernels)
         self.stream_handle = stream_handle
 
