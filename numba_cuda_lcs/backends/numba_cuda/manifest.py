@@ -94,6 +94,8 @@ READS = (
     ("dispatcher._LAUNCH_CONFIG_KW", "keyword _cuda_call takes the configured launch by"),
     ("dispatcher.LaunchConfig, cuda.core CUDAError",
      "a launch's dimensions are checked, and a refused launch is reported, as numba-cuda does"),
+    ("CUDADispatcher.typeof_pyval, cudadrv.devicearray.DeviceNDArray",
+     "the numba type of a device array is remembered per array (typeof)"),
     ("args.ArgHint / Out, cudadrv.driver.driver, core.config, np.numpy_support",
      "argument plans; host arrays copied on a user stream"),
     ("cext._dispatcher.Dispatcher._cuda_call", "overload resolution in C"),
@@ -122,3 +124,6 @@ types = nb_types
 ArgHint = nb_args.ArgHint  # In/Out/InOut wrappers of host arrays
 Out = nb_args.Out
 get_device_context = nb_devices.get_context
+
+# -- argument typing (typeof) ---------------------------------------------------
+from numba.cuda.cudadrv.devicearray import DeviceNDArray  # noqa: E402

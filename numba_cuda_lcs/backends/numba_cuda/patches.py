@@ -11,7 +11,7 @@ import threading
 from ... import launchconfig as _launchconfig
 from ... import marks
 from ...patching import PatchSet, PatchSpec
-from . import cache, compile, device_functions, launch_path, manifest as nb, specialize
+from . import cache, compile, device_functions, launch_path, manifest as nb, specialize, typeof
 from .constants import LaunchConstantRewrite
 from .routing import hand_over_to_numba_cuda
 
@@ -36,6 +36,8 @@ PATCHES = (
     PatchSpec(_D, "enable_caching", _use(cache.enable_caching), "per-configuration disk cache keys"),
     PatchSpec(_D, "compile_device", device_functions.make_compile_device,
               "device functions that depend on the launch get one variant per launch key"),
+    PatchSpec(_D, "typeof_pyval", typeof.make_typeof_pyval,
+              "remember each device array's numba type (the launch path's largest cost)"),
     PatchSpec(_D, "_lcs", _use(None), "DispatcherState: routing, counters, settings (None: plain)",
               adds=True),
     PatchSpec(nb.Kernel, "_lcs", _use(None), "KernelTag: fields and key of an LC-S kernel",
