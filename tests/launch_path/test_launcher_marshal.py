@@ -486,3 +486,10 @@ def test_extension_builds_without_cuda(tmp_path):
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.stdout.strip() == "ok", res.stderr
+
+
+def test_array_elements_without_a_numpy_dtype_use_numba_cudas_marshalling():
+    # bfloat16 has no NumPy dtype (numba-cuda's CuPy/ml_dtypes interop test
+    # passes such arrays): the plan must not fail, the argument falls back.
+    plan = argplan.build_plan([types.Array(types.bfloat16, 1, "C")], KERNEL._prepare_args)
+    assert plan[0].kind == argplan.K_FALLBACK

@@ -107,8 +107,11 @@ def build_plan(argtypes, prepare_args, *, extensions=False, cai_sync=None):
         sizes = param_sizes(ty)
         if isinstance(ty, types.Array):
             fb = functools.partial(_host_array_fallback, prepare_args, ty)
-            dtype = numpy_support.as_dtype(ty.dtype)
-            if dtype.kind in "biufc":
+            try:
+                dtype = numpy_support.as_dtype(ty.dtype)
+            except Exception:  # no NumPy dtype (bfloat16, ...): numba-cuda's path
+                dtype = None
+            if dtype is not None and dtype.kind in "biufc":
                 plan.append(
                     ParamPlan(K_ARRAY, fb, sizes, ty.ndim, dtype.itemsize, dtype.str, cai_sync)
                 )
