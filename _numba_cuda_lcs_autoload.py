@@ -23,7 +23,7 @@ import threading
 #: (kept in step with numba_cuda_lcs.backends.BACKENDS).
 TRIGGERS = ("numba.cuda.dispatcher", "numba_cuda_mlir.descriptor")
 
-_callbacks = {}  # module name -> callbacks to run once it has been imported
+_callbacks: dict = {}  # module name -> callbacks to run once it has been imported
 _lock = threading.RLock()
 
 
@@ -121,9 +121,10 @@ def unwatch(module_name, callback):
 
 
 def _activate():
-    if "numba_cuda_lcs.backends" in sys.modules and sys.modules[
-        "numba_cuda_lcs.backends"
-    ].activating():
+    if (
+        "numba_cuda_lcs.backends" in sys.modules
+        and sys.modules["numba_cuda_lcs.backends"].activating()
+    ):
         # numba_cuda_lcs itself is importing the compiler (activate() is in
         # progress): that activation completes the job.
         return

@@ -180,7 +180,9 @@ def _tls_impls():
     c = pytest.param(
         _tls_c,
         id="c",
-        marks=pytest.mark.skipif(_tls_c is None, reason="the C extension numba_cuda_lcs._tls is not built"),
+        marks=pytest.mark.skipif(
+            _tls_c is None, reason="the C extension numba_cuda_lcs._tls is not built"
+        ),
     )
     return [c, pytest.param(_tls_py, id="python")]
 

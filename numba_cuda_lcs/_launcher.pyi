@@ -1,6 +1,7 @@
 """Typed stub for the C extension ``numba_cuda_lcs._launcher``."""
 
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 K_FALLBACK: int
 K_ARRAY: int
@@ -15,20 +16,34 @@ K_PTR: int
 
 # (kind, fallback(value, stream, retr) -> list, sizes or None, ndim, itemsize,
 #  typestr or None, cai_sync); see backends/numba_cuda/argplan.ParamPlan
-_Entry = Tuple[int, Callable[[Any, Any, list], Sequence[Any]], Optional[Tuple[int, ...]], int, int, Optional[str], bool]
-_Dim3 = Tuple[int, int, int]
+_Entry = tuple[
+    int,
+    Callable[[Any, Any, list], Sequence[Any]],
+    tuple[int, ...] | None,
+    int,
+    int,
+    str | None,
+    bool,
+]
+_Dim3 = tuple[int, int, int]
 
 class LaunchError(RuntimeError): ...
 
 class Launcher:
-    plan: Tuple[_Entry, ...]
+    plan: tuple[_Entry, ...]
     def __init__(
-        self, function: int, grid: _Dim3, block: _Dim3, sharedmem: int, cooperative: bool, plan: Tuple[_Entry, ...]
+        self,
+        function: int,
+        grid: _Dim3,
+        block: _Dim3,
+        sharedmem: int,
+        cooperative: bool,
+        plan: tuple[_Entry, ...],
     ) -> None: ...
     def pack(self, args: tuple, stream_handle: int = 0, stream: Any = None, /) -> bytes: ...
     def launch(
         self, args: tuple, stream_handle: int = 0, stream: Any = None, /
-    ) -> Union[list[Callable[[], Any]], Tuple[()]]: ...
+    ) -> list[Callable[[], Any]] | tuple[()]: ...
 
 def current_context() -> int: ...
 def double_to_half(value: float, /) -> int: ...

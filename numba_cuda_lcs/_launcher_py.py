@@ -173,7 +173,7 @@ def _pack_array(spec, obj, consumer, buf):
     except _Decline:
         raise
     except Exception:  # an attribute missing or odd: numba-cuda decides
-        raise _Decline
+        raise _Decline from None
     if strides is None:
         strides = _strides_from_shape(shape, itemsize, c, f)
     for x in (0, 0, size, itemsize, ptr) + shape + strides:
@@ -186,7 +186,7 @@ def _pack_scalar(spec, v, buf):
         try:  # ctypes.c_<ty>(val): __index__, then masked
             x = operator.index(v)
         except Exception:
-            raise _Decline
+            raise _Decline from None
         buf.put(struct.pack("<Q", x & 0xFFFFFFFFFFFFFFFF), size)
     elif kind in (K_BOOL, K_PTR):
         buf.put(struct.pack("<q", _ssize(v)), size)
@@ -196,9 +196,12 @@ def _pack_scalar(spec, v, buf):
         buf.put(np.float16(v).tobytes(), 2)  # np.float16(val).view(np.uint16)
     elif kind in (K_F32, K_F64):
         try:
-            buf.put(bytes((ctypes.c_float if kind == K_F32 else ctypes.c_double)(v)), 4 if kind == K_F32 else 8)
+            buf.put(
+                bytes((ctypes.c_float if kind == K_F32 else ctypes.c_double)(v)),
+                4 if kind == K_F32 else 8,
+            )
         except Exception:
-            raise _Decline
+            raise _Decline from None
     elif kind in (K_C64, K_C128):
         if isinstance(v, complex):
             re, im = v.real, v.imag
@@ -270,7 +273,9 @@ class Launcher:
         retr = []
         buf = self._marshal(args, stream_handle, stream_handle if stream is None else stream, retr)
         n = len(buf.offs)
-        storage = (ctypes.c_uint8 * max(len(buf.data), 1)).from_buffer_copy(bytes(buf.data) or b"\0")
+        storage = (ctypes.c_uint8 * max(len(buf.data), 1)).from_buffer_copy(
+            bytes(buf.data) or b"\0"
+        )
         base = ctypes.addressof(storage)
         params = (ctypes.c_void_p * max(n, 1))(*[base + o for o in buf.offs])
         dims = self._grid + self._block + (self._shmem, driver.CUstream(stream_handle))
@@ -297,7 +302,9 @@ def _valid_entry(e):
     if kind != K_FALLBACK and not sizes:
         return False
     if kind == K_ARRAY:
-        return ndim >= 0 and len(sizes) == 5 + 2 * ndim and itemsize >= 1 and isinstance(typestr, str)
+        return (
+            ndim >= 0 and len(sizes) == 5 + 2 * ndim and itemsize >= 1 and isinstance(typestr, str)
+        )
     return True
 
 

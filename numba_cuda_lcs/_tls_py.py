@@ -62,8 +62,7 @@ def end_compile(token):
     st = _state
     if depth != st.depth - 1:
         raise RuntimeError(
-            "end_compile() called out of order: compile frames must be "
-            "closed innermost first"
+            "end_compile() called out of order: compile frames must be closed innermost first"
         )
     st.config = config
     st.marks = marks

@@ -16,7 +16,7 @@ from . import _launcher_py
 try:
     from . import _launcher as _launcher_c
 except ImportError:  # extension not built
-    _launcher_c = None
+    _launcher_c = None  # type: ignore[assignment]
 
 #: The implementations available in this process, by name.
 IMPLEMENTATIONS = {"python": _launcher_py}
@@ -57,4 +57,13 @@ def use(name):
     return previous
 
 
-__all__ = ["LAUNCH_ERRORS", "IMPLEMENTATION", "IMPLEMENTATIONS", "DEFAULT_IMPLEMENTATION", "Launcher", "current_context", "impl", "use"]
+__all__ = [
+    "LAUNCH_ERRORS",
+    "IMPLEMENTATION",
+    "IMPLEMENTATIONS",
+    "DEFAULT_IMPLEMENTATION",
+    "Launcher",
+    "current_context",
+    "impl",
+    "use",
+]

@@ -20,7 +20,7 @@ from .errors import LaunchConfigUnavailableError
 
 # Functions returning the configuration a compiler published for the launch
 # compiling on this thread (or None); registered by backends while installed.
-_builtin_readers = []
+_builtin_readers: list = []
 
 
 def add_builtin_reader(reader):

@@ -2,9 +2,10 @@
 
 A patch is declared once, as a :class:`PatchSpec` -- the owner, the
 attribute, a factory that builds the replacement from the original, and why
--- and applied by :meth:`PatchSet.apply`.  Every replacement records the object whose ``__dict__`` really defines the
-attribute (walking the MRO for classes), the original value (or that there was
-none), and why it is replaced.  ``PatchSet.undo()`` restores everything in
+-- and applied by :meth:`PatchSet.apply`.  Every replacement records the
+object whose ``__dict__`` really defines the attribute (walking the MRO for
+classes), the original value (or that there was none), and why it is
+replaced.  ``PatchSet.undo()`` restores everything in
 reverse order, so a patched library can be returned to its exact prior state.
 
 Pure logic: nothing here names numba-cuda.
@@ -123,9 +124,7 @@ class PatchSet:
         its absence) is what ``undo()`` restores.
         """
         if must_exist and defining_owner(target, name) is None:
-            raise AttributeError(
-                f"cannot patch {target!r}.{name}: it does not exist"
-            )
+            raise AttributeError(f"cannot patch {target!r}.{name}: it does not exist")
         original = vars(target).get(name, _MISSING)
         setattr(target, name, replacement)
         patch = Patch(target, name, original, replacement, why)

@@ -18,7 +18,7 @@ from . import _tls_py
 try:
     from . import _tls as _tls_c
 except ImportError:  # extension not built (e.g. a plain source checkout)
-    _tls_c = None
+    _tls_c = None  # type: ignore[assignment]
 
 #: The implementations available in this process, by name.
 IMPLEMENTATIONS = {"python": _tls_py}
@@ -60,8 +60,7 @@ def use(name):
         module = IMPLEMENTATIONS[name]
     except KeyError:
         raise ValueError(
-            f"unknown TLS implementation {name!r}; available: "
-            f"{', '.join(sorted(IMPLEMENTATIONS))}"
+            f"unknown TLS implementation {name!r}; available: {', '.join(sorted(IMPLEMENTATIONS))}"
         ) from None
     previous = IMPLEMENTATION
     namespace = globals()
@@ -78,4 +77,11 @@ DEFAULT_IMPLEMENTATION = (
 )
 use(DEFAULT_IMPLEMENTATION)
 
-__all__ = ["IMPLEMENTATION", "IMPLEMENTATIONS", "DEFAULT_IMPLEMENTATION", "impl", "use", *_FUNCTIONS]
+__all__ = [
+    "IMPLEMENTATION",
+    "IMPLEMENTATIONS",
+    "DEFAULT_IMPLEMENTATION",
+    "impl",
+    "use",
+    *_FUNCTIONS,
+]

@@ -122,13 +122,19 @@ def print_comparison(rows, label_a, label_b, report_a, report_b, out=sys.stdout)
     print(f"\nA = {label_a}  ({_gpu(report_a)}, {report_a.get('date', '?')})", file=out)
     print(f"B = {label_b}  ({_gpu(report_b)}, {report_b.get('date', '?')})", file=out)
     if _gpu(report_a) != _gpu(report_b):
-        print("note: A and B were measured on different GPUs; the ratios mix machine and code.", file=out)
+        print(
+            "note: A and B were measured on different GPUs; the ratios mix machine and code.",
+            file=out,
+        )
     if not rows:
         print("nothing to compare: no environment, variant and argument count in both", file=out)
         return
     for env in dict.fromkeys(r["environment"] for r in rows):
         print(f"\n== environment {env}: µs per launch, B/A below 1 means B is faster", file=out)
-        print(f"{'variant':9s} {'args':>13s} {'mean A':>9s} {'std A':>7s} {'mean B':>9s} {'std B':>7s} {'B/A':>7s}", file=out)
+        print(
+            f"{'variant':9s} {'args':>13s} {'mean A':>9s} {'std A':>7s} {'mean B':>9s} {'std B':>7s} {'B/A':>7s}",
+            file=out,
+        )
         for r in rows:
             if r["environment"] != env:
                 continue
@@ -176,9 +182,14 @@ def _build_extension(python, worktree, ref):
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
         raise Failed(f"{ref}: building the C extension failed:\n{tail}")
     package = os.path.join(worktree, "numba_cuda_lcs")
-    built = any(name.startswith("_tls") and name.endswith((".so", ".pyd")) for name in os.listdir(package))
+    built = any(
+        name.startswith("_tls") and name.endswith((".so", ".pyd")) for name in os.listdir(package)
+    )
     if not built:
-        print(f"[{ref}] warning: the C extension did not build; the pure-Python TLS twin is measured", file=sys.stderr)
+        print(
+            f"[{ref}] warning: the C extension did not build; the pure-Python TLS twin is measured",
+            file=sys.stderr,
+        )
     return "c" if built else "python"
 
 
@@ -188,7 +199,11 @@ def _check_import(python, worktree, env, ref):
     worktree: "python -c" puts the working directory on sys.path, which the
     benchmark (run as a script) does not have."""
     proc = subprocess.run(
-        [python, "-c", "import os, numba_cuda_lcs; print(os.path.dirname(os.path.abspath(numba_cuda_lcs.__file__)))"],
+        [
+            python,
+            "-c",
+            "import os, numba_cuda_lcs; print(os.path.dirname(os.path.abspath(numba_cuda_lcs.__file__)))",
+        ],
         cwd=os.path.dirname(worktree),
         env=env,
         capture_output=True,
@@ -197,7 +212,9 @@ def _check_import(python, worktree, env, ref):
     expected = os.path.realpath(os.path.join(worktree, "numba_cuda_lcs"))
     got = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
     if proc.returncode != 0 or os.path.realpath(got) != expected:
-        detail = proc.stderr.strip().splitlines()[-1:] if proc.returncode else [f"imported from {got}"]
+        detail = (
+            proc.stderr.strip().splitlines()[-1:] if proc.returncode else [f"imported from {got}"]
+        )
         raise Failed(f"{ref}: cannot import the worktree's numba_cuda_lcs ({'; '.join(detail)})")
 
 
@@ -206,7 +223,9 @@ def _run_bench(python, worktree, env, bench_args, output, ref):
     ours, and stderr is also kept to tell "no GPU" from other failures."""
     cmd = [python, os.path.join(worktree, BENCH), *bench_args, "--output", output]
     print(f"[{ref}] {' '.join(cmd)}", file=sys.stderr, flush=True)
-    proc = subprocess.Popen(cmd, cwd=worktree, env=env, stderr=subprocess.PIPE, text=True, bufsize=1)
+    proc = subprocess.Popen(
+        cmd, cwd=worktree, env=env, stderr=subprocess.PIPE, text=True, bufsize=1
+    )
     err_lines = []
     try:
         for line in proc.stderr:
@@ -260,7 +279,10 @@ def measure_ref(root, python, ref, bench_args):
                 text=True,
             )
             if proc.returncode != 0:
-                print(f"[{ref}] git worktree remove failed ({proc.stderr.strip()}); deleting it", file=sys.stderr)
+                print(
+                    f"[{ref}] git worktree remove failed ({proc.stderr.strip()}); deleting it",
+                    file=sys.stderr,
+                )
         shutil.rmtree(tmp, ignore_errors=True)
         if added:
             # Drops the worktree's record if "remove" could not.
@@ -281,14 +303,25 @@ def _bench_args(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("refs", nargs="*", metavar="REF", help="two git refs: A (baseline) and B")
-    parser.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"), help="only compare two existing results files")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A.json", "B.json"),
+        help="only compare two existing results files",
+    )
     parser.add_argument("--loops", type=int, help="passed to bench-launch-overhead.py")
     parser.add_argument("--loops4", type=int, help="passed to bench-launch-overhead.py")
     parser.add_argument("--repeats", type=int, help="passed to bench-launch-overhead.py")
-    parser.add_argument("--variants", help="passed to bench-launch-overhead.py (e.g. stock,plain,lcs)")
-    parser.add_argument("--no-scenarios", action="store_true", help="passed to bench-launch-overhead.py")
+    parser.add_argument(
+        "--variants", help="passed to bench-launch-overhead.py (e.g. stock,plain,lcs)"
+    )
+    parser.add_argument(
+        "--no-scenarios", action="store_true", help="passed to bench-launch-overhead.py"
+    )
     parser.add_argument("--output", help="write both reports and the comparison here (JSON)")
     args = parser.parse_args(argv)
 
@@ -301,13 +334,23 @@ def main(argv=None):
         if args.compare:
             sides = []
             for path in args.compare:
-                sides.append({"label": path, "file": os.path.abspath(path), "report": load_report(path)})
+                sides.append(
+                    {"label": path, "file": os.path.abspath(path), "report": load_report(path)}
+                )
         else:
             root = _git(os.path.dirname(os.path.abspath(__file__)), "rev-parse", "--show-toplevel")
             sides = []
             for ref in args.refs:
                 commit, tls, report = measure_ref(root, sys.executable, ref, _bench_args(args))
-                sides.append({"label": f"{ref} ({commit[:10]}, {tls} TLS)", "ref": ref, "commit": commit, "tls": tls, "report": report})
+                sides.append(
+                    {
+                        "label": f"{ref} ({commit[:10]}, {tls} TLS)",
+                        "ref": ref,
+                        "commit": commit,
+                        "tls": tls,
+                        "report": report,
+                    }
+                )
     except Failed as exc:
         print(f"bench-against: {exc}", file=sys.stderr)
         return exc.code

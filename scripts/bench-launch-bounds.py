@@ -90,8 +90,14 @@ def main():
     for block in map(int, args.blocks.split(",")):
         without = measure(plain, x, out, block, args.iters, args.repeats)
         with_bounds = measure(bounded, x, out, block, args.iters, args.repeats)
-        rows.append({"block": block, "without": without, "with": with_bounds,
-                     "time_ratio": with_bounds["median_ms"] / without["median_ms"]})
+        rows.append(
+            {
+                "block": block,
+                "without": without,
+                "with": with_bounds,
+                "time_ratio": with_bounds["median_ms"] / without["median_ms"],
+            }
+        )
         print(
             f"block {block:5d}: regs {without['registers_per_thread']:3d} -> "
             f"{with_bounds['registers_per_thread']:3d}, time {without['median_ms']:.3f} ms -> "

@@ -61,12 +61,11 @@ def _worker(variants, loops, loops4, repeats, scenarios):
     import warnings
 
     warnings.simplefilter("ignore")
+    import numba_cuda
     import numpy as np
     from numba import cuda
     from numba.cuda import launchconfig as nb_launchconfig
     from numba.cuda.core.rewrites import Rewrite, register_rewrite
-
-    import numba_cuda
 
     try:
         import numba_cuda_lcs
@@ -118,8 +117,16 @@ def _worker(variants, loops, loops4, repeats, scenarios):
         exec(f"def {prefix}k{nargs}({params}):\n    {body}\n", namespace)
         return cuda.jit(namespace[f"{prefix}k{nargs}"])
 
-    prefixes = {"stock": "stock_", "plain": "plain_", "lcs": "lcs_", "builtin": "blt_", "floor": "stock_",
-                "cupy": "stock_", "before-plain": "plain_", "before-lcs": "lcs_"}
+    prefixes = {
+        "stock": "stock_",
+        "plain": "plain_",
+        "lcs": "lcs_",
+        "builtin": "blt_",
+        "floor": "stock_",
+        "cupy": "stock_",
+        "before-plain": "plain_",
+        "before-lcs": "lcs_",
+    }
     arr = cuda.device_array(16, dtype=np.float32)
     try:
         import cupy
@@ -135,7 +142,9 @@ def _worker(variants, loops, loops4, repeats, scenarios):
     for variant in variants:
         set_mode(variant)
         prefix = prefixes[variant]
-        kernels[variant] = {key: make(prefix + f"c{key}_", len(args)) for key, args in cases.items()}
+        kernels[variant] = {
+            key: make(prefix + f"c{key}_", len(args)) for key, args in cases.items()
+        }
 
     def floor_launcher(kernel, args):
         from cuda.core import LaunchConfig, launch
@@ -188,7 +197,7 @@ def _worker(variants, loops, loops4, repeats, scenarios):
 
     overhead = {v: {key: [] for key in launchers[v]} for v in variants}
     for rep in range(repeats):
-        order = variants[rep % len(variants):] + variants[: rep % len(variants)]
+        order = variants[rep % len(variants) :] + variants[: rep % len(variants)]
         for variant in order:
             set_mode(variant)
             for key, fn in launchers[variant].items():
@@ -220,7 +229,10 @@ def _worker(variants, loops, loops4, repeats, scenarios):
             kernel = kernels[variant]["1"]
             single = kernel[1, 1]
             scen = {}
-            configs = {count: [kernel[g, 32 * (1 + g % 2)] for g in range(1, count + 1)] for count in (2, 8)}
+            configs = {
+                count: [kernel[g, 32 * (1 + g % 2)] for g in range(1, count + 1)]
+                for count in (2, 8)
+            }
             for cs in configs.values():
                 for c in cs:
                     c(arr)
@@ -261,7 +273,9 @@ def _worker(variants, loops, loops4, repeats, scenarios):
                         barrier.wait()
                         tk[1, block](arr)
 
-                    threads = [threading.Thread(target=worker, args=(32 * (i + 1),)) for i in range(8)]
+                    threads = [
+                        threading.Thread(target=worker, args=(32 * (i + 1),)) for i in range(8)
+                    ]
                     for t in threads:
                         t.start()
                     for t in threads:
@@ -295,8 +309,16 @@ def run_worker(python, variant, args, label, *, repeats, scenarios):
     if paths:
         env["PYTHONPATH"] = os.pathsep.join(paths)
     cmd = [
-        python, os.path.abspath(__file__), "--worker", variant,
-        "--loops", str(args.loops), "--loops4", str(args.loops4), "--repeats", str(repeats),
+        python,
+        os.path.abspath(__file__),
+        "--worker",
+        variant,
+        "--loops",
+        str(args.loops),
+        "--loops4",
+        str(args.loops4),
+        "--repeats",
+        str(repeats),
     ]
     if not scenarios:
         cmd.append("--no-scenarios")
@@ -304,7 +326,9 @@ def run_worker(python, variant, args, label, *, repeats, scenarios):
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
-        raise SystemExit(f"[{label}] benchmark worker for {variant} failed (exit {proc.returncode})")
+        raise SystemExit(
+            f"[{label}] benchmark worker for {variant} failed (exit {proc.returncode})"
+        )
     return json.loads(lines[-1])["results"].get(variant)  # None: not measurable here
 
 
@@ -313,7 +337,7 @@ def measure(python, variants, args, label):
     order; scenarios run once per variant at the end."""
     results = {}
     for rep in range(args.repeats):
-        order = variants[rep % len(variants):] + variants[: rep % len(variants)]
+        order = variants[rep % len(variants) :] + variants[: rep % len(variants)]
         for variant in order:
             found = run_worker(python, variant, args, label, repeats=1, scenarios=False)
             if found is None:
@@ -326,7 +350,9 @@ def measure(python, variants, args, label):
     if not args.no_scenarios:
         for variant in [v for v in variants if v in results]:
             if variant not in FLOORS:
-                found = run_worker(python, variant, args, label, repeats=max(1, args.repeats // 2), scenarios=True)
+                found = run_worker(
+                    python, variant, args, label, repeats=max(1, args.repeats // 2), scenarios=True
+                )
                 results[variant]["scenarios"] = found.get("scenarios")
     return {variant: results[variant] for variant in variants if variant in results}
 
@@ -359,7 +385,9 @@ def summarize(results, first):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--loops", type=int, default=100_000, help="launches per repeat, 0-3 args")
     parser.add_argument("--loops4", type=int, default=10_000, help="launches per repeat, 4 args")
     parser.add_argument("--repeats", type=int, default=7)
@@ -373,12 +401,16 @@ def main(argv=None):
         metavar="NAME=INTERPRETER",
         help="also measure with another interpreter (another environment)",
     )
-    parser.add_argument("--before", metavar="DIR", help="numba-cuda-lcs tree for the before-* variants")
+    parser.add_argument(
+        "--before", metavar="DIR", help="numba-cuda-lcs tree for the before-* variants"
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
-        return _worker(args.worker.split(","), args.loops, args.loops4, args.repeats, not args.no_scenarios)
+        return _worker(
+            args.worker.split(","), args.loops, args.loops4, args.repeats, not args.no_scenarios
+        )
 
     try:
         from numba import cuda
@@ -388,11 +420,15 @@ def main(argv=None):
         print(f"cannot import numba.cuda: {exc}", file=sys.stderr)
         has_gpu = False
     if not has_gpu:
-        print("No CUDA GPU on this machine: the launch-overhead benchmark needs one.", file=sys.stderr)
+        print(
+            "No CUDA GPU on this machine: the launch-overhead benchmark needs one.", file=sys.stderr
+        )
         return 2
 
     default = [v for v in VARIANTS if v not in BEFORE or args.before]
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else default
+    variants = (
+        [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else default
+    )
     for v in variants:
         if v not in VARIANTS:
             parser.error(f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
@@ -411,8 +447,12 @@ def main(argv=None):
         any_result = next(iter(results.values()))
         report.setdefault("gpu", any_result["gpu"])
         report.setdefault("driver", any_result.get("driver"))
-        print(f"\n== {label}: {python} (numba-cuda {any_result['numba_cuda']}, numpy {any_result['numpy']}, {any_result['gpu']})")
-        print(f"{'variant':12s} {'args':>4s} {'mean us':>9s} {'std':>6s} {'delta':>7s} {'ratio':>6s} {'median':>7s} {'m.ratio':>7s}")
+        print(
+            f"\n== {label}: {python} (numba-cuda {any_result['numba_cuda']}, numpy {any_result['numpy']}, {any_result['gpu']})"
+        )
+        print(
+            f"{'variant':12s} {'args':>4s} {'mean us':>9s} {'std':>6s} {'delta':>7s} {'ratio':>6s} {'median':>7s} {'m.ratio':>7s}"
+        )
         for row in rows:
             print(
                 f"{row['variant']:12s} {row['args']:>4s} {row['mean_us']:9.2f} {row['std_us']:6.2f} "
@@ -420,7 +460,15 @@ def main(argv=None):
             )
         for variant, res in results.items():
             if "scenarios" in res:
-                print(f"scenarios[{variant}]: " + json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in res["scenarios"].items()}))
+                print(
+                    f"scenarios[{variant}]: "
+                    + json.dumps(
+                        {
+                            k: round(v, 3) if isinstance(v, float) else v
+                            for k, v in res["scenarios"].items()
+                        }
+                    )
+                )
     if args.output:
         with open(args.output, "w") as f:
             json.dump(report, f, indent=1)

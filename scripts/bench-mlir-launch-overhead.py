@@ -121,9 +121,21 @@ def run_worker(variant, nargs, launches, batches):
     else:
         env.pop("NUMBA_CUDA_LCS_DISABLE", None)
     proc = subprocess.run(
-        [sys.executable, __file__, "--worker", variant, str(nargs),
-         "--launches", str(launches), "--batches", str(batches)],
-        capture_output=True, text=True, env=env, check=False,
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            variant,
+            str(nargs),
+            "--launches",
+            str(launches),
+            "--batches",
+            str(batches),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     if proc.returncode != 0:
         raise SystemExit(f"{variant} nargs={nargs} failed:\n{proc.stderr[-4000:]}")
@@ -132,14 +144,17 @@ def run_worker(variant, nargs, launches, batches):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="processes per variant and argument count (interleaved)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="processes per variant and argument count (interleaved)",
+    )
     parser.add_argument("--launches", type=int, default=20000, help="launches per batch")
     parser.add_argument("--batches", type=int, default=5, help="batches per process")
     parser.add_argument("--out", default="mlir-launch-overhead.json")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "NARGS"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "NARGS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
@@ -155,17 +170,18 @@ def main(argv=None):
         for variant, nargs in jobs:
             per_batch = run_worker(variant, nargs, args.launches, args.batches)
             samples[variant, nargs].append(min(per_batch))
-            print(f"round {round_ + 1}/{args.rounds} {variant:<13} {nargs} arrays: "
-                  f"{min(per_batch):7.2f} us/launch", flush=True)
+            print(
+                f"round {round_ + 1}/{args.rounds} {variant:<13} {nargs} arrays: "
+                f"{min(per_batch):7.2f} us/launch",
+                flush=True,
+            )
 
     medians = {f"{v}/{n}": statistics.median(samples[v, n]) for v in VARIANTS for n in NARGS}
     ratios = {}
     for n in NARGS:
         ratios[f"plain/{n}"] = medians[f"active-plain/{n}"] / medians[f"stock-plain/{n}"]
         ratios[f"lcs/{n}"] = medians[f"active-lcs/{n}"] / medians[f"stock-lcs/{n}"]
-        ratios[f"lcs-vs-stock-plain/{n}"] = (
-            medians[f"active-lcs/{n}"] / medians[f"stock-plain/{n}"]
-        )
+        ratios[f"lcs-vs-stock-plain/{n}"] = medians[f"active-lcs/{n}"] / medians[f"stock-plain/{n}"]
 
     try:
         import numba_cuda_mlir
@@ -188,12 +204,16 @@ def main(argv=None):
         json.dump(report, f, indent=2)
 
     print()
-    print(f"{'arrays':>6} {'stock':>8} {'active':>8} {'ratio':>6}   "
-          f"{'stock-lcs':>9} {'active-lcs':>10} {'ratio':>6}")
+    print(
+        f"{'arrays':>6} {'stock':>8} {'active':>8} {'ratio':>6}   "
+        f"{'stock-lcs':>9} {'active-lcs':>10} {'ratio':>6}"
+    )
     for n in NARGS:
-        print(f"{n:>6} {medians[f'stock-plain/{n}']:8.2f} {medians[f'active-plain/{n}']:8.2f} "
-              f"{ratios[f'plain/{n}']:6.3f}   {medians[f'stock-lcs/{n}']:9.2f} "
-              f"{medians[f'active-lcs/{n}']:10.2f} {ratios[f'lcs/{n}']:6.3f}")
+        print(
+            f"{n:>6} {medians[f'stock-plain/{n}']:8.2f} {medians[f'active-plain/{n}']:8.2f} "
+            f"{ratios[f'plain/{n}']:6.3f}   {medians[f'stock-lcs/{n}']:9.2f} "
+            f"{medians[f'active-lcs/{n}']:10.2f} {ratios[f'lcs/{n}']:6.3f}"
+        )
     slower = [n for n in NARGS if ratios[f"plain/{n}"] > 1.05]
     if slower:
         print(f"WARNING: plain launches with {slower} arrays are >5% slower with the package")

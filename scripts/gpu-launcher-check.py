@@ -70,8 +70,16 @@ def host(x):
     return np.array(x)
 
 
-def check(name, dispatcher, make_args, grid=(2, 1, 1), block=(128, 1, 1), stream=0,
-          sharedmem=0, outputs=(0,)):
+def check(
+    name,
+    dispatcher,
+    make_args,
+    grid=(2, 1, 1),
+    block=(128, 1, 1),
+    stream=0,
+    sharedmem=0,
+    outputs=(0,),
+):
     """Run numba-cuda's launch on fresh args, then each launcher on fresh
     args; compare the outputs (indices into args)."""
     ref_args = make_args()
@@ -186,20 +194,56 @@ def run_checks():
     check("k1/device", k1, lambda: [cuda.to_device(base)])
     check("k4/device", k4, lambda: [cuda.to_device(base + i) for i in range(4)], outputs=(3,))
     a2 = rng.standard_normal((16, 24)).astype(np.float64)
-    check("k2d/strided", k2d, lambda: [cuda.to_device(a2)[::2, ::-3], cuda.device_array((8, 8))],
-          grid=(1, 1, 1), block=(8, 8, 1), outputs=(1,))
-    check("k2d/fortran", k2d, lambda: [cuda.to_device(np.asfortranarray(a2[:8, :8])), cuda.device_array((8, 8))],
-          grid=(1, 1, 1), block=(8, 8, 1), outputs=(1,))
-    scalars = [np.int8(-5), np.uint8(200), np.int16(-30000), np.uint16(60000), np.int32(-(2**31)),
-               np.uint32(2**32 - 1), -(2**62), np.uint64(2**64 - 1), np.float16(1.5), np.float32(2.25),
-               -3.125, True, np.complex64(1 + 2j), 3 - 4j]
+    check(
+        "k2d/strided",
+        k2d,
+        lambda: [cuda.to_device(a2)[::2, ::-3], cuda.device_array((8, 8))],
+        grid=(1, 1, 1),
+        block=(8, 8, 1),
+        outputs=(1,),
+    )
+    check(
+        "k2d/fortran",
+        k2d,
+        lambda: [cuda.to_device(np.asfortranarray(a2[:8, :8])), cuda.device_array((8, 8))],
+        grid=(1, 1, 1),
+        block=(8, 8, 1),
+        outputs=(1,),
+    )
+    scalars = [
+        np.int8(-5),
+        np.uint8(200),
+        np.int16(-30000),
+        np.uint16(60000),
+        np.int32(-(2**31)),
+        np.uint32(2**32 - 1),
+        -(2**62),
+        np.uint64(2**64 - 1),
+        np.float16(1.5),
+        np.float32(2.25),
+        -3.125,
+        True,
+        np.complex64(1 + 2j),
+        3 - 4j,
+    ]
     check("scalars", kscalars, lambda: [cuda.to_device(np.zeros(16))] + scalars)  # all 16 compared
     rec = np.zeros(1, np.dtype([("a", np.float64), ("b", np.float64)]))
     rec["a"], rec["b"] = 5, 7
     check("tuple+record", ktuple, lambda: [cuda.device_array(1), (1.5, 2.5), cuda.to_device(rec)])
-    check("shared", kshared, lambda: [cuda.to_device(base[:128].copy())], grid=(1, 1, 1),
-          sharedmem=128 * 4)
-    check("cooperative", kcoop, lambda: [cuda.to_device(base[:64].copy())], grid=(2, 1, 1), block=(32, 1, 1))
+    check(
+        "shared",
+        kshared,
+        lambda: [cuda.to_device(base[:128].copy())],
+        grid=(1, 1, 1),
+        sharedmem=128 * 4,
+    )
+    check(
+        "cooperative",
+        kcoop,
+        lambda: [cuda.to_device(base[:64].copy())],
+        grid=(2, 1, 1),
+        block=(32, 1, 1),
+    )
     # host array: numba-cuda copies in and back; on a user stream it raises,
     # so its reference runs on the default stream
     s = cuda.stream()
@@ -238,7 +282,12 @@ def run_checks():
     try:
         import torch
 
-        check("k4/torch", k4, lambda: [torch.as_tensor(base + i, device="cuda") for i in range(4)], outputs=(3,))
+        check(
+            "k4/torch",
+            k4,
+            lambda: [torch.as_tensor(base + i, device="cuda") for i in range(4)],
+            outputs=(3,),
+        )
     except ImportError:
         print("torch not importable: skipped")
 
@@ -270,8 +319,11 @@ def bench(repeats, n):
         }"""
         mod = cp.RawModule(code=src)
         cx = [cp.zeros(N, cp.float32) for _ in range(4)]
-        cupy_kernels = {0: (mod.get_function("c0"), ()), 1: (mod.get_function("c1"), (cx[0], N)),
-                        4: (mod.get_function("c4"), (*cx, N))}
+        cupy_kernels = {
+            0: (mod.get_function("c0"), ()),
+            1: (mod.get_function("c1"), (cx[0], N)),
+            4: (mod.get_function("c4"), (*cx, N)),
+        }
     except ImportError:
         pass
     results = {}
@@ -306,7 +358,10 @@ def bench(repeats, n):
                 cuda.synchronize()
                 samples[m].append((t1 - t0) / n * 1e6)
         results[f"{nargs}-arrays"] = {m: round(statistics.median(v), 3) for m, v in samples.items()}
-        print(f"{nargs} arrays: " + ", ".join(f"{m} {v:.2f} us" for m, v in results[f"{nargs}-arrays"].items()))
+        print(
+            f"{nargs} arrays: "
+            + ", ".join(f"{m} {v:.2f} us" for m, v in results[f"{nargs}-arrays"].items())
+        )
     return results
 
 
@@ -322,11 +377,16 @@ def main():
     if _launcher_c is None:
         print("FAIL: the C module numba_cuda_lcs._launcher is not built")
         FAILURES.append("c-module-missing")
-    REPORT["device"] = cuda.get_current_device().name.decode() if isinstance(
-        cuda.get_current_device().name, bytes) else str(cuda.get_current_device().name)
+    REPORT["device"] = (
+        cuda.get_current_device().name.decode()
+        if isinstance(cuda.get_current_device().name, bytes)
+        else str(cuda.get_current_device().name)
+    )
     run_checks()
     env = dict(os.environ, CUDA_PYTHON_CUDA_PER_THREAD_DEFAULT_STREAM="1")
-    child = subprocess.run([sys.executable, __file__, "--output", os.devnull, "--ptds-child"], env=env)
+    child = subprocess.run(
+        [sys.executable, __file__, "--output", os.devnull, "--ptds-child"], env=env
+    )
     REPORT["checks"]["per-thread-default-stream"] = {"ok": child.returncode == 0}
     if child.returncode:
         FAILURES.append("per-thread-default-stream")

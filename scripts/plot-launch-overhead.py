@@ -134,11 +134,18 @@ def grouped_bars(ax, groups, series, values_of, label_values=False):
             ys.append(got[0])
             errs.append(got[1])
         ax.bar(
-            xs, ys, width,
+            xs,
+            ys,
+            width,
             # No error bars where there is no deviation (the scenarios hold
             # one mean each): zero-length caps would only look like noise.
-            yerr=errs if any(errs) else None, capsize=2, label=s["label"],
-            color=s["color"], hatch=s["hatch"], edgecolor="black", linewidth=0.4,
+            yerr=errs if any(errs) else None,
+            capsize=2,
+            label=s["label"],
+            color=s["color"],
+            hatch=s["hatch"],
+            edgecolor="black",
+            linewidth=0.4,
             error_kw={"elinewidth": 0.8},
         )
         if label_values:
@@ -146,9 +153,14 @@ def grouped_bars(ax, groups, series, values_of, label_values=False):
             for x, y, e in zip(xs, ys, errs):
                 up = y >= 0
                 ax.annotate(
-                    f"{y:.1f}", (x, y + e if up else y - e), xytext=(0, 2 if up else -2),
-                    textcoords="offset points", ha="center", va="bottom" if up else "top",
-                    rotation=90, fontsize=6,
+                    f"{y:.1f}",
+                    (x, y + e if up else y - e),
+                    xytext=(0, 2 if up else -2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom" if up else "top",
+                    rotation=90,
+                    fontsize=6,
                 )
     ax.set_xticks(range(len(groups)))
     ax.grid(axis="y", alpha=0.3)
@@ -169,7 +181,10 @@ def plot_overhead(plt, report, series, args_counts, path):
     # tallest bar.
     top = max(m + e for s in series for m, e in s["stats"].values())
     ax.set_ylim(0, top * (1.12 + 0.08 * legend_rows(len(series))))
-    ax.set_title(f"Kernel launch overhead — {report.get('gpu', '?')}, {report.get('date', '?')}\n{subtitle(report, series)}", fontsize=10)
+    ax.set_title(
+        f"Kernel launch overhead — {report.get('gpu', '?')}, {report.get('date', '?')}\n{subtitle(report, series)}",
+        fontsize=10,
+    )
     ax.legend(ncol=min(len(series), 5), fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=150)
@@ -221,9 +236,14 @@ def plot_scenarios(plt, report, series, path):
     ax.set_xticklabels([label for _, label in SCENARIOS])
     ax.set_xlabel("configurations of one 1-argument kernel, launched in turn")
     ax.set_ylabel("µs per launch")
-    top = max(v for s in with_scen for k, _ in SCENARIOS if (v := s["scenarios"].get(k)) is not None)
+    top = max(
+        v for s in with_scen for k, _ in SCENARIOS if (v := s["scenarios"].get(k)) is not None
+    )
     ax.set_ylim(0, top * 1.2)
-    ax.set_title(f"Alternating launch configurations — {report.get('gpu', '?')}, {report.get('date', '?')}", fontsize=10)
+    ax.set_title(
+        f"Alternating launch configurations — {report.get('gpu', '?')}, {report.get('date', '?')}",
+        fontsize=10,
+    )
     ax.legend(ncol=min(len(with_scen), 5), fontsize=8, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=150)
@@ -231,9 +251,15 @@ def plot_scenarios(plt, report, series, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", help="results JSON from scripts/bench-launch-overhead.py --output")
-    parser.add_argument("--output-dir", default="plots", help="where the PNG files go (default: plots/)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "results", help="results JSON from scripts/bench-launch-overhead.py --output"
+    )
+    parser.add_argument(
+        "--output-dir", default="plots", help="where the PNG files go (default: plots/)"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -242,7 +268,10 @@ def main(argv=None):
         matplotlib.use("Agg")  # files only: no display needed
         import matplotlib.pyplot as plt
     except ImportError:
-        print("matplotlib is not installed: pip install matplotlib (or the package's extra: pip install -e '.[plot]')", file=sys.stderr)
+        print(
+            "matplotlib is not installed: pip install matplotlib (or the package's extra: pip install -e '.[plot]')",
+            file=sys.stderr,
+        )
         return 2
 
     try:

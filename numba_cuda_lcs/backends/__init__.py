@@ -24,7 +24,9 @@ the program does not use).  Its ``__init__`` provides:
     one line per patch in place: ``"replaces Owner.name: why"``.
 ``owns(kernel)``
     True for a kernel (dispatcher) of this compiler.
-``kernel_rows(kernel)``, ``counters(kernel)``, ``set_max_specializations(kernel, limit)``, ``set_launch_bounds_from_block(kernel, enabled)``
+``kernel_rows(kernel)``, ``counters(kernel)``,
+``set_max_specializations(kernel, limit)``,
+``set_launch_bounds_from_block(kernel, enabled)``
     what :mod:`numba_cuda_lcs.inspection` returns and sets, for kernels it owns.
 """
 
@@ -84,7 +86,7 @@ BACKENDS = (
 )
 
 _lock = threading.RLock()
-_armed = {}  # compiler -> callback waiting for its trigger import
+_armed: dict = {}  # compiler -> callback waiting for its trigger import
 _activating = threading.local()
 
 

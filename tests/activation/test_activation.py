@@ -221,9 +221,21 @@ def test_wheel_installs_the_autoload_pth(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     for isolation in (["--no-build-isolation"], []):  # offline first, then from PyPI
         proc = subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation,
-             "-w", str(tmp_path), root],
-            capture_output=True, text=True, timeout=600,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "-q",
+                "--no-deps",
+                *isolation,
+                "-w",
+                str(tmp_path),
+                root,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if proc.returncode == 0:
             break

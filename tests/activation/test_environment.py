@@ -90,7 +90,8 @@ BLOCK_NUMBA_CUDA = (
     "import sys\n"
     "class Block:\n"
     "    def find_spec(self, name, path=None, target=None):\n"
-    "        if name == 'numba_cuda' or name.startswith(('numba_cuda.', 'numba.cuda', 'numba_cuda_mlir')):\n"
+    "        blocked = ('numba_cuda.', 'numba.cuda', 'numba_cuda_mlir')\n"
+    "        if name == 'numba_cuda' or name.startswith(blocked):\n"
     "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
     "sys.meta_path.insert(0, Block())\n"
 )

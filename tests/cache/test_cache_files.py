@@ -23,7 +23,6 @@ import threading
 import warnings
 
 import pytest
-
 from numba import cuda
 from numba.cuda import dispatcher as nb_dispatcher
 from numba.cuda import types
@@ -31,11 +30,11 @@ from numba.cuda.core import caching as nb_caching
 from numba.cuda.core import config as nb_config
 
 from numba_cuda_lcs import keys
+from numba_cuda_lcs._version import __version__
 from numba_cuda_lcs.backends.numba_cuda import cache as lcs_cache
 from numba_cuda_lcs.backends.numba_cuda import compile as lcs_compile
 from numba_cuda_lcs.backends.numba_cuda import records, routing
 from numba_cuda_lcs.backends.numba_cuda.cache import LCSCache
-from numba_cuda_lcs._version import __version__
 
 StockCUDACache = nb_dispatcher.CUDACache
 
@@ -45,7 +44,7 @@ KEY64 = (keys.BLOCKDIM, (64, 1, 1))
 KEY96 = (keys.BLOCKDIM, (96, 1, 1))
 KEY128 = (keys.BLOCKDIM, (128, 1, 1))
 
-MODULE_SOURCE = '''\
+MODULE_SOURCE = """\
 from numba import cuda
 
 
@@ -60,7 +59,7 @@ def other(out):
 @cuda.jit(cache=True)
 def cached_kernel(out):
     out[0] = 987654321
-'''
+"""
 
 
 # --------------------------------------------------------------------------
@@ -500,7 +499,7 @@ def test_unreadable_index_is_ignored_with_a_warning(mod, damage):
     with open(cache._cache_file._index_path, "wb") as f:
         f.write(content)
     # numba-cuda itself raises here.
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  (whatever numba-cuda raises)
         cache.load_overload(SIG, StubTargetContext())
     with pytest.warns(RuntimeWarning, match="ignoring unreadable cache entry") as record:
         assert load(cache, KEY32) is None

@@ -13,7 +13,6 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import requires_gpu
 
 import numba_cuda_lcs
@@ -90,7 +89,9 @@ def test_concurrent_processes_share_one_cache_directory(workspace):
             workspace, cache_dir, "stamp_cached", [(1, b) for b in order], start_file=start
         )
         procs.append(
-            subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
         )
     time.sleep(2)  # let them import numba and reach the start line
     start.write_text("go")
@@ -183,7 +184,9 @@ def test_cached_lcs_kernels_with_link_files_work_in_memory(workspace):
     linked = dict(module="lcs_linked_kernels", out_len=2)
 
     # The link file works: uncached, the LC-S kernel runs and specializes.
-    uncached = run_process(workspace, cache_dir, "stamp_linked_nocache", [(1, 32), (1, 64)], **linked)
+    uncached = run_process(
+        workspace, cache_dir, "stamp_linked_nocache", [(1, 32), (1, 64)], **linked
+    )
     assert uncached["error"] is None
     assert [launch["out"] for launch in uncached["launches"]] == [[32, 42], [64, 42]]
 

@@ -102,7 +102,11 @@ def test_only_patches_modules_assign_onto_compiler_objects(path):
     modules_here = _module_aliases(tree) - {"self"}
     offences = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and path.name != "patching.py":
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and path.name != "patching.py"
+        ):
             if node.func.id in ("setattr", "delattr"):
                 offences.append(f"line {node.lineno}: {node.func.id}()")
         if isinstance(node, ast.Name) and node.id == "PatchSet" and path.name != "patching.py":

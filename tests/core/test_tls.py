@@ -156,7 +156,10 @@ def _selected_in_a_fresh_process(**env):
 
     proc = subprocess.run(
         [sys.executable, "-c", "from numba_cuda_lcs import tls; print(tls.IMPLEMENTATION)"],
-        env=dict(os.environ, **env), capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, **env),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()

@@ -42,7 +42,9 @@ def test_demo_on_a_gpu_compiles_once_per_block_size():
 def test_demo_command_runs_and_exits_zero():
     proc = subprocess.run(
         [sys.executable, "-m", "numba_cuda_lcs", "demo"],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env=dict(os.environ, PYTHONWARNINGS="ignore"),
     )
     assert proc.returncode == 0, proc.stderr

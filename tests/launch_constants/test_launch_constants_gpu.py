@@ -5,7 +5,6 @@ import warnings
 
 import numpy as np
 import pytest
-
 from conftest import requires_gpu
 from support import rewrites  # noqa: F401  (registers stamp_* rewrites)
 
@@ -15,8 +14,6 @@ from numba import cuda  # noqa: E402
 
 from numba_cuda_lcs import inspection, launch  # noqa: E402
 from numba_cuda_lcs.demo import make_block_sum  # noqa: E402
-
-
 
 
 def test_block_only_kernel_over_32_grids_and_3_blocks_compiles_3_times():

@@ -28,7 +28,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from numba.cuda import types
 from numba.cuda.cudadrv.devicearray import DeviceNDArray
 from numba.cuda.dispatcher import _Kernel
@@ -76,8 +75,13 @@ KERNEL = FakeKernel()
 class CAI:
     def __init__(self, ptr, shape, strides, typestr, stream=None, **extra):
         self.__cuda_array_interface__ = dict(
-            shape=shape, strides=strides, typestr=typestr, data=(ptr, False), version=3,
-            stream=stream, **extra,
+            shape=shape,
+            strides=strides,
+            typestr=typestr,
+            data=(ptr, False),
+            version=3,
+            stream=stream,
+            **extra,
         )
 
 
@@ -96,8 +100,19 @@ class Mem:
 
 # ---- the reference: numba-cuda's marshalling + cuda.core's storage rules ----
 
-_NP = [(getattr(np, n), n) for n in "bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 float16 float32 float64 complex64 complex128".split()]
-_CT = [getattr(ctypes, n) for n in "c_bool c_int8 c_int16 c_int32 c_int64 c_uint8 c_uint16 c_uint32 c_uint64 c_float c_double".split()]
+_NP = [
+    (getattr(np, n), n)
+    for n in (
+        "bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 "
+        "float16 float32 float64 complex64 complex128"
+    ).split()
+]
+_CT = [
+    getattr(ctypes, n)
+    for n in (
+        "c_bool c_int8 c_int16 c_int32 c_int64 c_uint8 c_uint16 c_uint32 c_uint64 c_float c_double"
+    ).split()
+]
 
 
 def _storage(v):
@@ -217,11 +232,21 @@ def test_array_mismatches_are_numba_cudas(impl):
 
 # ---- scalars ----
 
-INT_TYPES = [types.int8, types.int16, types.int32, types.int64,
-             types.uint8, types.uint16, types.uint32, types.uint64]
+INT_TYPES = [
+    types.int8,
+    types.int16,
+    types.int32,
+    types.int64,
+    types.uint8,
+    types.uint16,
+    types.uint32,
+    types.uint64,
+]
 ints = st.one_of(
     st.integers(-(2**70), 2**70),
-    st.integers(-(2**63), 2**64 - 1).map(lambda x: np.int64(x) if -(2**63) <= x < 2**63 else np.uint64(x)),
+    st.integers(-(2**63), 2**64 - 1).map(
+        lambda x: np.int64(x) if -(2**63) <= x < 2**63 else np.uint64(x)
+    ),
     st.sampled_from([True, False, np.int8(-3), np.uint16(65535), 1.5, "3", None]),
 )
 floats = st.one_of(
@@ -229,7 +254,9 @@ floats = st.one_of(
     st.floats(width=32).map(np.float32),
     st.floats(width=16).map(np.float16),
     st.integers(-(2**80), 2**80),
-    st.sampled_from([5e-8, 6.1e-5, 65504.0, 65520.0, -65519.99, 2.0**-25, 3 * 2.0**-26, True, "x", 1j]),
+    st.sampled_from(
+        [5e-8, 6.1e-5, 65504.0, 65520.0, -65519.99, 2.0**-25, 3 * 2.0**-26, True, "x", 1j]
+    ),
 )
 complexes = st.one_of(
     st.complex_numbers(allow_nan=True),
@@ -257,22 +284,47 @@ def test_complex(impl, ty, v):
     _check(impl, [ty], [v])
 
 
-@given(v=st.one_of(st.booleans(), st.integers(-300, 300), st.sampled_from([np.bool_(True), np.bool_(False), 2**65, 1.0])))
+@given(
+    v=st.one_of(
+        st.booleans(),
+        st.integers(-300, 300),
+        st.sampled_from([np.bool_(True), np.bool_(False), 2**65, 1.0]),
+    )
+)
 @HYP
 def test_booleans(impl, v):
     _check(impl, [types.boolean], [v])
 
 
-@given(v=st.one_of(st.integers(-(2**64), 2**64), st.sampled_from([np.uint64(7), np.int32(-1), 2.0])))
+@given(
+    v=st.one_of(st.integers(-(2**64), 2**64), st.sampled_from([np.uint64(7), np.int32(-1), 2.0]))
+)
 @HYP
 def test_pointers(impl, v):
     _check(impl, [types.CPointer(types.float32)], [v])
 
 
 def test_double_to_half_matches_numpy(impl):
-    vals = [0.0, -0.0, 1.0, 65504.0, 65519.99, 65520.0, 1e9, 2.0**-24, 2.0**-25,
-            3 * 2.0**-26, 2.0**-14, 2.0**-14 * (1 - 2.0**-11), float("inf"), -float("inf"),
-            float("nan"), 1 + 2.0**-11, 1 + 3 * 2.0**-11, 1e-300]
+    vals = [
+        0.0,
+        -0.0,
+        1.0,
+        65504.0,
+        65519.99,
+        65520.0,
+        1e9,
+        2.0**-24,
+        2.0**-25,
+        3 * 2.0**-26,
+        2.0**-14,
+        2.0**-14 * (1 - 2.0**-11),
+        float("inf"),
+        -float("inf"),
+        float("nan"),
+        1 + 2.0**-11,
+        1 + 3 * 2.0**-11,
+        1e-300,
+    ]
     with np.errstate(over="ignore"):
         for v in vals:
             assert impl.double_to_half(v) == int(np.float16(v).view(np.uint16)), v
@@ -387,7 +439,9 @@ def test_cai_stream_rules(impl, cls, cai_stream, consumer, sync, fast):
 
 
 def test_plan_is_immutable_and_kinds_match():
-    plan = argplan.build_plan([types.int32, types.Array(types.float32, 2, "C")], KERNEL._prepare_args)
+    plan = argplan.build_plan(
+        [types.int32, types.Array(types.float32, 2, "C")], KERNEL._prepare_args
+    )
     assert isinstance(plan, tuple) and isinstance(plan[1], tuple)
     with pytest.raises(AttributeError):
         plan[0].kind = 3
@@ -444,9 +498,21 @@ def test_stream_handle(monkeypatch):
             return (0, self.h)
 
     monkeypatch.setattr(argplan, "_ptds", False)
-    assert [argplan.stream_handle(s) for s in (0, None, 7, NumbaLike(0), NumbaLike(99))] == [0, 0, 7, 0, 99]
+    assert [argplan.stream_handle(s) for s in (0, None, 7, NumbaLike(0), NumbaLike(99))] == [
+        0,
+        0,
+        7,
+        0,
+        99,
+    ]
     monkeypatch.setattr(argplan, "_ptds", True)
-    assert [argplan.stream_handle(s) for s in (0, None, NumbaLike(0), NumbaLike(1), 99)] == [2, 2, 2, 1, 99]
+    assert [argplan.stream_handle(s) for s in (0, None, NumbaLike(0), NumbaLike(1), 99)] == [
+        2,
+        2,
+        2,
+        1,
+        99,
+    ]
     with pytest.raises(TypeError):
         argplan.stream_handle("stream")
 
@@ -467,8 +533,19 @@ def test_extension_builds_without_cuda(tmp_path):
     if not os.path.exists(src):
         pytest.skip("runs from a source checkout (needs numba_cuda_lcs/_launcher.c)")
     out = tmp_path / ("_launcher" + sysconfig.get_config_var("EXT_SUFFIX"))
-    cmd = cc.split() + ["-shared", "-fPIC", "-O1", "-Wall", "-Werror", "-Wno-unused-parameter",
-                        "-I" + sysconfig.get_paths()["include"], src, "-o", str(out), "-ldl"]
+    cmd = cc.split() + [
+        "-shared",
+        "-fPIC",
+        "-O1",
+        "-Wall",
+        "-Werror",
+        "-Wno-unused-parameter",
+        "-I" + sysconfig.get_paths()["include"],
+        src,
+        "-o",
+        str(out),
+        "-ldl",
+    ]
     try:
         built = subprocess.run(cmd, capture_output=True, text=True)
     except FileNotFoundError:

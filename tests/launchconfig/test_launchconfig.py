@@ -138,9 +138,7 @@ def test_marks_made_before_the_compile_frame_opens_reach_the_compilation():
 
     kernel._compile_for_args = wrapped
     with pytest.raises(Stop):
-        _dispatcher.Dispatcher._cuda_call(
-            kernel, 1, __numba_cuda_launch_config__=configured
-        )
+        _dispatcher.Dispatcher._cuda_call(kernel, 1, __numba_cuda_launch_config__=configured)
     assert seen == {"same": True, "before": None, "after": True}
     # The pending mark is handed to the next compile frame for that launch.
     token = numba_cuda_lcs.tls.begin_compile(configured)

@@ -12,14 +12,14 @@ import warnings
 
 import numpy as np
 import pytest
-
-from support.mlir import cc90, compiled_for_cubin, fake_launches, shared_bytes  # noqa: F401
-
 from numba_cuda_mlir import cuda  # noqa: E402
-from numba_cuda_mlir.numba_cuda import float32, int32  # noqa: E402
+from numba_cuda_mlir.numba_cuda import float32  # noqa: E402
+from support.mlir import cc90, compiled_for_cubin, fake_launches, shared_bytes  # noqa: F401
 
 import numba_cuda_lcs  # noqa: E402
 from numba_cuda_lcs import backends, inspection, keys, launch  # noqa: E402
+from numba_cuda_lcs.backends import numba_cuda_mlir as backend  # noqa: E402
+from numba_cuda_lcs.backends.numba_cuda_mlir import manifest  # noqa: E402
 from numba_cuda_lcs.errors import (  # noqa: E402
     LaunchConfigUnavailableError,
     UnsupportedCompilerError,
@@ -29,8 +29,6 @@ from numba_cuda_lcs.launchconfig import (  # noqa: E402
     current_launch_config,
     ensure_current_launch_config,
 )
-from numba_cuda_lcs.backends import numba_cuda_mlir as backend  # noqa: E402
-from numba_cuda_lcs.backends.numba_cuda_mlir import manifest  # noqa: E402
 
 # (the package re-exports install(); the module is in sys.modules)
 patches = sys.modules["numba_cuda_lcs.backends.numba_cuda_mlir.patches"]
@@ -420,8 +418,12 @@ def test_entry_saved_for_another_key_is_never_used(fake_launches, cache_dir):
     child = next(iter(first._lcs.routes.values()))
     sig, cres = next(iter(child.overloads.items()))
     # An index entry for block 128 pointing at the data saved for 64.
-    wrong = LCSCache(first.py_func, child.targetoptions,
-                     launch_key=(keys.BLOCKDIM, (128, 1, 1)), mask=keys.BLOCKDIM)
+    wrong = LCSCache(
+        first.py_func,
+        child.targetoptions,
+        launch_key=(keys.BLOCKDIM, (128, 1, 1)),
+        mask=keys.BLOCKDIM,
+    )
     wrong._impl.lcs_launch_key = (keys.BLOCKDIM, (64, 1, 1))
     wrong.save_moved(cres)
     second = cuda.jit(cache=True)(cached_block_kernel_source)
@@ -511,9 +513,7 @@ sys.meta_path.insert(0, _NoNumbaCuda())
 def _python(code):
     import subprocess
 
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout.strip().splitlines()[-1]
 
@@ -525,13 +525,17 @@ def test_activation_either_order_without_numba_cuda(order):
         if order == "package-first"
         else "from numba_cuda_mlir import cuda\nimport numba_cuda_lcs\n"
     )
-    code = _BLOCK_NUMBA_CUDA + imports + textwrap.dedent(
-        """
+    code = (
+        _BLOCK_NUMBA_CUDA
+        + imports
+        + textwrap.dedent(
+            """
         from numba_cuda_lcs import backends
         from numba_cuda_lcs.backends import numba_cuda_mlir as b
         print(b.is_installed(), "numba.cuda" in sys.modules,
               "numba_cuda_lcs.backends.numba_cuda" in sys.modules)
         """
+        )
     )
     assert _python(code) == "True False False"
 
@@ -561,8 +565,9 @@ def test_disable_environment_leaves_numba_cuda_mlir_untouched():
         """
     )
     env = dict(os.environ, NUMBA_CUDA_LCS_DISABLE="1")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["False", "False"]
 

@@ -59,8 +59,11 @@ def stamping_kernels():
             out[1] = launch.threads_per_block()
             out[2] = launch.sharedmem()
 
-    return [(by_block, (False, True, False)), (by_grid_block, (True, True, False)),
-            (by_all, (True, True, True))]
+    return [
+        (by_block, (False, True, False)),
+        (by_grid_block, (True, True, False)),
+        (by_all, (True, True, True)),
+    ]
 
 
 def expected(stamps, grid, block, shared):
@@ -248,7 +251,10 @@ def _run(tmp_path, *blocks):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     proc = subprocess.run(
         [sys.executable, str(tmp_path / "cached_kernels.py"), *map(str, blocks)],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

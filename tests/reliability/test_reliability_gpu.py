@@ -19,7 +19,6 @@ import tracemalloc
 
 import numpy as np
 import pytest
-
 from conftest import requires_gpu
 from support import rewrites
 
@@ -30,10 +29,10 @@ TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests
 from numba import cuda  # noqa: E402
 
 import numba_cuda_lcs  # noqa: E402
-from numba_cuda_lcs import inspection  # noqa: E402
-from numba_cuda_lcs import tls  # noqa: E402
-
-
+from numba_cuda_lcs import (
+    inspection,  # noqa: E402
+    tls,  # noqa: E402
+)
 
 
 def _kernels():
@@ -221,7 +220,11 @@ def _run_parallel(workspace, cache_dir, launch_lists):
     procs = []
     for launches in launch_lists:
         argv, env = _command(workspace, cache_dir, "stamp_cached", launches)
-        procs.append(subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+        )
     results = []
     try:
         for i, proc in enumerate(procs):
@@ -273,7 +276,7 @@ def test_truncated_index_and_marker_fall_back_to_recompiling(workspace):  # noqa
 
 def test_cache_directory_removed_or_replaced_by_a_file_while_running(workspace):  # noqa: F811
     cache_dir = workspace / "cache"
-    code = r'''
+    code = r"""
 import json, os, shutil, sys, warnings
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 import numba_cuda_lcs
@@ -296,11 +299,14 @@ with warnings.catch_warnings(record=True) as caught:
     m.stamp_cached[1, 128](out); seen.append(int(out.copy_to_host()[0]))
 messages = [str(w.message) for w in caught if "numba-cuda-lcs" in str(w.message)]
 print("RESULT " + json.dumps({"seen": seen, "messages": messages}))
-'''
+"""
     argv, env = _command(workspace, cache_dir, "stamp_cached", [])
     proc = subprocess.run(
         [sys.executable, "-c", code, TESTS_DIR, str(workspace / "src")],
-        env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
     )
     assert proc.returncode == 0, proc.stderr
     import json
@@ -315,7 +321,7 @@ print("RESULT " + json.dumps({"seen": seen, "messages": messages}))
 
 def test_process_killed_between_index_and_data_leaves_a_usable_cache(workspace):  # noqa: F811
     cache_dir = workspace / "cache"
-    code = r'''
+    code = r"""
 import os, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 import numba_cuda_lcs
@@ -329,11 +335,14 @@ def die(self, name, data):
 caching.IndexDataCacheFile._save_data = die
 import lcs_cached_kernels as m
 m.stamp_cached[1, 32](cuda.to_device(np.zeros(1, dtype=np.int64)))
-'''
+"""
     argv, env = _command(workspace, cache_dir, "stamp_cached", [])
     proc = subprocess.run(
         [sys.executable, "-c", code, TESTS_DIR, str(workspace / "src")],
-        env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
     )
     assert proc.returncode == 9
     assert files(cache_dir)["lcs"], "the marker is written before the entry"
@@ -358,7 +367,7 @@ def test_pickling_a_configured_launch_with_callbacks_is_refused():
     assert type(clone) is type(configured)
 
 
-PICKLED_KERNEL_CHILD = r'''
+PICKLED_KERNEL_CHILD = r"""
 import pickle, sys
 sys.path[:0] = [sys.argv[1]]
 import numba_cuda_lcs
@@ -372,7 +381,7 @@ for block in (64, 128, 64):
     kernel[1, block](out)
     seen.append(int(out.copy_to_host()[0]))
 print("SEEN", seen)
-'''
+"""
 
 
 def test_a_kernel_pickled_to_another_process_compiles_for_its_configurations():
@@ -385,7 +394,10 @@ def test_a_kernel_pickled_to_another_process_compiles_for_its_configurations():
     payload = pickle.dumps(stamp_pickled).hex()
     proc = subprocess.run(
         [sys.executable, "-c", PICKLED_KERNEL_CHILD, TESTS_DIR],
-        input=payload, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
+        input=payload,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
     )
     assert proc.returncode == 0, proc.stderr
     assert "SEEN [64, 128, 64]" in proc.stdout

@@ -6,7 +6,6 @@ import warnings
 import pytest
 from numba import cuda
 
-
 import numba_cuda_lcs
 from numba_cuda_lcs import inspection, keys
 from numba_cuda_lcs.backends.numba_cuda import routing

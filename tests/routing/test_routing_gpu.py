@@ -9,7 +9,6 @@ import threading
 
 import numpy as np
 import pytest
-
 from conftest import requires_gpu
 from support import rewrites
 
@@ -20,8 +19,6 @@ from numba.cuda import launchconfig as builtin_launchconfig  # noqa: E402
 
 import numba_cuda_lcs  # noqa: E402
 from numba_cuda_lcs import launchconfig  # noqa: E402
-
-
 
 
 def n_compiles(dispatcher):
@@ -373,7 +370,10 @@ def test_invalid_launch_configurations_fail_like_numba_cuda():
         env = dict(os.environ, NUMBA_CUDA_LCS_DISABLE="1" if disable else "0")
         proc = subprocess.run(
             [sys.executable, "-c", BAD_LAUNCH_SCRIPT],
-            env=env, capture_output=True, text=True, timeout=300,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout.strip().splitlines()[-1])

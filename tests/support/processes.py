@@ -65,7 +65,7 @@ extern "C" __device__ int lcs_test_add_one(long long *ret, long long x)
 }
 """
 
-CHILD = r'''
+CHILD = r"""
 import importlib, json, os, sys, time
 
 spec = json.loads(sys.argv[1])
@@ -151,7 +151,7 @@ print("LCS-RESULT " + json.dumps({
     "cache_path": getattr(cache, "cache_path", None),
     "index_extras": extras,
 }, default=list))
-'''
+"""
 
 
 # --------------------------------------------------------------------------
@@ -183,8 +183,17 @@ def _child_env(cache_dir, disabled):
     return env
 
 
-def _command(workspace, cache_dir, kernel, launches, *, module="lcs_cached_kernels",
-             out_len=1, start_file=None, disabled=False):
+def _command(
+    workspace,
+    cache_dir,
+    kernel,
+    launches,
+    *,
+    module="lcs_cached_kernels",
+    out_len=1,
+    start_file=None,
+    disabled=False,
+):
     spec = {
         "tests_dir": TESTS_DIR,
         "module_dir": str(workspace / "src"),
@@ -204,7 +213,7 @@ def _parse(proc_name, returncode, stdout, stderr):
     assert returncode == 0, f"{proc_name} exited {returncode}\n{stdout}\n{stderr}"
     lines = [line for line in stdout.splitlines() if line.startswith("LCS-RESULT ")]
     assert lines, f"{proc_name} printed no result\n{stdout}\n{stderr}"
-    return json.loads(lines[-1][len("LCS-RESULT "):])
+    return json.loads(lines[-1][len("LCS-RESULT ") :])
 
 
 def run_process(workspace, cache_dir, kernel, launches, **options):

@@ -20,13 +20,16 @@ import threading
 
 from numba.cuda.core import ir
 from numba.cuda.core.rewrites import Rewrite, register_rewrite, rewrite_registry
+
 from numba_cuda_lcs import launchconfig
 from numba_cuda_lcs.backends.numba_cuda import patches
 
 # numba-cuda's own ensure_current_launch_config, as code that imported it
 # before numba-cuda-lcs was activated holds it (cuda.coop's pattern).
 builtin_ensure = next(
-    p.original for p in patches._installed if getattr(p, "name", None) == "ensure_current_launch_config"
+    p.original
+    for p in patches._installed
+    if getattr(p, "name", None) == "ensure_current_launch_config"
 )
 
 BLOCK_X = 987654321

@@ -6,9 +6,15 @@ numba-cuda objects.  See docs/architecture.md for the path of a launch and a
 compile through these modules.
 """
 
-from .inspection import counters, kernel_rows, owns, set_launch_bounds_from_block, set_max_specializations
-from .patches import install, installed_patches, is_installed, uninstall
+from .inspection import (
+    counters,
+    kernel_rows,
+    owns,
+    set_launch_bounds_from_block,
+    set_max_specializations,
+)
 from .manifest import COMPILER, check_version
+from .patches import install, installed_patches, is_installed, uninstall
 
 __all__ = [
     "COMPILER",

@@ -38,10 +38,10 @@ class ParamPlan(typing.NamedTuple):
 
     kind: int
     fallback: typing.Callable  # (value, stream, retr) -> list of kernel args
-    sizes: typing.Optional[tuple]  # byte size of each parameter; None: unknown
+    sizes: tuple | None  # byte size of each parameter; None: unknown
     ndim: int = 0  # K_ARRAY
     itemsize: int = 0  # K_ARRAY
-    typestr: typing.Optional[str] = None  # K_ARRAY: CAI typestr of the dtype
+    typestr: str | None = None  # K_ARRAY: CAI typestr of the dtype
     cai_sync: bool = True  # K_ARRAY: NUMBA_CUDA_ARRAY_INTERFACE_SYNC
 
 
@@ -256,13 +256,16 @@ def _to_device(array, stream, copy, warn):
     else:
         buf = Buffer.from_handle(ptr=0, size=0, mr=ctx.device._dev.memory_resource)
     host = StridedMemoryView.from_array_interface(array)
-    dev = StridedMemoryView.from_buffer(buf, shape=host.shape, strides=host.strides, dtype=host.dtype)
+    dev = StridedMemoryView.from_buffer(
+        buf, shape=host.shape, strides=host.strides, dtype=host.dtype
+    )
     if copy and nbytes:
         if warn and config.CUDA_WARN_ON_IMPLICIT_COPY and not config.DISABLE_PERFORMANCE_WARNINGS:
             warnings.warn(
                 nb.NumbaPerformanceWarning(
                     "Host array used in CUDA kernel will incur copy overhead to/from device."
-                )
+                ),
+                stacklevel=2,
             )
         driver.cuMemcpyHtoDAsync(dev.ptr, host.ptr, nbytes, handle)
     return dev, nbytes, handle

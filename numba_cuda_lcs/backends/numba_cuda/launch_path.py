@@ -19,10 +19,10 @@ which every launch of every kernel runs:
 
 from ... import launcher as _launcher
 from ... import tls
-from ...launcher import LAUNCH_ERRORS
 from ...configuration import LaunchConfigMarking
-from . import manifest as nb
+from ...launcher import LAUNCH_ERRORS
 from . import argplan
+from . import manifest as nb
 from .records import PreparedLaunch
 from .routing import reroute, route_slow
 

@@ -81,23 +81,38 @@ compiler_lock = global_compiler_lock
 
 #: What each private name is read for (``python -m numba_cuda_lcs info``).
 READS = (
-    ("dispatcher.CUDADispatcher", "call/compile/specialize/... replaced; overloads, "
-     "_specialized, _can_compile, _cache, _cache_hits/_misses, "
-     "_launch_config_specializations, targetoptions, _compiler.pipeline_class read"),
-    ("dispatcher._Kernel", "launch_config_sensitive, argument_types, debug, extensions, "
-     "cooperative, _codelibrary.get_cufunc().handle (the CUfunction launched), "
-     "_prepare_args() (the per-argument fallback of the C launcher), bind()"),
+    (
+        "dispatcher.CUDADispatcher",
+        "call/compile/specialize/... replaced; overloads, "
+        "_specialized, _can_compile, _cache, _cache_hits/_misses, "
+        "_launch_config_specializations, targetoptions, _compiler.pipeline_class read",
+    ),
+    (
+        "dispatcher._Kernel",
+        "launch_config_sensitive, argument_types, debug, extensions, "
+        "cooperative, _codelibrary.get_cufunc().handle (the CUfunction launched), "
+        "_prepare_args() (the per-argument fallback of the C launcher), bind()",
+    ),
     ("dispatcher._LaunchConfiguration", "subclassed: configure() builds what this name holds"),
-    ("dispatcher.ForAll", "__call__ replaced; ntasks, thread_per_block, stream, "
-     "sharedmem, _compute_thread_per_block() read"),
+    (
+        "dispatcher.ForAll",
+        "__call__ replaced; ntasks, thread_per_block, stream, "
+        "sharedmem, _compute_thread_per_block() read",
+    ),
     ("dispatcher.CUDACache / CUDACacheImpl", "subclassed: per-key index entries"),
     ("dispatcher._LAUNCH_CONFIG_KW", "keyword _cuda_call takes the configured launch by"),
-    ("dispatcher.LaunchConfig, cuda.core CUDAError",
-     "a launch's dimensions are checked, and a refused launch is reported, as numba-cuda does"),
-    ("CUDADispatcher.typeof_pyval, cudadrv.devicearray.DeviceNDArray",
-     "the numba type of a device array is remembered per array (typeof)"),
-    ("args.ArgHint / Out, cudadrv.driver.driver, core.config, np.numpy_support",
-     "argument plans; host arrays copied on a user stream"),
+    (
+        "dispatcher.LaunchConfig, cuda.core CUDAError",
+        "a launch's dimensions are checked, and a refused launch is reported, as numba-cuda does",
+    ),
+    (
+        "CUDADispatcher.typeof_pyval, cudadrv.devicearray.DeviceNDArray",
+        "the numba type of a device array is remembered per array (typeof)",
+    ),
+    (
+        "args.ArgHint / Out, cudadrv.driver.driver, core.config, np.numpy_support",
+        "argument plans; host arrays copied on a user stream",
+    ),
     ("cext._dispatcher.Dispatcher._cuda_call", "overload resolution in C"),
     ("cext._dispatcher.get_current_launch_config", "the built-in TLS, read before our frame"),
     ("cudadrv.devices.get_context", "makes a context current on a thread's first launch"),
@@ -113,12 +128,11 @@ READS = (
 BUILTIN_MISSING_CONFIG_TEXT = "No launch config set"
 
 # -- the C launch path (argplan) ----------------------------------------------
+from cuda.core._utils.cuda_utils import CUDAError  # noqa: E402  (what a refused launch raises)
 from numba.cuda import args as nb_args  # noqa: E402
 from numba.cuda.core import config as nb_config  # noqa: E402
 from numba.cuda.cudadrv.driver import driver as nb_driver  # noqa: E402
 from numba.cuda.np import numpy_support  # noqa: E402
-
-from cuda.core._utils.cuda_utils import CUDAError  # noqa: E402  (what a refused launch raises)
 
 types = nb_types
 ArgHint = nb_args.ArgHint  # In/Out/InOut wrappers of host arrays

@@ -11,7 +11,8 @@ import threading
 from ... import launchconfig as _launchconfig
 from ... import marks
 from ...patching import PatchSet, PatchSpec
-from . import cache, compile, device_functions, launch_path, manifest as nb, specialize, typeof
+from . import cache, compile, device_functions, launch_path, specialize, typeof
+from . import manifest as nb
 from .constants import LaunchConstantRewrite
 from .routing import hand_over_to_numba_cuda
 
@@ -23,34 +24,85 @@ def _use(replacement):
 
 _D = nb.CUDADispatcher
 PATCHES = (
-    PatchSpec(nb.nb_dispatcher, "_LaunchConfiguration", _use(launch_path.LaunchConfiguration),
-              "configure() builds this class: ours adds the marking API and per-thread args"),
-    PatchSpec(_D, "call", _use(launch_path.call),
-              "route each launch to the kernel compiled for its configuration, verify, launch"),
-    PatchSpec(_D, "compile", _use(compile.compile_kernel),
-              "open a compile frame for the launch, tag the kernel with fields/key, key the disk cache"),
-    PatchSpec(_D, "specialize", _use(specialize.specialize),
-              "kernels that need a launch configuration specialize lazily instead of failing"),
-    PatchSpec(_D, "mark_launch_config_sensitive", _use(compile.mark_launch_config_sensitive),
-              "built-in marking API marks the compilation in progress (per thread)"),
-    PatchSpec(_D, "enable_caching", _use(cache.enable_caching), "per-configuration disk cache keys"),
-    PatchSpec(_D, "compile_device", device_functions.make_compile_device,
-              "device functions that depend on the launch get one variant per launch key"),
-    PatchSpec(_D, "typeof_pyval", typeof.make_typeof_pyval,
-              "remember each device array's numba type (the launch path's largest cost)"),
-    PatchSpec(_D, "_lcs", _use(None), "DispatcherState: routing, counters, settings (None: plain)",
-              adds=True),
-    PatchSpec(nb.Kernel, "_lcs", _use(None), "KernelTag: fields and key of an LC-S kernel",
-              adds=True),
-    PatchSpec(nb.ForAll, "__call__", _use(specialize.forall_call),
-              "forall on LC-S kernels compiles for its launch"),
-    PatchSpec(nb.nb_launchconfig, "current_launch_config",
-              _use(_launchconfig.current_launch_config), "read our TLS"),
-    PatchSpec(nb.nb_launchconfig, "ensure_current_launch_config",
-              _use(_launchconfig.ensure_current_launch_config), "read our TLS"),
-    PatchSpec(nb.nb_launchconfig, "capture_compile_config",
-              _use(_launchconfig.capture_compile_config),
-              "also see compilations of per-configuration specializations"),
+    PatchSpec(
+        nb.nb_dispatcher,
+        "_LaunchConfiguration",
+        _use(launch_path.LaunchConfiguration),
+        "configure() builds this class: ours adds the marking API and per-thread args",
+    ),
+    PatchSpec(
+        _D,
+        "call",
+        _use(launch_path.call),
+        "route each launch to the kernel compiled for its configuration, verify, launch",
+    ),
+    PatchSpec(
+        _D,
+        "compile",
+        _use(compile.compile_kernel),
+        "open a compile frame for the launch, tag the kernel with fields/key, key the disk cache",
+    ),
+    PatchSpec(
+        _D,
+        "specialize",
+        _use(specialize.specialize),
+        "kernels that need a launch configuration specialize lazily instead of failing",
+    ),
+    PatchSpec(
+        _D,
+        "mark_launch_config_sensitive",
+        _use(compile.mark_launch_config_sensitive),
+        "built-in marking API marks the compilation in progress (per thread)",
+    ),
+    PatchSpec(
+        _D, "enable_caching", _use(cache.enable_caching), "per-configuration disk cache keys"
+    ),
+    PatchSpec(
+        _D,
+        "compile_device",
+        device_functions.make_compile_device,
+        "device functions that depend on the launch get one variant per launch key",
+    ),
+    PatchSpec(
+        _D,
+        "typeof_pyval",
+        typeof.make_typeof_pyval,
+        "remember each device array's numba type (the launch path's largest cost)",
+    ),
+    PatchSpec(
+        _D,
+        "_lcs",
+        _use(None),
+        "DispatcherState: routing, counters, settings (None: plain)",
+        adds=True,
+    ),
+    PatchSpec(
+        nb.Kernel, "_lcs", _use(None), "KernelTag: fields and key of an LC-S kernel", adds=True
+    ),
+    PatchSpec(
+        nb.ForAll,
+        "__call__",
+        _use(specialize.forall_call),
+        "forall on LC-S kernels compiles for its launch",
+    ),
+    PatchSpec(
+        nb.nb_launchconfig,
+        "current_launch_config",
+        _use(_launchconfig.current_launch_config),
+        "read our TLS",
+    ),
+    PatchSpec(
+        nb.nb_launchconfig,
+        "ensure_current_launch_config",
+        _use(_launchconfig.ensure_current_launch_config),
+        "read our TLS",
+    ),
+    PatchSpec(
+        nb.nb_launchconfig,
+        "capture_compile_config",
+        _use(_launchconfig.capture_compile_config),
+        "also see compilations of per-configuration specializations",
+    ),
 )
 REWRITE_WHY = "launch constants (numba_cuda_lcs.launch) become ir.Const before typing"
 
@@ -80,9 +132,12 @@ def install():
                 patches.apply(spec)
             # First, so that numba-cuda's own before-inference rewrites
             # (static getitem, ...) see the constants.
-            patches.insert("rewrite_registry['before-inference']",
-                           nb.rewrite_registry.rewrites["before-inference"],
-                           LaunchConstantRewrite, REWRITE_WHY)
+            patches.insert(
+                "rewrite_registry['before-inference']",
+                nb.rewrite_registry.rewrites["before-inference"],
+                LaunchConstantRewrite,
+                REWRITE_WHY,
+            )
         except BaseException:
             patches.undo()
             raise

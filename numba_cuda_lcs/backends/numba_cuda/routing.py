@@ -37,7 +37,7 @@ JIT_OPTIONS = ("lcs_max_specializations", "lcs_launch_bounds")
 _REROUTE_ATTEMPTS = 4
 
 #: Roots with routing state, for deactivate() (which hands them to numba-cuda).
-routed_roots = weakref.WeakSet()
+routed_roots: weakref.WeakSet = weakref.WeakSet()
 
 
 def root_of(dispatcher):
@@ -60,8 +60,7 @@ def routing_of(root):
 def _check_limit(value, source):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(
-            f"{source} must be a positive int (live specializations per kernel), "
-            f"got {value!r}"
+            f"{source} must be a positive int (live specializations per kernel), got {value!r}"
         )
     return value
 

@@ -11,8 +11,6 @@ launch key, ``.lcs`` marker), ``inspection``, ``state`` (the per-kernel
 record).  See docs/numba-cuda-mlir.md.
 """
 
-from .manifest import check_version
-from .patches import install, installed_patches, is_installed, uninstall
 from .inspection import (
     counters,
     kernel_rows,
@@ -20,6 +18,8 @@ from .inspection import (
     set_launch_bounds_from_block,
     set_max_specializations,
 )
+from .manifest import check_version
+from .patches import install, installed_patches, is_installed, uninstall
 
 COMPILER = "numba-cuda-mlir"
 

@@ -25,7 +25,7 @@ from ..._version import __version__ as _lcs_version
 from .manifest import NAMES
 
 SAVED_KEY = "numba_cuda_lcs_saved_key"
-_classes = {}
+_classes: dict = {}
 
 
 def _impl_class():

@@ -152,11 +152,17 @@ def make_compile_impl(original):
         if not marked:
             if child and from_cache:
                 # An entry saved under this specialization's key: LC-S.
-                info = Compiled(state.mask, state.key, _config_tuple(config) if config
-                                else None, None, True)
+                info = Compiled(
+                    state.mask, state.key, _config_tuple(config) if config else None, None, True
+                )
             else:
-                info = Compiled(0, None, _config_tuple(config) if config else None,
-                                None if from_cache else seconds, from_cache)
+                info = Compiled(
+                    0,
+                    None,
+                    _config_tuple(config) if config else None,
+                    None if from_cache else seconds,
+                    from_cache,
+                )
             for k in new:
                 (state or rstate).compiled[k] = info
             if from_cache:
@@ -206,7 +212,7 @@ def _move_to_specialization(source, root, rstate, config, new, marked, seconds):
         _write_marker(root, rstate)
 
 
-_marker_warned = set()
+_marker_warned: set = set()
 
 
 def _write_marker(root, rstate):
@@ -305,9 +311,7 @@ def make_compile_device_callee(original):
                         f"{self.__name__!r} depends on the launch configuration "
                         "and can only be compiled for a kernel launch"
                     )
-                variant = state.device_variants.get(
-                    (argtypes, abi_name, config._lcs_keys[mask])
-                )
+                variant = state.device_variants.get((argtypes, abi_name, config._lcs_keys[mask]))
                 if variant is not None:
                     self.overloads[argtypes] = variant
                     tls.add_marks(mask)
@@ -328,9 +332,7 @@ def make_compile_device_callee(original):
                 elif state.device_masks is None:
                     state.device_masks = {}
                     state.device_variants = {}
-                mask = state.device_masks[argtypes] = (
-                    state.device_masks.get(argtypes, 0) | marked
-                )
+                mask = state.device_masks[argtypes] = state.device_masks.get(argtypes, 0) | marked
                 state.device_variants[(argtypes, abi_name, config._lcs_keys[mask])] = cres
                 tls.add_marks(mask)
             return cres

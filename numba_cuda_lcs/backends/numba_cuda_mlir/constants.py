@@ -13,7 +13,7 @@ cache on for every kernel.
 from ...constant_rewrite import ConstantRewrite
 from .manifest import NAMES
 
-_classes = {}
+_classes: dict = {}
 
 
 def rewrite_class():

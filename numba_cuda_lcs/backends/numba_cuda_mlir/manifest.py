@@ -26,39 +26,88 @@ FIX = (
 #: False for private names (leading underscore, or internals of a public
 #: class that numba-cuda-mlir does not document).
 MANIFEST = (
-    ("numba_cuda_mlir", "__version__", "version", True,
-     "the version check"),
-    ("numba_cuda_mlir.descriptor", "MLIRDispatcher", "MLIRDispatcher", False,
-     "the kernel dispatcher: the methods of DISPATCHER_METHODS are wrapped "
-     "(patches.py); specializations are instances of it"),
-    ("numba_cuda_mlir.caching", "MLIRCache", "MLIRCache", False,
-     "subclassed: LC-S entries keyed per launch key, .lcs marker"),
-    ("numba_cuda_mlir.caching", "MLIRCacheImpl", "MLIRCacheImpl", False,
-     "subclassed: the launch key stored inside each LC-S entry"),
-    ("numba_cuda_mlir.numba_cuda.core.compiler_lock", "global_compiler_lock",
-     "compiler_lock", False,
-     "the lock numba-cuda-mlir compiles under; routes change under it too"),
-    ("numba_cuda_mlir.numba_cuda.core.sigutils", "normalize_signature",
-     "normalize_signature", False, "argument types of a device-callee signature"),
-    ("numba_cuda_mlir.numba_cuda.core.ir", "Const", "ir_Const", False,
-     "the vendored IR module (its module is handed to the constant rewrite)"),
-    ("numba_cuda_mlir.numba_cuda.core.rewrites", "Rewrite", "Rewrite", False,
-     "base class of the launch-constant rewrite"),
-    ("numba_cuda_mlir.numba_cuda.core.rewrites", "rewrite_registry",
-     "rewrite_registry", False,
-     "launch-constant rewrite added first to its before-inference list"),
-    ("numba_cuda_mlir.numba_cuda.core.errors", "NumbaPerformanceWarning",
-     "NumbaPerformanceWarning", True, "the eviction warning's category"),
-    ("numba_cuda_mlir.numba_cuda.errors", "normalize_kernel_dimensions",
-     "normalize_kernel_dimensions", False,
-     "grid/block as 3-tuples, validated exactly as numba-cuda-mlir does"),
+    ("numba_cuda_mlir", "__version__", "version", True, "the version check"),
+    (
+        "numba_cuda_mlir.descriptor",
+        "MLIRDispatcher",
+        "MLIRDispatcher",
+        False,
+        "the kernel dispatcher: the methods of DISPATCHER_METHODS are wrapped "
+        "(patches.py); specializations are instances of it",
+    ),
+    (
+        "numba_cuda_mlir.caching",
+        "MLIRCache",
+        "MLIRCache",
+        False,
+        "subclassed: LC-S entries keyed per launch key, .lcs marker",
+    ),
+    (
+        "numba_cuda_mlir.caching",
+        "MLIRCacheImpl",
+        "MLIRCacheImpl",
+        False,
+        "subclassed: the launch key stored inside each LC-S entry",
+    ),
+    (
+        "numba_cuda_mlir.numba_cuda.core.compiler_lock",
+        "global_compiler_lock",
+        "compiler_lock",
+        False,
+        "the lock numba-cuda-mlir compiles under; routes change under it too",
+    ),
+    (
+        "numba_cuda_mlir.numba_cuda.core.sigutils",
+        "normalize_signature",
+        "normalize_signature",
+        False,
+        "argument types of a device-callee signature",
+    ),
+    (
+        "numba_cuda_mlir.numba_cuda.core.ir",
+        "Const",
+        "ir_Const",
+        False,
+        "the vendored IR module (its module is handed to the constant rewrite)",
+    ),
+    (
+        "numba_cuda_mlir.numba_cuda.core.rewrites",
+        "Rewrite",
+        "Rewrite",
+        False,
+        "base class of the launch-constant rewrite",
+    ),
+    (
+        "numba_cuda_mlir.numba_cuda.core.rewrites",
+        "rewrite_registry",
+        "rewrite_registry",
+        False,
+        "launch-constant rewrite added first to its before-inference list",
+    ),
+    (
+        "numba_cuda_mlir.numba_cuda.core.errors",
+        "NumbaPerformanceWarning",
+        "NumbaPerformanceWarning",
+        True,
+        "the eviction warning's category",
+    ),
+    (
+        "numba_cuda_mlir.numba_cuda.errors",
+        "normalize_kernel_dimensions",
+        "normalize_kernel_dimensions",
+        False,
+        "grid/block as 3-tuples, validated exactly as numba-cuda-mlir does",
+    ),
 )
 
 #: Attributes of MLIRDispatcher instances this backend reads or updates
 #: (not patched): documented here so a layout change is caught by the check.
 DISPATCHER_ATTRIBUTES = (
-    ("overloads", "compiled kernels by argument types: a result compiled for "
-     "one launch key is moved from the kernel to the specialization of its key"),
+    (
+        "overloads",
+        "compiled kernels by argument types: a result compiled for "
+        "one launch key is moved from the kernel to the specialization of its key",
+    ),
     ("_cache", "the disk cache object enable_caching() set"),
     ("_cache_hits", "counter read to tell a disk-cache load from a compile"),
     ("_device_dispatcher", "read: the device-function twin of a dispatcher"),
@@ -68,8 +117,13 @@ DISPATCHER_ATTRIBUTES = (
 
 #: Methods of MLIRDispatcher this backend wraps (patches.py), or calls.
 DISPATCHER_METHODS = (
-    "configure", "_compile_impl", "_compile_public", "_compile_device_callee",
-    "_compile_as_device_callee", "enable_caching", "_recompile_impl",
+    "configure",
+    "_compile_impl",
+    "_compile_public",
+    "_compile_device_callee",
+    "_compile_as_device_callee",
+    "enable_caching",
+    "_recompile_impl",
     "_compile",  # called: the native launcher's compile callback (tests)
 )
 

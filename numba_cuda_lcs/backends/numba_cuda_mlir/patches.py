@@ -28,29 +28,61 @@ from . import routing as _routing
 
 #: (attribute of MLIRDispatcher, factory(original), why, adds)
 DISPATCHER_PATCHES = (
-    ("configure", _routing.make_configure,
-     "kernel[...] returns our LaunchConfiguration (marking API, args, routing "
-     "to the specialization of the launch's key); numba-cuda-mlir's "
-     "configured launcher still launches", False),
-    ("_compile_impl", _compile.make_compile_impl,
-     "open a compile frame for the launch in progress; results that depend "
-     "on the launch go to the specialization of their key, never to the "
-     "kernel's own native launcher", False),
-    ("_compile_public", _compile.make_compile_public,
-     "eager compiles have no launch configuration (frame with none), except "
-     "inside compiling_for(), which compile_ptx uses", False),
-    ("_compile_device_callee", _compile.make_compile_device_callee,
-     "device functions that read the launch get one variant per launch key", False),
-    ("_compile_as_device_callee", _compile.make_compile_as_device_callee,
-     "the kernel-side entry of such a device function follows its variant", False),
-    ("enable_caching", _compile.make_enable_caching,
-     "disk cache keyed per launch key for LC-S specializations, .lcs marker; "
-     "plain entries keep numba-cuda-mlir's keys", False),
-    ("_recompile_impl", _compile.make_recompile_impl,
-     "recompile() also drops specializations and configured launches (they "
-     "hold launchers of the replaced native dispatcher)", False),
-    ("_lcs", lambda _original: None,
-     "per-kernel record (None until a kernel is first configured)", True),
+    (
+        "configure",
+        _routing.make_configure,
+        "kernel[...] returns our LaunchConfiguration (marking API, args, routing "
+        "to the specialization of the launch's key); numba-cuda-mlir's "
+        "configured launcher still launches",
+        False,
+    ),
+    (
+        "_compile_impl",
+        _compile.make_compile_impl,
+        "open a compile frame for the launch in progress; results that depend "
+        "on the launch go to the specialization of their key, never to the "
+        "kernel's own native launcher",
+        False,
+    ),
+    (
+        "_compile_public",
+        _compile.make_compile_public,
+        "eager compiles have no launch configuration (frame with none), except "
+        "inside compiling_for(), which compile_ptx uses",
+        False,
+    ),
+    (
+        "_compile_device_callee",
+        _compile.make_compile_device_callee,
+        "device functions that read the launch get one variant per launch key",
+        False,
+    ),
+    (
+        "_compile_as_device_callee",
+        _compile.make_compile_as_device_callee,
+        "the kernel-side entry of such a device function follows its variant",
+        False,
+    ),
+    (
+        "enable_caching",
+        _compile.make_enable_caching,
+        "disk cache keyed per launch key for LC-S specializations, .lcs marker; "
+        "plain entries keep numba-cuda-mlir's keys",
+        False,
+    ),
+    (
+        "_recompile_impl",
+        _compile.make_recompile_impl,
+        "recompile() also drops specializations and configured launches (they "
+        "hold launchers of the replaced native dispatcher)",
+        False,
+    ),
+    (
+        "_lcs",
+        lambda _original: None,
+        "per-kernel record (None until a kernel is first configured)",
+        True,
+    ),
 )
 
 REWRITE_WHY = (

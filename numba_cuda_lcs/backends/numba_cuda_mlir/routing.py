@@ -59,8 +59,7 @@ class LaunchConfiguration(LaunchConfigMarking):
     config)`` before every launch), and the marking API.
     """
 
-    def __init__(self, dispatcher, griddim, blockdim, stream, sharedmem, cluster,
-                 raw, marshaller):
+    def __init__(self, dispatcher, griddim, blockdim, stream, sharedmem, cluster, raw, marshaller):
         self.dispatcher = dispatcher
         self.griddim = griddim
         self.blockdim = blockdim

@@ -96,8 +96,7 @@ class KernelState:
 def check_max_specializations(value, source):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(
-            f"{source} must be a positive int (live specializations per kernel), "
-            f"got {value!r}"
+            f"{source} must be a positive int (live specializations per kernel), got {value!r}"
         )
     return value
 
