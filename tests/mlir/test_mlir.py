@@ -12,6 +12,10 @@ import warnings
 
 import numpy as np
 import pytest
+
+# numba-cuda-mlir needs Python >= 3.11 (the mlir extra): skip without it.
+pytest.importorskip("numba_cuda_mlir")
+
 from numba_cuda_mlir import cuda  # noqa: E402
 from numba_cuda_mlir.numba_cuda import float32  # noqa: E402
 from support.mlir import cc90, compiled_for_cubin, fake_launches, shared_bytes  # noqa: F401
