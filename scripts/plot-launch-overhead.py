@@ -69,7 +69,10 @@ def load_series(report):
             overhead = res.get("overhead_us") or {}
             if not overhead:
                 continue
-            stats = {int(n): mean_std(values) for n, values in overhead.items() if values}
+            # Array-count cases only ("0".."4"); "4s"/"4c" (scalars, CAI) are in the table.
+            stats = {
+                int(n): mean_std(values) for n, values in overhead.items() if values and n.isdigit()
+            }
             series.append(
                 {
                     "label": f"{env_name}: {variant}" if several else variant,

@@ -12,6 +12,9 @@ import numba_cuda_lcs
 def run_cli(*args, env=None, timeout=300):
     return subprocess.run(
         [sys.executable, "-m", "numba_cuda_lcs", *args],
+        # Where the package under test lives: from an unpacked sdist, the
+        # current directory would shadow the installed wheel.
+        cwd=os.path.dirname(os.path.dirname(numba_cuda_lcs.__file__)),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -154,9 +154,13 @@ def _selected_in_a_fresh_process(**env):
     import subprocess
     import sys
 
+    import numba_cuda_lcs
+
     proc = subprocess.run(
         [sys.executable, "-c", "from numba_cuda_lcs import tls; print(tls.IMPLEMENTATION)"],
         env=dict(os.environ, **env),
+        # The package under test, not whatever the current directory holds.
+        cwd=os.path.dirname(os.path.dirname(numba_cuda_lcs.__file__)),
         capture_output=True,
         text=True,
         timeout=120,
