@@ -29,7 +29,7 @@ from numba.cuda import types
 from numba.cuda.core import caching as nb_caching
 from numba.cuda.core import config as nb_config
 
-from numba_cuda_lcs import keys
+from numba_cuda_lcs import cache_files, keys
 from numba_cuda_lcs._version import __version__
 from numba_cuda_lcs.backends.numba_cuda import cache as lcs_cache
 from numba_cuda_lcs.backends.numba_cuda import compile as lcs_compile
@@ -183,9 +183,9 @@ def marker_json(cache):
 # --------------------------------------------------------------------------
 
 
-def test_cache_extra_is_none_for_plain_kernels_and_tagged_otherwise():
-    assert lcs_cache._cache_extra(None) is None
-    assert lcs_cache._cache_extra(KEY32) == ("numba-cuda-lcs", __version__, KEY32)
+def test_index_extra_is_none_for_plain_kernels_and_tagged_otherwise():
+    assert cache_files.index_extra(None) is None
+    assert cache_files.index_extra(KEY32) == ("numba-cuda-lcs", __version__, KEY32)
 
 
 def test_plain_index_key_is_numba_cudas_and_lcs_keys_append_the_extra(mod):
@@ -194,10 +194,10 @@ def test_plain_index_key_is_numba_cudas_and_lcs_keys_append_the_extra(mod):
     plain = stock._index_key(SIG, codegen)
     assert ours._index_key(SIG, codegen) == plain
 
-    ours._index_extra = lcs_cache._cache_extra(KEY32)
+    ours._index_extra = cache_files.index_extra(KEY32)
     keyed32 = ours._index_key(SIG, codegen)
     assert keyed32 == plain + (("numba-cuda-lcs", __version__, KEY32),)
-    ours._index_extra = lcs_cache._cache_extra(KEY64)
+    ours._index_extra = cache_files.index_extra(KEY64)
     assert ours._index_key(SIG, codegen) not in (plain, keyed32)
 
     # numba-cuda's own launch-config keys never collide with ours.
@@ -248,7 +248,7 @@ def test_entries_are_kept_apart_per_launch_key_and_from_plain_entries(mod):
 
 def test_entries_of_another_package_version_are_not_reused(mod, monkeypatch):
     cache = LCSCache(mod.kern)
-    monkeypatch.setattr(lcs_cache, "LCS_VERSION", "0.0.1-older")
+    monkeypatch.setattr(cache_files, "LCS_VERSION", "0.0.1-older")
     cache.save_for(SIG, FakeKernel("old", True), KEY32)
     assert tag_of(load(cache, KEY32)) == "old"
     monkeypatch.undo()
@@ -447,7 +447,7 @@ def test_marker_write_fails_on_a_full_disk_and_cleans_up(mod, monkeypatch):
             self._f.flush()
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(lcs_cache, "open", FullDisk, raising=False)
+    monkeypatch.setattr(cache_files, "open", FullDisk, raising=False)
     assert cache.write_marker(keys.BLOCKDIM) is False
     monkeypatch.undo()
     assert leftover_temporaries(cache.cache_path) == []

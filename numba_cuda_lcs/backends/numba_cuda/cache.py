@@ -8,14 +8,11 @@ the entry saved for its key).  A JSON ``<index base>.lcs`` marker beside the
 index records the fields (docs/launch-config.md, "Disk cache").
 """
 
-import json
 import os
-import threading
 import warnings
 
-from ... import keys as _keys
+from ... import cache_files
 from . import manifest as nb
-from .manifest import LCS_VERSION
 from .records import KernelTag
 
 
@@ -67,7 +64,7 @@ class LCSCache(nb.CUDACache):
         return key if extra is None else key + (extra,)
 
     def load_for(self, sig, target_context, launch_key):
-        self._index_extra = _cache_extra(launch_key)
+        self._index_extra = cache_files.index_extra(launch_key)
         self._impl.lcs_launch_key = launch_key
         try:
             kernel = self.load_overload(sig, target_context)
@@ -90,7 +87,7 @@ class LCSCache(nb.CUDACache):
         return kernel
 
     def save_for(self, sig, kernel, launch_key):
-        self._index_extra = _cache_extra(launch_key)
+        self._index_extra = cache_files.index_extra(launch_key)
         self._impl.lcs_launch_key = launch_key
         try:
             try:
@@ -127,49 +124,15 @@ class LCSCache(nb.CUDACache):
             self._impl.lcs_launch_key = None
 
     def read_marker(self):
-        """The field mask the marker records; None without a marker.  A
-        marker that cannot be parsed (or numba-cuda's own empty marker)
-        counts as all fields."""
-        try:
-            with open(self.marker_path, "rb") as f:
-                raw = f.read()
-        except FileNotFoundError:
-            return None
-        except OSError:
-            return _keys.ALL_FIELDS
-        try:
-            fields = json.loads(raw.decode("utf-8"))["fields"]
-            return _keys.fields_to_mask(fields)
-        except Exception:
-            return _keys.ALL_FIELDS
+        """The field mask the marker records; None without a marker
+        (numba-cuda's own empty marker counts as all fields)."""
+        return cache_files.read_marker(self.marker_path)
 
     def write_marker(self, mask):
         """Atomically write the marker; False when it cannot be written."""
-        payload = json.dumps(
-            {
-                "numba_cuda_lcs": LCS_VERSION,
-                "fields": list(_keys.mask_to_fields(mask)),
-            }
-        ).encode("utf-8")
-        tmp = f"{self.marker_path}.tmp.{os.getpid()}.{threading.get_ident()}"
-        try:
-            self._impl.locator.ensure_cache_path()
-            with open(tmp, "wb") as f:
-                f.write(payload)
-            os.replace(tmp, self.marker_path)
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            return False
-        return True
-
-
-def _cache_extra(launch_key):
-    if launch_key is None:
-        return None
-    return ("numba-cuda-lcs", LCS_VERSION, launch_key)
+        return cache_files.write_marker(
+            self.marker_path, mask, self._impl.locator.ensure_cache_path
+        )
 
 
 def enable_caching(self):

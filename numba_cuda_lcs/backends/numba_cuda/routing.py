@@ -15,19 +15,16 @@ kernel it got was compiled for another configuration.
 case through both.
 """
 
-import os
 import sys
 import warnings
 import weakref
 
 from ... import keys as _keys
-from ... import tls
+from ... import limits, tls
 from ...errors import LaunchConfigSpecializationError
 from . import manifest as nb
 from .records import DispatcherState, Routing, state_of
 
-MAX_SPECIALIZATIONS_ENV = "NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS"
-DEFAULT_MAX_SPECIALIZATIONS = 32
 #: jit options numba-cuda-lcs reads (and keeps away from numba-cuda's _Kernel).
 JIT_OPTIONS = ("lcs_max_specializations", "lcs_launch_bounds")
 
@@ -57,36 +54,17 @@ def routing_of(root):
     return state.routing
 
 
-def _check_limit(value, source):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"{source} must be a positive int (live specializations per kernel), got {value!r}"
-        )
-    return value
-
-
 def max_specializations_for(root):
-    """The limit on live specializations of *root*: the jit option, else the
-    per-kernel API value, else the environment variable, else 32."""
-    value = root.targetoptions.get("lcs_max_specializations")
-    if value is not None:
-        return _check_limit(value, "lcs_max_specializations")
+    """The limit on live specializations of *root* (``limits``)."""
     state = root._lcs
-    if state is not None and state.max_specializations is not None:
-        return state.max_specializations
-    env = os.environ.get(MAX_SPECIALIZATIONS_ENV, "").strip()
-    if env:
-        try:
-            return _check_limit(int(env), MAX_SPECIALIZATIONS_ENV)
-        except ValueError:
-            raise ValueError(
-                f"{MAX_SPECIALIZATIONS_ENV} must be a positive int, got {env!r}"
-            ) from None
-    return DEFAULT_MAX_SPECIALIZATIONS
+    return limits.max_specializations(
+        root.targetoptions.get("lcs_max_specializations"),
+        state.max_specializations if state is not None else None,
+    )
 
 
 def set_max_specializations(root, limit):
-    state_of(root).max_specializations = None if limit is None else _check_limit(limit, "limit")
+    state_of(root).max_specializations = None if limit is None else limits.check(limit, "limit")
 
 
 def _new_child(root, routing, key, launch):
@@ -177,7 +155,7 @@ def _warn_evictions(root, routing):
             f"launched again (evicted so far: {recent}). Raise the limit "
             f"with @cuda.jit(lcs_max_specializations=N), "
             f"numba_cuda_lcs.set_max_specializations(kernel, N) or "
-            f"{MAX_SPECIALIZATIONS_ENV}, or mark fewer fields."
+            f"{limits.MAX_SPECIALIZATIONS_ENV}, or mark fewer fields."
         ),
         stacklevel=stacklevel_outside_package(),
     )

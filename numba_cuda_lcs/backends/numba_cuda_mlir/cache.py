@@ -14,14 +14,10 @@ numba-cuda-mlir skips its disk cache for every kernel while a
 whole-function planner is registered; numba-cuda-lcs registers none.
 """
 
-import json
 import os
-import threading
 import warnings
 
-from ... import keys as _keys
-from ... import tls
-from ..._version import __version__ as _lcs_version
+from ... import cache_files, tls
 from .manifest import NAMES
 
 SAVED_KEY = "numba_cuda_lcs_saved_key"
@@ -81,7 +77,7 @@ def _make_cache_class():
             key = super()._index_key(sig, codegen)
             if self.lcs_launch_key is None:
                 return key
-            return key + (("numba-cuda-lcs", _lcs_version, self.lcs_launch_key),)
+            return key + (cache_files.index_extra(self.lcs_launch_key),)
 
         def load_overload(self, sig, target_context):
             try:
@@ -142,38 +138,14 @@ def _make_cache_class():
                     )
 
         def read_marker(self):
-            """The field mask the marker records; None without one.  A
-            marker that cannot be parsed counts as all fields."""
-            try:
-                with open(self.marker_path, "rb") as f:
-                    raw = f.read()
-            except FileNotFoundError:
-                return None
-            except OSError:
-                return _keys.ALL_FIELDS
-            try:
-                return _keys.fields_to_mask(json.loads(raw.decode("utf-8"))["fields"])
-            except Exception:
-                return _keys.ALL_FIELDS
+            """The field mask the marker records; None without one."""
+            return cache_files.read_marker(self.marker_path)
 
         def write_marker(self, mask):
             """Atomically write the marker; False when it cannot be written."""
-            payload = json.dumps(
-                {"numba_cuda_lcs": _lcs_version, "fields": list(_keys.mask_to_fields(mask))}
-            ).encode("utf-8")
-            tmp = f"{self.marker_path}.tmp.{os.getpid()}.{threading.get_ident()}"
-            try:
-                self._impl.locator.ensure_cache_path()
-                with open(tmp, "wb") as f:
-                    f.write(payload)
-                os.replace(tmp, self.marker_path)
-            except OSError:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                return False
-            return True
+            return cache_files.write_marker(
+                self.marker_path, mask, self._impl.locator.ensure_cache_path
+            )
 
     LCSCacheBase.__name__ = LCSCacheBase.__qualname__ = "LCSCache"
     return LCSCacheBase

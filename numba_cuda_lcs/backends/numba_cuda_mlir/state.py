@@ -9,13 +9,10 @@ holding its per-key variants.
 """
 
 import collections
-import os
 import threading
 
 from ... import keys as _keys
-
-MAX_SPECIALIZATIONS_ENV = "NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS"
-DEFAULT_MAX_SPECIALIZATIONS = 32
+from ... import limits
 
 
 class Compiled:
@@ -94,28 +91,14 @@ class KernelState:
 
 
 def check_max_specializations(value, source):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"{source} must be a positive int (live specializations per kernel), got {value!r}"
-        )
-    return value
+    return limits.check(value, source)
 
 
 def max_specializations(state):
     """The per-kernel value, else ``NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS``,
     else 32 (numba-cuda-mlir rejects unknown jit options, so there is no
     ``lcs_max_specializations=`` here)."""
-    if state.max_specializations is not None:
-        return state.max_specializations
-    env = os.environ.get(MAX_SPECIALIZATIONS_ENV, "").strip()
-    if env:
-        try:
-            return check_max_specializations(int(env), MAX_SPECIALIZATIONS_ENV)
-        except ValueError:
-            raise ValueError(
-                f"{MAX_SPECIALIZATIONS_ENV} must be a positive int, got {env!r}"
-            ) from None
-    return DEFAULT_MAX_SPECIALIZATIONS
+    return limits.max_specializations(None, state.max_specializations)
 
 
 class _Launching(threading.local):
