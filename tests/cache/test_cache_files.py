@@ -31,7 +31,6 @@ from numba.cuda.core import config as nb_config
 
 from numba_cuda_lcs import cache_files, keys
 from numba_cuda_lcs._version import __version__
-from numba_cuda_lcs.backends.numba_cuda import cache as lcs_cache
 from numba_cuda_lcs.backends.numba_cuda import compile as lcs_compile
 from numba_cuda_lcs.backends.numba_cuda import records, routing
 from numba_cuda_lcs.backends.numba_cuda.cache import LCSCache
