@@ -74,13 +74,32 @@ def launch_keys(griddim, blockdim, sharedmem):
     )
 
 
+# A key is a plain tuple, ``(mask, value, ...)``: hashed and compared on
+# every LC-S launch, so it stays a tuple; these helpers name its parts.
+
+
+def key_mask(key):
+    """The fields a key holds, as a mask."""
+    return key[0]
+
+
+def key_values(key):
+    """``{field name: value}`` of a key."""
+    return dict(zip(mask_to_fields(key[0]), key[1:], strict=True))
+
+
+def is_key(obj):
+    """Whether *obj* is one of our keys (numba-cuda's own launch-config keys
+    are ``(griddim, blockdim, sharedmem)`` tuples of tuples)."""
+    return isinstance(obj, tuple) and bool(obj) and type(obj[0]) is int
+
+
 def project(key, mask):
     """The key for *mask* of the launch that has *key*, or None when *key*
     does not hold every field of *mask*."""
-    key_mask = key[0]
-    if mask & ~key_mask:
+    if mask & ~key_mask(key):
         return None
-    values = dict(zip(mask_to_fields(key_mask), key[1:], strict=True))
+    values = key_values(key)
     return (mask,) + tuple(values[name] for name in mask_to_fields(mask))
 
 
@@ -158,6 +177,5 @@ def normalize_sharedmem(sharedmem):
 
 def describe_key(key):
     """Human-readable form of a key: ``"blockdim=(64, 1, 1)"``."""
-    mask = key[0]
-    parts = [f"{name}={value!r}" for name, value in zip(mask_to_fields(mask), key[1:], strict=True)]
+    parts = [f"{name}={value!r}" for name, value in key_values(key).items()]
     return ", ".join(parts) if parts else "(no fields)"

@@ -108,3 +108,13 @@ def test_every_launchable_configuration_is_accepted_as_is(grid, block, sharedmem
         assert keys.normalize_dim(block, "blockdim") == block
     assert keys.normalize_dim(grid, "griddim") == grid
     assert keys.normalize_sharedmem(sharedmem) == sharedmem
+
+
+def test_key_parts_are_named():
+    key = keys.launch_keys((4, 1, 1), (64, 1, 1), 128)[keys.BLOCKDIM | keys.SHAREDMEM]
+    assert keys.key_mask(key) == keys.BLOCKDIM | keys.SHAREDMEM
+    assert keys.key_values(key) == {"blockdim": (64, 1, 1), "sharedmem": 128}
+    assert keys.is_key(key)
+    # numba-cuda's own launch-config keys are not ours
+    assert not keys.is_key(((4, 1, 1), (64, 1, 1), 128))
+    assert not keys.is_key(())

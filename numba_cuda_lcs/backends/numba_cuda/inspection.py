@@ -63,7 +63,7 @@ def kernel_rows(kernel):
                     "default": served.is_default,
                     "launch_config_sensitive": sensitive,
                     "fields": fields,
-                    "key": dict(zip(fields, tag.key[1:])) if fields and tag.key else {},
+                    "key": _keys.key_values(tag.key) if fields and tag.key else {},
                     "compiled_for": tag.compiled_for if sensitive and tag is not None else None,
                     "hits": hits,
                     "compile_seconds": seconds,

@@ -253,7 +253,7 @@ def hand_over_to_numba_cuda():
             if state is None or state.routing is None:
                 continue
             children = root._launch_config_specializations
-            ours = [(k, c) for k, c in list(children.items()) if isinstance(k[0], int)]
+            ours = [(k, c) for k, c in list(children.items()) if _keys.is_key(k)]
             for key, _child in ours:
                 del children[key]
             for _key, child in ours:

@@ -62,7 +62,7 @@ def _rows_of(dispatcher, state, default, hits):
                 "default": default,
                 "launch_config_sensitive": bool(mask),
                 "fields": _keys.mask_to_fields(mask),
-                "key": dict(zip(_keys.mask_to_fields(mask), key[1:])) if key else {},
+                "key": _keys.key_values(key) if key else {},
                 "compiled_for": info.config if info is not None else None,
                 "hits": hits,
                 "compile_seconds": info.seconds if info is not None else None,
