@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
     reason="builds and installs the package (slow): set NUMBA_CUDA_LCS_ARTIFACT_TESTS=1",
 )
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
 PTH = "numba_cuda_lcs-autoload.pth"
 ACTIVATES = (
     "import sys\n"
