@@ -80,3 +80,19 @@ def test_the_memo_is_bounded(monkeypatch):
         assert typeof_pyval(None, arr) == "T"
     assert len(typeof_pyval.remembered) <= 8
     assert len(calls) == 20
+
+
+def test_unloading_a_contexts_modules_invalidates_prepared_launch_state():
+    # numba-cuda's Context.reset (cuda.close(), device resets) and
+    # unload_module unload CUfunctions that prepared launchers hold; a new
+    # context can reuse the old handle, so the state must be rebuilt.
+    from numba.cuda.cudadrv import driver
+
+    from numba_cuda_lcs.backends.numba_cuda import launch_path
+
+    for method in (driver.Context.reset, driver.Context.unload_module):
+        before = launch_path._epoch
+        # A stand-in, not a real context: numba-cuda's body fails on it.
+        with pytest.raises((AttributeError, NameError)):
+            method(object(), *([object()] if method is driver.Context.unload_module else []))
+        assert launch_path._epoch == before + 1

@@ -69,6 +69,30 @@ class LaunchConfiguration(LaunchConfigMarking, nb.StockLaunchConfiguration):
         )
 
 
+# Bumped whenever numba-cuda unloads a context's modules (Context.reset on
+# cuda.close() or a device reset, Context.unload_module): the launchers built
+# before hold CUfunction handles of unloaded modules, and a new context can
+# have the old one's handle, so context handles alone cannot tell.
+_epoch = 0
+
+
+def invalidate_prepared():
+    """Make every configured launch prepare its launch state again."""
+    global _epoch
+    _epoch += 1
+
+
+def make_context_unload(original):
+    """Build a replacement for ``Context.reset`` / ``Context.unload_module``
+    from numba-cuda's own: invalidate prepared launch state, then unload."""
+
+    def unload(self, *args, **kwargs):
+        invalidate_prepared()
+        return original(self, *args, **kwargs)
+
+    return unload
+
+
 def _prepare(kernel, launch, context):
     """Build (and keep on *launch*) what launching *kernel* in the current
     CUDA context (handle *context*; 0 if none is current yet) needs."""
@@ -80,7 +104,9 @@ def _prepare(kernel, launch, context):
     # every launch, which rejects bad dimensions with ValueError: once here.
     nb.CoreLaunchConfig(grid=launch.griddim, block=launch.blockdim, shmem_size=launch.sharedmem)
     launcher = argplan.make_launcher(kernel, launch.griddim, launch.blockdim, launch.sharedmem)
-    prepared = PreparedLaunch(kernel, context, launcher, argplan.stream_handle(launch.stream))
+    prepared = PreparedLaunch(
+        kernel, context, launcher, argplan.stream_handle(launch.stream), _epoch
+    )
     launch._lcs_prepared[context] = prepared
     return prepared
 
@@ -126,7 +152,7 @@ def call(self, args, launch):
         # numba-cuda's own lookup costs about as much as a launch).
         context = _launcher.current_context()
         prepared = launch._lcs_prepared.get(context)
-        if prepared is None or prepared.kernel is not kernel:
+        if prepared is None or prepared.kernel is not kernel or prepared.epoch != _epoch:
             prepared = _prepare(kernel, launch, context)
         launcher = prepared.launcher
         if launcher is None:  # debug=True: numba-cuda's own launch

@@ -106,6 +106,10 @@ READS = (
         "a launch's dimensions are checked, and a refused launch is reported, as numba-cuda does",
     ),
     (
+        "cudadrv.driver.Context.reset / unload_module",
+        "launch state prepared in a context is dropped when numba-cuda unloads its modules",
+    ),
+    (
         "CUDADispatcher.typeof_pyval, cudadrv.devicearray.DeviceNDArray",
         "the numba type of a device array is remembered per array (typeof)",
     ),
@@ -138,6 +142,11 @@ types = nb_types
 ArgHint = nb_args.ArgHint  # In/Out/InOut wrappers of host arrays
 Out = nb_args.Out
 get_device_context = nb_devices.get_context
+
+# -- contexts whose modules go away ---------------------------------------------
+from numba.cuda.cudadrv import driver as nb_driver_module  # noqa: E402
+
+DriverContext = nb_driver_module.Context  # reset() / unload_module() unload modules
 
 # -- argument typing (typeof) ---------------------------------------------------
 from numba.cuda.cudadrv.devicearray import DeviceNDArray  # noqa: E402

@@ -80,6 +80,18 @@ PATCHES = (
         nb.Kernel, "_lcs", _use(None), "KernelTag: fields and key of an LC-S kernel", adds=True
     ),
     PatchSpec(
+        nb.DriverContext,
+        "reset",
+        launch_path.make_context_unload,
+        "launch state prepared in a context is dropped when numba-cuda resets it",
+    ),
+    PatchSpec(
+        nb.DriverContext,
+        "unload_module",
+        launch_path.make_context_unload,
+        "launch state prepared in a context is dropped when a module is unloaded",
+    ),
+    PatchSpec(
         nb.ForAll,
         "__call__",
         _use(specialize.forall_call),

@@ -119,10 +119,11 @@ class PreparedLaunch:
     context needs, built once: a launcher (function handle, dimensions,
     argument plan) and the stream handle."""
 
-    __slots__ = ("kernel", "context", "launcher", "stream_handle")
+    __slots__ = ("kernel", "context", "launcher", "stream_handle", "epoch")
 
-    def __init__(self, kernel, context, launcher, stream_handle):
+    def __init__(self, kernel, context, launcher, stream_handle, epoch):
         self.kernel = kernel
+        self.epoch = epoch  # launch_path's epoch when built (see invalidate_prepared)
         self.context = context  # CUcontext handle (int)
         self.launcher = launcher  # None: numba-cuda's _Kernel.launch (debug kernels)
         self.stream_handle = stream_handle
