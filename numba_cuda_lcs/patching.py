@@ -11,6 +11,8 @@ reverse order, so a patched library can be returned to its exact prior state.
 Pure logic: nothing here names numba-cuda.
 """
 
+import threading
+
 _MISSING = object()
 
 
@@ -160,3 +162,50 @@ class PatchSet:
         """Restore every patched attribute, newest first."""
         while self._patches:
             self._patches.pop().undo()
+
+
+class Installation:
+    """Whether one backend's patches are in place, made and undone under a
+    lock: ``install(apply)`` runs ``apply(patches)`` on a fresh
+    :class:`PatchSet` (undoing what it did if it raises), ``uninstall()``
+    undoes it.  *after* / *before* callbacks run under the same lock."""
+
+    def __init__(self):
+        self.patches = None  # the PatchSet in place, or None
+        self._lock = threading.Lock()
+
+    def is_installed(self):
+        return self.patches is not None
+
+    def describe(self):
+        """One line per patch in place."""
+        return [] if self.patches is None else [patch.describe() for patch in self.patches]
+
+    def install(self, apply, after=None):
+        """Apply the patches; False if they already are."""
+        with self._lock:
+            if self.patches is not None:
+                return False
+            patches = PatchSet()
+            try:
+                apply(patches)
+            except BaseException:
+                patches.undo()
+                raise
+            self.patches = patches
+            if after is not None:
+                after()
+            return True
+
+    def uninstall(self, before=None, after=None):
+        """Undo the patches; False if none are in place."""
+        with self._lock:
+            if self.patches is None:
+                return False
+            if before is not None:
+                before()
+            self.patches.undo()
+            self.patches = None
+            if after is not None:
+                after()
+            return True

@@ -70,3 +70,29 @@ def test_undo_is_lifo():
     patches.replace(module, "value", "second", "2")
     patches.undo()
     assert module.value == "original"
+
+
+def test_installation_applies_once_undoes_on_failure_and_uninstalls():
+    from numba_cuda_lcs.patching import Installation
+
+    module = types.ModuleType("m")
+    module.value = "original"
+    installation = Installation()
+
+    def failing(patches):
+        patches.replace(module, "value", "half-done", "why")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        installation.install(failing)
+    assert module.value == "original" and not installation.is_installed()
+
+    calls = []
+    apply = lambda patches: patches.replace(module, "value", "patched", "why")  # noqa: E731
+    assert installation.install(apply, after=lambda: calls.append("after")) is True
+    assert installation.install(apply) is False  # already in place
+    assert module.value == "patched" and calls == ["after"]
+    assert installation.describe() == ["replaces m.value: why"]
+    assert installation.uninstall(before=lambda: calls.append("before")) is True
+    assert installation.uninstall() is False
+    assert module.value == "original" and calls == ["after", "before"]

@@ -28,7 +28,7 @@ from numba_cuda_lcs.backends.numba_cuda import patches
 # before numba-cuda-lcs was activated holds it (cuda.coop's pattern).
 builtin_ensure = next(
     p.original
-    for p in patches._installed
+    for p in patches._installation.patches
     if getattr(p, "name", None) == "ensure_current_launch_config"
 )
 

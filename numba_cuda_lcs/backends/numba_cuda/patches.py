@@ -6,11 +6,9 @@ applies them through a :class:`~numba_cuda_lcs.patching.PatchSet`, and
 :func:`uninstall` undoes them in reverse order.
 """
 
-import threading
-
 from ... import launchconfig as _launchconfig
 from ... import marks
-from ...patching import PatchSet, PatchSpec
+from ...patching import Installation, PatchSpec
 from . import cache, compile, device_functions, launch_path, specialize, typeof
 from . import manifest as nb
 from .constants import LaunchConstantRewrite
@@ -118,46 +116,46 @@ PATCHES = (
 )
 REWRITE_WHY = "launch constants (numba_cuda_lcs.launch) become ir.Const before typing"
 
-_installed = None
-_lock = threading.Lock()
+_installation = Installation()
 
 
 def is_installed():
-    return _installed is not None
+    return _installation.is_installed()
 
 
 def installed_patches():
     """One line per patch in place."""
-    return [] if _installed is None else [patch.describe() for patch in _installed]
+    return _installation.describe()
+
+
+def _apply(patches):
+    nb.check_version()
+    for spec in PATCHES:
+        patches.apply(spec)
+    # First, so that numba-cuda's own before-inference rewrites (static
+    # getitem, ...) see the constants.
+    patches.insert(
+        "rewrite_registry['before-inference']",
+        nb.rewrite_registry.rewrites["before-inference"],
+        LaunchConstantRewrite,
+        REWRITE_WHY,
+    )
+
+
+def _after_install():
+    # Configured launches cached before now are numba-cuda's own class.
+    _D.configure.cache_clear()
+    marks.add_builtin_reader(nb.builtin_current_config)
+
+
+def _after_uninstall():
+    marks.remove_builtin_reader(nb.builtin_current_config)
+    _D.configure.cache_clear()
 
 
 def install():
     """Apply every patch.  Returns False if already installed."""
-    global _installed
-    with _lock:
-        if _installed is not None:
-            return False
-        nb.check_version()
-        patches = PatchSet()
-        try:
-            for spec in PATCHES:
-                patches.apply(spec)
-            # First, so that numba-cuda's own before-inference rewrites
-            # (static getitem, ...) see the constants.
-            patches.insert(
-                "rewrite_registry['before-inference']",
-                nb.rewrite_registry.rewrites["before-inference"],
-                LaunchConstantRewrite,
-                REWRITE_WHY,
-            )
-        except BaseException:
-            patches.undo()
-            raise
-        # Configured launches cached before now are numba-cuda's own class.
-        _D.configure.cache_clear()
-        marks.add_builtin_reader(nb.builtin_current_config)
-        _installed = patches
-        return True
+    return _installation.install(_apply, after=_after_install)
 
 
 def uninstall():
@@ -167,13 +165,4 @@ def uninstall():
     numba-cuda's own launch-config state first (``routing``), so no launch
     after this runs a kernel compiled for another configuration.
     """
-    global _installed
-    with _lock:
-        if _installed is None:
-            return False
-        hand_over_to_numba_cuda()
-        _installed.undo()
-        _installed = None
-        marks.remove_builtin_reader(nb.builtin_current_config)
-        _D.configure.cache_clear()
-        return True
+    return _installation.uninstall(before=hand_over_to_numba_cuda, after=_after_uninstall)

@@ -18,9 +18,7 @@ configuration: a kernel itself never holds configuration-dependent code
 to their specializations.
 """
 
-import threading
-
-from ...patching import PatchSet, PatchSpec
+from ...patching import Installation, PatchSpec
 from . import compile as _compile
 from . import constants as _constants
 from . import manifest as _manifest
@@ -99,51 +97,37 @@ def patch_specs(names):
     )
 
 
-_installed = None
-_lock = threading.Lock()
+_installation = Installation()
 
 
 def is_installed():
-    return _installed is not None
+    return _installation.is_installed()
 
 
 def installed_patches():
     """One line per patch in place."""
-    return [] if _installed is None else [patch.describe() for patch in _installed]
+    return _installation.describe()
+
+
+def _apply(patches):
+    names = _manifest.load()
+    for spec in patch_specs(names):
+        patches.apply(spec)
+    # First, so that numba's own before-inference rewrites (constant
+    # getitem, ...) see the constants.
+    patches.insert(
+        "rewrite_registry['before-inference']",
+        names.rewrite_registry.rewrites["before-inference"],
+        _constants.rewrite_class(),
+        REWRITE_WHY,
+    )
 
 
 def install():
     """Apply every patch.  Returns False if already installed."""
-    global _installed
-    with _lock:
-        if _installed is not None:
-            return False
-        names = _manifest.load()
-        patches = PatchSet()
-        try:
-            for spec in patch_specs(names):
-                patches.apply(spec)
-            # First, so that numba's own before-inference rewrites (constant
-            # getitem, ...) see the constants.
-            patches.insert(
-                "rewrite_registry['before-inference']",
-                names.rewrite_registry.rewrites["before-inference"],
-                _constants.rewrite_class(),
-                REWRITE_WHY,
-            )
-        except BaseException:
-            patches.undo()
-            raise
-        _installed = patches
-        return True
+    return _installation.install(_apply)
 
 
 def uninstall():
     """Undo :func:`install`.  Returns False if it was not installed."""
-    global _installed
-    with _lock:
-        if _installed is None:
-            return False
-        _installed.undo()
-        _installed = None
-        return True
+    return _installation.uninstall()
