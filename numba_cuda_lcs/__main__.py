@@ -115,6 +115,9 @@ def info(out=None) -> int:
         print(f"patches ({module.COMPILER}):", file=out)
         for line in module.installed_patches():
             print(f"  {line}", file=out)
+        print(f"internals read ({module.COMPILER}, see its manifest.py):", file=out)
+        for line in module.describe_internals():
+            print(f"  {line}", file=out)
     return 0
 
 

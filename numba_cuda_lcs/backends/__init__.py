@@ -22,6 +22,8 @@ the program does not use).  Its ``__init__`` provides:
     uninstall False if not).
 ``installed_patches()``
     one line per patch in place: ``"replaces Owner.name: why"``.
+``describe_internals()``
+    one line per compiler internal the backend reads (its manifest).
 ``owns(kernel)``
     True for a kernel (dispatcher) of this compiler.
 ``kernel_rows(kernel)``, ``counters(kernel)``,

@@ -61,6 +61,12 @@ def test_info_reports_versions_tls_hook_and_patches():
         assert f"\n  {name}: " in out
     assert f"numba-cuda-lcs: {numba_cuda_lcs.__version__}" in out
     assert f"TLS implementation: {numba_cuda_lcs.tls.DEFAULT_IMPLEMENTATION}" in out
+    # and every numba-cuda internal the backend reads, from its manifest
+    from numba_cuda_lcs.backends.numba_cuda import manifest
+
+    assert "internals read (numba-cuda" in out
+    for line in manifest.describe():
+        assert line in out
     assert "start-up hook: " in out
     assert "active: True" in out
     assert "replaces CUDADispatcher.call:" in out

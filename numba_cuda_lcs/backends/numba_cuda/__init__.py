@@ -14,11 +14,13 @@ from .inspection import (
     set_max_specializations,
 )
 from .manifest import COMPILER, check_version
+from .manifest import describe as describe_internals
 from .patches import install, installed_patches, is_installed, uninstall
 
 __all__ = [
     "COMPILER",
     "check_version",
+    "describe_internals",
     "install",
     "uninstall",
     "is_installed",

@@ -79,7 +79,8 @@ normalize_signature = nb_sigutils.normalize_signature
 none_type = nb_types.none
 compiler_lock = global_compiler_lock
 
-#: What each private name is read for (``python -m numba_cuda_lcs info``).
+#: What each private name is read for (``describe()``, printed by
+#: ``python -m numba_cuda_lcs info``).
 READS = (
     (
         "dispatcher.CUDADispatcher",
@@ -150,3 +151,8 @@ DriverContext = nb_driver_module.Context  # reset() / unload_module() unload mod
 
 # -- argument typing (typeof) ---------------------------------------------------
 from numba.cuda.cudadrv.devicearray import DeviceNDArray  # noqa: E402
+
+
+def describe():
+    """One line per numba-cuda internal read: ``name: why``."""
+    return [f"{name}: {why}" for name, why in READS]

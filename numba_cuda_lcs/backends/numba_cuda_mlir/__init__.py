@@ -19,6 +19,7 @@ from .inspection import (
     set_max_specializations,
 )
 from .manifest import check_version
+from .manifest import describe as describe_internals
 from .patches import install, installed_patches, is_installed, uninstall
 
 COMPILER = "numba-cuda-mlir"
@@ -26,6 +27,7 @@ COMPILER = "numba-cuda-mlir"
 __all__ = [
     "COMPILER",
     "check_version",
+    "describe_internals",
     "install",
     "uninstall",
     "is_installed",
