@@ -121,6 +121,8 @@ load_driver(void)
 
 /* ---- types imported lazily (numpy, ctypes, cuda.core are heavy) ---- */
 static PyObject *ndarray_type, *smv_type, *scalar_types;
+/* (numpy.number, numpy.bool_): a numpy scalar's class fixes its numba type */
+static PyObject *np_scalar_bases;
 
 static int
 load_types(void)
@@ -129,7 +131,7 @@ load_types(void)
         return 0;
     }
     PyObject *np = NULL, *ct = NULL, *utils = NULL, *lst = NULL;
-    PyObject *nd = NULL, *smv = NULL, *tup = NULL;
+    PyObject *nd = NULL, *smv = NULL, *tup = NULL, *bases = NULL;
     /* The scalar classes cuda.core's ParamHolder stores at their own width. */
     static const char *np_names[] = {
         "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16",
@@ -146,6 +148,15 @@ load_types(void)
         !(smv = PyObject_GetAttrString(utils, "StridedMemoryView"))) {
         goto done;
     }
+    {
+        PyObject *number = PyObject_GetAttrString(np, "number");
+        PyObject *npbool = PyObject_GetAttrString(np, "bool_");
+        if (number != NULL && npbool != NULL)
+            bases = PyTuple_Pack(2, number, npbool);
+        Py_XDECREF(number);
+        Py_XDECREF(npbool);
+        if (bases == NULL) goto done;
+    }
     for (int m = 0; m < 2; m++) {
         const char **names = m == 0 ? np_names : ct_names;
         for (int i = 0; names[i] != NULL; i++) {
@@ -160,11 +171,12 @@ load_types(void)
     if ((tup = PyList_AsTuple(lst)) != NULL && scalar_types == NULL) {
         ndarray_type = Py_NewRef(nd);
         smv_type = Py_NewRef(smv);
+        np_scalar_bases = Py_NewRef(bases);
         scalar_types = Py_NewRef(tup);  /* set last: it marks "loaded" */
     }
 done:
     Py_XDECREF(np); Py_XDECREF(ct); Py_XDECREF(utils); Py_XDECREF(lst);
-    Py_XDECREF(nd); Py_XDECREF(smv); Py_XDECREF(tup);
+    Py_XDECREF(nd); Py_XDECREF(smv); Py_XDECREF(tup); Py_XDECREF(bases);
     return scalar_types != NULL ? 0 : -1;
 }
 
@@ -388,10 +400,13 @@ same_stream(PyObject *s, long long consumer)
 
 /* The fast path of numba-cuda's _prepare_args for types.Array, i.e.
  * wrap_arg(val).to_device() -> devicearray._to_strided_memory_view, for
- * numba device arrays and __cuda_array_interface__ objects.  Returns 1 when
- * packed, 0 to decline (no error set), -1 on error. */
+ * numba device arrays and __cuda_array_interface__ objects.  *pre_cai* is
+ * obj's interface dict when the caller has just read it (a launch site's
+ * check did; such objects are known not to be numba device memory), else
+ * NULL.  Returns 1 when packed, 0 to decline (no error set), -1 on error. */
 static int
-pack_array(const argspec *sp, PyObject *obj, long long consumer, pbuf *b)
+pack_array(const argspec *sp, PyObject *obj, PyObject *pre_cai,
+           long long consumer, pbuf *b)
 {
     enum { MAXD = 32 };
     Py_ssize_t shape[MAXD], strides[MAXD], ptr = 0, size = 1;
@@ -400,10 +415,13 @@ pack_array(const argspec *sp, PyObject *obj, long long consumer, pbuf *b)
     if (nd > MAXD || load_types() < 0) return nd > MAXD ? 0 : -1;
     if (PyObject_TypeCheck(obj, (PyTypeObject *)smv_type)) return 0;
     /* is_device_memory(): a truthy __cuda_memory__ */
-    t = PyObject_GetAttr(obj, str_cuda_memory);
-    int is_dev = t != NULL ? PyObject_IsTrue(t) : 0;
-    Py_CLEAR(t);
-    PyErr_Clear();
+    int is_dev = 0;
+    if (pre_cai == NULL) {
+        t = PyObject_GetAttr(obj, str_cuda_memory);
+        is_dev = t != NULL ? PyObject_IsTrue(t) : 0;
+        Py_CLEAR(t);
+        PyErr_Clear();
+    }
     if (is_dev > 0) {
         /* numba's own arrays: the cached _strided_memory_view_shim is what
          * _to_strided_memory_view returns, and cheaper than the CAI dict. */
@@ -445,7 +463,8 @@ pack_array(const argspec *sp, PyObject *obj, long long consumer, pbuf *b)
          * launch stream.  With CAI naming that same stream, nothing would
          * be done, and the CAI gives the same pointer, shape and strides. */
         int dl = PyObject_HasAttr(obj, str_dlpack);
-        cai = PyObject_GetAttr(obj, str_cai);
+        cai = pre_cai != NULL ? Py_NewRef(pre_cai)
+                              : PyObject_GetAttr(obj, str_cai);
         if (cai == NULL || !PyDict_Check(cai)) DECLINE(0);
         PyObject *s = PyDict_GetItemString(cai, "stream");
         int has_stream = s != NULL && s != Py_None;
@@ -609,7 +628,7 @@ pack_fallback(const argspec *sp, Py_ssize_t idx, PyObject *v, PyObject *stream,
 /* Marshal all arguments; *retr gets the write-backs (NULL if none ran). */
 static int
 marshal(Launcher *self, PyObject *args, long long consumer, PyObject *stream,
-        PyObject **retr, pbuf *b)
+        PyObject *const *cais, PyObject **retr, pbuf *b)
 {
     if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) != self->nargs) {
         PyErr_Format(PyExc_TypeError, "expected a tuple of %zd arguments",
@@ -620,7 +639,8 @@ marshal(Launcher *self, PyObject *args, long long consumer, PyObject *stream,
         const argspec *sp = &self->specs[i];
         PyObject *v = PyTuple_GET_ITEM(args, i);
         size_t n0 = b->n, len0 = b->len;
-        int r = sp->kind == K_ARRAY ? pack_array(sp, v, consumer, b)
+        int r = sp->kind == K_ARRAY
+                    ? pack_array(sp, v, cais != NULL ? cais[i] : NULL, consumer, b)
                 : sp->kind == K_FALLBACK ? 0 : pack_scalar(sp, v, b);
         if (r < 0) return -1;
         if (r == 0) {
@@ -662,7 +682,7 @@ Launcher_pack(Launcher *self, PyObject *const *a, Py_ssize_t n)
         return NULL;
     pbuf b;
     pbuf_init(&b);
-    if (marshal(self, a[0], consumer, stream, &retr, &b) == 0)
+    if (marshal(self, a[0], consumer, stream, NULL, &retr, &b) == 0)
         res = PyBytes_FromStringAndSize((const char *)b.data, b.len);
     pbuf_free(&b);
     Py_XDECREF(retr);
@@ -670,20 +690,17 @@ Launcher_pack(Launcher *self, PyObject *const *a, Py_ssize_t n)
     return res;
 }
 
+/* Marshal *args* and launch; the driver must be loaded.  *stream* is what
+ * fallbacks get as the launch's stream, *cais* (may be NULL) interface dicts
+ * read beforehand.  Returns the write-backs (a list, or an empty tuple). */
 static PyObject *
-Launcher_launch(Launcher *self, PyObject *const *a, Py_ssize_t n)
+launch_marshalled(Launcher *self, PyObject *args, long long consumer,
+                  PyObject *stream, PyObject *const *cais)
 {
-    long long consumer;
-    PyObject *stream, *retr = NULL, *h = NULL;
-    if (parse_call(a, n, "launch", &consumer, &stream) < 0) return NULL;
-    if (load_driver() < 0) return NULL;
-    if (stream == NULL && (stream = h = PyLong_FromLongLong(consumer)) == NULL)
-        return NULL;
+    PyObject *retr = NULL;
     pbuf b;
     pbuf_init(&b);
-    int rc = marshal(self, a[0], consumer, stream, &retr, &b);
-    Py_XDECREF(h);
-    if (rc < 0) {
+    if (marshal(self, args, consumer, stream, cais, &retr, &b) < 0) {
         pbuf_free(&b);
         Py_XDECREF(retr);
         return NULL;
@@ -715,6 +732,20 @@ Launcher_launch(Launcher *self, PyObject *const *a, Py_ssize_t n)
     }
     if (retr == NULL) return PyTuple_New(0);
     return retr;
+}
+
+static PyObject *
+Launcher_launch(Launcher *self, PyObject *const *a, Py_ssize_t n)
+{
+    long long consumer;
+    PyObject *stream, *h = NULL;
+    if (parse_call(a, n, "launch", &consumer, &stream) < 0) return NULL;
+    if (load_driver() < 0) return NULL;
+    if (stream == NULL && (stream = h = PyLong_FromLongLong(consumer)) == NULL)
+        return NULL;
+    PyObject *res = launch_marshalled(self, a[0], consumer, stream, NULL);
+    Py_XDECREF(h);
+    return res;
 }
 
 static void
@@ -862,6 +893,573 @@ static PyTypeObject LauncherType = {
     .tp_getset = Launcher_getset,
 };
 
+/* ---- launch sites: the fast path of a configured launch ----
+ *
+ * A LaunchSite is the base class of the backend's configured launch
+ * (`kernel[grid, block]`).  Calling it checks, in C, whether this launch is
+ * one the Python slow path has already resolved: same CUDA context, nothing
+ * invalidated since (the epoch), no pre-launch callbacks, and arguments whose
+ * numba types must be those of a remembered entry.  Then it marshals and
+ * launches with that entry's launcher, without routing, typing or overload
+ * resolution.  Anything else calls `self.dispatcher.call(args, self)`, as
+ * numba-cuda's own configured launch does, and that slow path remembers
+ * what it resolved (remember()).
+ *
+ * An argument's *token* says what fixes its numba type, so that equal tokens
+ * mean equal types (and so the same compiled kernel):
+ *   bool, float, complex      the exact Python class
+ *   int                       the exact class, value within int64 (intp)
+ *   numpy scalar              its class (numpy.number / numpy.bool_)
+ *   typed object              the registered class (numba device arrays),
+ *                             whose cached `_numba_type_` is the type
+ *   array-interface object    the same object (a weak reference), with the
+ *                             same typestr, shape, strides and read-only flag
+ * Other arguments (host arrays, records, tuples...) have no token: launches
+ * with them always take the slow path.
+ *
+ * Entries are immutable objects: a launch holds a reference to the entry it
+ * checks, so a thread replacing it meanwhile frees nothing in use. */
+
+#define SITE_ENTRIES 4
+#define SITE_MAX_ARGS 64
+
+enum { T_BOOL = 1, T_INT, T_FLOAT, T_COMPLEX, T_NPSCALAR, T_TYPED, T_CAI };
+
+typedef struct {
+    int kind;
+    int readonly;      /* T_CAI */
+    PyObject *type;    /* T_NPSCALAR: the class; T_TYPED: the numba type;
+                          T_CAI: typestr */
+    PyObject *ref;     /* T_TYPED (may be NULL), T_CAI: weak reference */
+    PyObject *shape;   /* T_CAI */
+    PyObject *strides; /* T_CAI: None when the interface has none */
+} token;
+
+typedef struct {
+    PyObject_HEAD
+    Launcher *launcher;
+    void *context;
+    unsigned long long epoch;
+    long long stream_handle;
+    PyObject *stream;   /* launch.stream, what fallbacks are given */
+    PyObject *counter;  /* whose `hits` counts launches, or NULL */
+    Py_ssize_t nargs;
+    token tokens[1];    /* nargs entries */
+} SiteEntry;
+
+typedef struct {
+    PyObject_HEAD
+    SiteEntry *entries[SITE_ENTRIES];  /* most recent first */
+} LaunchSite;
+
+/* Bumped by invalidate(): entries made before stop matching. */
+static unsigned long long site_epoch = 1;
+/* Instances of this class are typed by their `_numba_type_`. */
+static PyObject *typed_class;
+/* What a refused launch raises on the fast path (the compiler's error). */
+static PyObject *site_launch_error;
+/* While the pure-Python twin is bound: its site_call(site, args). */
+static PyObject *twin_site_call;
+static PyObject *one;  /* the int 1 */
+static PyObject *str_numba_type, *str_dispatcher, *str_call, *str_callbacks,
+    *str_hits;
+
+static void
+token_clear(token *t)
+{
+    Py_CLEAR(t->type);
+    Py_CLEAR(t->ref);
+    Py_CLEAR(t->shape);
+    Py_CLEAR(t->strides);
+}
+
+/* Whether the weak reference *ref* refers to *v*. */
+static int
+refers_to(PyObject *ref, PyObject *v)
+{
+    if (ref == NULL) return 0;
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *o = NULL;
+    if (PyWeakref_GetRef(ref, &o) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    int same = o == v;
+    Py_XDECREF(o);
+    return same;
+#else
+    return PyWeakref_GetObject(ref) == v;
+#endif
+}
+
+static int
+int64_value(PyObject *v)
+{
+    int overflow = 0;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (x == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return !overflow;
+}
+
+/* The interface dict's typing fields (borrowed); 0 if malformed. */
+static int
+cai_fields(PyObject *cai, PyObject **typestr, PyObject **shape,
+           PyObject **strides, int *readonly)
+{
+    PyObject *data;
+    *typestr = PyDict_GetItemString(cai, "typestr");
+    *shape = PyDict_GetItemString(cai, "shape");
+    *strides = PyDict_GetItemString(cai, "strides");
+    data = PyDict_GetItemString(cai, "data");
+    if (*strides == NULL) *strides = Py_None;
+    if (*typestr == NULL || *shape == NULL || data == NULL ||
+        !PyTuple_Check(data) || PyTuple_GET_SIZE(data) != 2)
+        return 0;
+    *readonly = PyObject_IsTrue(PyTuple_GET_ITEM(data, 1));
+    if (*readonly < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return 1;
+}
+
+/* The token of *v*: 1 made, 0 none (no error set), -1 error. */
+static int
+make_token(PyObject *v, token *t)
+{
+    PyTypeObject *tp = Py_TYPE(v);
+    memset(t, 0, sizeof(*t));
+    if (tp == &PyBool_Type) t->kind = T_BOOL;
+    else if (tp == &PyLong_Type) {
+        if (!int64_value(v)) return 0;
+        t->kind = T_INT;
+    }
+    else if (tp == &PyFloat_Type) t->kind = T_FLOAT;
+    else if (tp == &PyComplex_Type) t->kind = T_COMPLEX;
+    else if (typed_class != NULL && (PyObject *)tp == typed_class) {
+        PyObject *ty = PyObject_GetAttr(v, str_numba_type);
+        if (ty == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        t->kind = T_TYPED;
+        t->type = ty;
+        if ((t->ref = PyWeakref_NewRef(v, NULL)) == NULL) PyErr_Clear();
+    }
+    else {
+        if (load_types() < 0) return -1;
+        int scalar = PyObject_IsInstance(v, np_scalar_bases);
+        if (scalar < 0) return -1;
+        if (scalar) {
+            t->kind = T_NPSCALAR;
+            t->type = Py_NewRef((PyObject *)tp);
+            return 1;
+        }
+        if (PyObject_TypeCheck(v, (PyTypeObject *)ndarray_type)) return 0;
+        /* numba device memory of other classes: numba-cuda's own path */
+        PyObject *mem = PyObject_GetAttr(v, str_cuda_memory);
+        int is_dev = mem != NULL ? PyObject_IsTrue(mem) : 0;
+        Py_XDECREF(mem);
+        PyErr_Clear();
+        if (is_dev) return 0;
+        PyObject *cai = PyObject_GetAttr(v, str_cai), *ts, *shape, *strides;
+        int readonly, ok = cai != NULL && PyDict_Check(cai) &&
+                           cai_fields(cai, &ts, &shape, &strides, &readonly);
+        if (ok && (t->ref = PyWeakref_NewRef(v, NULL)) != NULL) {
+            t->kind = T_CAI;
+            t->type = Py_NewRef(ts);
+            t->shape = Py_NewRef(shape);
+            t->strides = Py_NewRef(strides);
+            t->readonly = readonly;
+        }
+        Py_XDECREF(cai);
+        PyErr_Clear();
+        return t->kind != 0;
+    }
+    return 1;
+}
+
+static int
+equal(PyObject *a, PyObject *b)
+{
+    if (a == b) return 1;
+    int r = PyObject_RichCompareBool(a, b, Py_EQ);
+    if (r < 0) PyErr_Clear();
+    return r > 0;
+}
+
+/* Whether *v* has token *t*; for T_CAI, *cai* gets its interface dict (a
+ * new reference, for marshalling).  Errors are cleared: a mismatch. */
+static int
+token_matches(const token *t, PyObject *v, PyObject **cai)
+{
+    PyTypeObject *tp = Py_TYPE(v);
+    switch (t->kind) {
+    case T_BOOL: return tp == &PyBool_Type;
+    case T_INT: return tp == &PyLong_Type && int64_value(v);
+    case T_FLOAT: return tp == &PyFloat_Type;
+    case T_COMPLEX: return tp == &PyComplex_Type;
+    case T_NPSCALAR: return (PyObject *)tp == t->type;
+    case T_TYPED: {
+        if ((PyObject *)tp != typed_class) return 0;
+        if (refers_to(t->ref, v)) return 1;
+        PyObject *ty = PyObject_GetAttr(v, str_numba_type);
+        int same = ty == t->type;
+        Py_XDECREF(ty);
+        PyErr_Clear();
+        return same;
+    }
+    case T_CAI: {
+        PyObject *d, *ts, *shape, *strides;
+        int readonly;
+        if (!refers_to(t->ref, v)) return 0;
+        if ((d = PyObject_GetAttr(v, str_cai)) == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        if (PyDict_Check(d) && cai_fields(d, &ts, &shape, &strides, &readonly) &&
+            readonly == t->readonly && equal(ts, t->type) &&
+            equal(shape, t->shape) && equal(strides, t->strides)) {
+            *cai = d;
+            return 1;
+        }
+        Py_DECREF(d);
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static void
+SiteEntry_dealloc(SiteEntry *self)
+{
+    PyObject_GC_UnTrack(self);
+    for (Py_ssize_t i = 0; i < self->nargs; i++) token_clear(&self->tokens[i]);
+    Py_CLEAR(self->launcher);
+    Py_CLEAR(self->stream);
+    Py_CLEAR(self->counter);
+    PyObject_GC_Del(self);
+}
+
+static int
+SiteEntry_traverse(SiteEntry *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->launcher);
+    Py_VISIT(self->stream);
+    Py_VISIT(self->counter);
+    for (Py_ssize_t i = 0; i < self->nargs; i++) {
+        Py_VISIT(self->tokens[i].type);
+        Py_VISIT(self->tokens[i].ref);
+        Py_VISIT(self->tokens[i].shape);
+        Py_VISIT(self->tokens[i].strides);
+    }
+    return 0;
+}
+
+static PyTypeObject SiteEntryType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "numba_cuda_lcs._launcher.SiteEntry",
+    .tp_basicsize = sizeof(SiteEntry),
+    .tp_itemsize = sizeof(token),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "one resolved launch a LaunchSite remembers",
+    .tp_dealloc = (destructor)SiteEntry_dealloc,
+    .tp_traverse = (traverseproc)SiteEntry_traverse,
+};
+
+/* The entry of *self* that remembers a launch of *args* in context *ctx*
+ * (a new reference, its index in *index*), or NULL (no error set).  *cais*
+ * (n entries) gets the interface dicts read on the way (new references or
+ * NULL), for marshalling. */
+static SiteEntry *
+site_find(LaunchSite *self, PyObject *args, void *ctx, PyObject **cais,
+          int *index)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    for (int e = 0; e < SITE_ENTRIES; e++) {
+        SiteEntry *en = self->entries[e];
+        if (en == NULL) break;
+        if (en->context != ctx || en->epoch != site_epoch || en->nargs != n)
+            continue;
+        Py_INCREF(en);  /* checking may run Python code (other threads) */
+        Py_ssize_t i = 0;
+        for (; i < n; i++) {
+            cais[i] = NULL;
+            if (!token_matches(&en->tokens[i], PyTuple_GET_ITEM(args, i),
+                               &cais[i]))
+                break;
+        }
+        if (i == n) {
+            *index = e;
+            return en;
+        }
+        for (Py_ssize_t j = 0; j <= i && j < n; j++) Py_CLEAR(cais[j]);
+        Py_DECREF(en);
+    }
+    return NULL;
+}
+
+/* 1 launched, 0 not a remembered launch (take the slow path), -1 error. */
+static int
+site_try(LaunchSite *self, PyObject *args)
+{
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    PyObject *cais[SITE_MAX_ARGS];
+    void *ctx = NULL;
+    int index;
+    if (self->entries[0] == NULL || n > SITE_MAX_ARGS || p_getctx == NULL ||
+        p_getctx(&ctx) != 0)
+        return 0;
+    SiteEntry *hit = site_find(self, args, ctx, cais, &index);
+    if (hit == NULL) return 0;
+    int rc = 0;
+    PyObject *callbacks = PyObject_GetAttr((PyObject *)self, str_callbacks);
+    if (callbacks == NULL) PyErr_Clear();
+    else if (PyList_CheckExact(callbacks) && PyList_GET_SIZE(callbacks) == 0) {
+        rc = 1;
+        if (hit->counter != NULL) {  /* counter.hits += 1 */
+            PyObject *h = PyObject_GetAttr(hit->counter, str_hits), *h1 = NULL;
+            if (h == NULL || (h1 = PyNumber_Add(h, one)) == NULL ||
+                PyObject_SetAttr(hit->counter, str_hits, h1) < 0)
+                rc = -1;
+            Py_XDECREF(h);
+            Py_XDECREF(h1);
+        }
+        PyObject *retr = NULL;
+        if (rc == 1)
+            retr = launch_marshalled(hit->launcher, args, hit->stream_handle,
+                                     hit->stream, cais);
+        if (retr == NULL && rc == 1) {
+            rc = -1;
+            if (site_launch_error != NULL && PyErr_ExceptionMatches(LaunchError)) {
+                /* numba-cuda's launch raises its own error type */
+                PyObject *type, *value, *tb;
+                PyErr_Fetch(&type, &value, &tb);
+                PyErr_NormalizeException(&type, &value, &tb);
+                PyObject *msg = value != NULL ? PyObject_Str(value) : NULL;
+                if (msg != NULL) {
+                    PyErr_SetObject(site_launch_error, msg);
+                    Py_DECREF(msg);
+                }
+                Py_XDECREF(type);
+                Py_XDECREF(value);
+                Py_XDECREF(tb);
+            }
+        }
+        for (Py_ssize_t i = 0; retr != NULL && PyList_Check(retr) &&
+                               i < PyList_GET_SIZE(retr); i++) {
+            PyObject *r = PyObject_CallNoArgs(PyList_GET_ITEM(retr, i));
+            if (r == NULL) {
+                rc = -1;
+                break;
+            }
+            Py_DECREF(r);
+        }
+        Py_XDECREF(retr);
+    }
+    Py_XDECREF(callbacks);
+    for (Py_ssize_t i = 0; i < n; i++) Py_XDECREF(cais[i]);
+    Py_DECREF(hit);
+    return rc;
+}
+
+static PyObject *
+LaunchSite_call(LaunchSite *self, PyObject *args, PyObject *kw)
+{
+    if (kw != NULL && PyDict_GET_SIZE(kw) != 0) {
+        PyErr_SetString(PyExc_TypeError,
+                        "a configured kernel launch takes positional "
+                        "arguments only");
+        return NULL;
+    }
+    if (twin_site_call != NULL)
+        return PyObject_CallFunctionObjArgs(twin_site_call, (PyObject *)self,
+                                            args, NULL);
+    int rc = site_try(self, args);
+    if (rc < 0) return NULL;
+    if (rc > 0) Py_RETURN_NONE;
+    PyObject *dispatcher = PyObject_GetAttr((PyObject *)self, str_dispatcher);
+    if (dispatcher == NULL) return NULL;
+    PyObject *res = PyObject_CallMethodObjArgs(dispatcher, str_call, args,
+                                               (PyObject *)self, NULL);
+    Py_DECREF(dispatcher);
+    return res;
+}
+
+static void
+site_forget(LaunchSite *self)
+{
+    for (int e = 0; e < SITE_ENTRIES; e++) Py_CLEAR(self->entries[e]);
+}
+
+static int
+LaunchSite_traverse(LaunchSite *self, visitproc visit, void *arg)
+{
+    for (int e = 0; e < SITE_ENTRIES; e++) Py_VISIT(self->entries[e]);
+    /* Not the type: instances are of heap subclasses, whose traverse
+       (subtype_traverse) visits it before calling this one. */
+    return 0;
+}
+
+static int
+LaunchSite_clear(LaunchSite *self)
+{
+    site_forget(self);
+    return 0;
+}
+
+static void
+LaunchSite_dealloc(LaunchSite *self)
+{
+    /* A static base: a heap subclass's dealloc releases its type. */
+    PyObject_GC_UnTrack(self);
+    site_forget(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject LaunchSiteType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "numba_cuda_lcs._launcher.LaunchSite",
+    .tp_basicsize = sizeof(LaunchSite),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Base class of a configured launch: calling it launches "
+              "remembered launches in C, anything else through "
+              "self.dispatcher.call(args, self).",
+    .tp_new = PyType_GenericNew,
+    .tp_call = (ternaryfunc)LaunchSite_call,
+    .tp_dealloc = (destructor)LaunchSite_dealloc,
+    .tp_traverse = (traverseproc)LaunchSite_traverse,
+    .tp_clear = (inquiry)LaunchSite_clear,
+};
+
+/* remember(site, args, launcher, stream_handle, stream, counter, context)
+ * -> bool: the slow path resolved and launched *args* with *launcher*. */
+static PyObject *
+py_remember(PyObject *module, PyObject *const *a, Py_ssize_t n)
+{
+    if (n != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "remember(site, args, launcher, stream_handle, "
+                        "stream, counter, context)");
+        return NULL;
+    }
+    PyObject *site = a[0], *args = a[1];
+    if (!PyObject_TypeCheck(site, &LaunchSiteType) || !PyTuple_Check(args) ||
+        !PyObject_TypeCheck(a[2], &LauncherType) ||
+        PyTuple_GET_SIZE(args) > SITE_MAX_ARGS || twin_site_call != NULL)
+        Py_RETURN_FALSE;
+    long long handle = PyLong_AsLongLong(a[3]);
+    void *ctx = PyLong_AsVoidPtr(a[6]);
+    if (PyErr_Occurred()) return NULL;
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+    SiteEntry *en = PyObject_GC_NewVar(SiteEntry, &SiteEntryType,
+                                       nargs ? nargs : 1);
+    if (en == NULL) return NULL;
+    en->nargs = 0;
+    en->launcher = (Launcher *)Py_NewRef(a[2]);
+    en->stream = a[4] == Py_None ? NULL : Py_NewRef(a[4]);
+    en->counter = a[5] == Py_None ? NULL : Py_NewRef(a[5]);
+    en->stream_handle = handle;
+    en->context = ctx;
+    en->epoch = site_epoch;
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        int r = make_token(PyTuple_GET_ITEM(args, i), &en->tokens[i]);
+        if (r <= 0) {
+            token_clear(&en->tokens[i]);
+            Py_DECREF(en);
+            if (r < 0) return NULL;
+            Py_RETURN_FALSE;
+        }
+        en->nargs = i + 1;
+    }
+    PyObject_GC_Track(en);
+    LaunchSite *s = (LaunchSite *)site;
+    SiteEntry *last = s->entries[SITE_ENTRIES - 1];
+    memmove(&s->entries[1], &s->entries[0],
+            (SITE_ENTRIES - 1) * sizeof(SiteEntry *));
+    s->entries[0] = en;
+    Py_XDECREF(last);
+    Py_RETURN_TRUE;
+}
+
+/* match(site, args, context) -> index of the entry that would launch
+ * *args* in *context*, or -1: the fast path's lookup without launching. */
+static PyObject *
+py_match(PyObject *module, PyObject *const *a, Py_ssize_t n)
+{
+    PyObject *cais[SITE_MAX_ARGS];
+    int index = -1;
+    if (n != 3 || !PyObject_TypeCheck(a[0], &LaunchSiteType) ||
+        !PyTuple_Check(a[1])) {
+        PyErr_SetString(PyExc_TypeError, "match(site, args: tuple, context)");
+        return NULL;
+    }
+    void *ctx = PyLong_AsVoidPtr(a[2]);
+    if (PyErr_Occurred()) return NULL;
+    Py_ssize_t nargs = PyTuple_GET_SIZE(a[1]);
+    if (nargs > SITE_MAX_ARGS) return PyLong_FromLong(-1);
+    SiteEntry *en = site_find((LaunchSite *)a[0], a[1], ctx, cais, &index);
+    if (en != NULL) {
+        for (Py_ssize_t i = 0; i < nargs; i++) Py_XDECREF(cais[i]);
+        Py_DECREF(en);
+    }
+    return PyLong_FromLong(en != NULL ? index : -1);
+}
+
+static PyObject *
+py_remembered(PyObject *module, PyObject *site)
+{
+    int n = 0;
+    if (!PyObject_TypeCheck(site, &LaunchSiteType)) return PyLong_FromLong(0);
+    while (n < SITE_ENTRIES && ((LaunchSite *)site)->entries[n] != NULL) n++;
+    return PyLong_FromLong(n);
+}
+
+static PyObject *
+py_forget(PyObject *module, PyObject *site)
+{
+    if (PyObject_TypeCheck(site, &LaunchSiteType)) site_forget((LaunchSite *)site);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+py_invalidate(PyObject *module, PyObject *unused)
+{
+    site_epoch++;
+    Py_RETURN_NONE;
+}
+
+/* configure_sites(typed_class, launch_error, twin_site_call) */
+static PyObject *
+py_configure_sites(PyObject *module, PyObject *const *a, Py_ssize_t n)
+{
+    if (n != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "configure_sites(typed_class, launch_error, "
+                        "twin_site_call)");
+        return NULL;
+    }
+    PyObject *cls = a[0] == Py_None ? NULL : a[0];
+    PyObject *err = a[1] == Py_None ? NULL : a[1];
+    PyObject *twin = a[2] == Py_None ? NULL : a[2];
+    if ((cls != NULL && !PyType_Check(cls)) ||
+        (err != NULL && !PyExceptionClass_Check(err)) ||
+        (twin != NULL && !PyCallable_Check(twin))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "configure_sites: a class, an exception class and a "
+                        "callable (or None each)");
+        return NULL;
+    }
+    Py_XSETREF(typed_class, Py_XNewRef(cls));
+    Py_XSETREF(site_launch_error, Py_XNewRef(err));
+    Py_XSETREF(twin_site_call, Py_XNewRef(twin));
+    site_epoch++;
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 py_double_to_half(PyObject *self, PyObject *arg)
 {
@@ -891,6 +1489,22 @@ py_current_context(PyObject *module, PyObject *unused)
 static PyMethodDef module_methods[] = {
     {"current_context", py_current_context, METH_NOARGS,
      "the calling thread's current CUDA context handle as an int (0: none)"},
+    {"remember", (PyCFunction)(void (*)(void))py_remember, METH_FASTCALL,
+     "remember(site, args, launcher, stream_handle, stream, counter, "
+     "context) -> bool: let *site* launch such arguments in C from now on"},
+    {"match", (PyCFunction)(void (*)(void))py_match, METH_FASTCALL,
+     "match(site, args, context) -> index of the remembered launch that "
+     "would serve *args* in *context*, or -1 (for tests)"},
+    {"remembered", py_remembered, METH_O,
+     "remembered(site) -> how many launches *site* remembers"},
+    {"forget", py_forget, METH_O, "forget(site): drop what *site* remembers"},
+    {"invalidate", py_invalidate, METH_NOARGS,
+     "forget every launch every site remembers (they stop matching)"},
+    {"configure_sites", (PyCFunction)(void (*)(void))py_configure_sites,
+     METH_FASTCALL,
+     "configure_sites(typed_class, launch_error, twin_site_call): the class "
+     "typed by its _numba_type_, what a refused launch raises, and the "
+     "pure-Python twin's site_call to delegate to (None: C)"},
     {"double_to_half", py_double_to_half, METH_O,
      "binary16 bits of a float, round to nearest even (for tests)"},
     {NULL}};
@@ -903,7 +1517,9 @@ static struct PyModuleDef moduledef = {
 PyMODINIT_FUNC
 PyInit__launcher(void)
 {
-    if (PyType_Ready(&LauncherType) < 0) return NULL;
+    if (PyType_Ready(&LauncherType) < 0 || PyType_Ready(&SiteEntryType) < 0 ||
+        PyType_Ready(&LaunchSiteType) < 0)
+        return NULL;
     if (!(str_cuda_memory = PyUnicode_InternFromString("__cuda_memory__")) ||
         !(str_shim = PyUnicode_InternFromString("_strided_memory_view_shim")) ||
         !(str_dlpack = PyUnicode_InternFromString("__dlpack__")) ||
@@ -916,7 +1532,13 @@ PyInit__launcher(void)
         !(str_layout = PyUnicode_InternFromString("_layout")) ||
         !(str_strides_in_bytes = PyUnicode_InternFromString("strides_in_bytes")) ||
         !(str_is_c = PyUnicode_InternFromString("is_contiguous_c")) ||
-        !(str_is_f = PyUnicode_InternFromString("is_contiguous_f")))
+        !(str_is_f = PyUnicode_InternFromString("is_contiguous_f")) ||
+        !(str_numba_type = PyUnicode_InternFromString("_numba_type_")) ||
+        !(str_dispatcher = PyUnicode_InternFromString("dispatcher")) ||
+        !(str_call = PyUnicode_InternFromString("call")) ||
+        !(str_callbacks = PyUnicode_InternFromString("pre_launch_callbacks")) ||
+        !(str_hits = PyUnicode_InternFromString("hits")) ||
+        !(one = PyLong_FromLong(1)))
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL) return NULL;
@@ -925,7 +1547,10 @@ PyInit__launcher(void)
                                   "K_C128", "K_PTR"};
     for (int i = 0; i <= K_PTR; i++)
         if (PyModule_AddIntConstant(m, kinds[i], i) < 0) goto fail;
-    if (PyModule_AddObjectRef(m, "Launcher", (PyObject *)&LauncherType) < 0)
+    if (PyModule_AddObjectRef(m, "Launcher", (PyObject *)&LauncherType) < 0 ||
+        PyModule_AddObjectRef(m, "LaunchSite", (PyObject *)&LaunchSiteType) < 0 ||
+        PyModule_AddIntConstant(m, "SITE_ENTRIES", SITE_ENTRIES) < 0 ||
+        PyModule_AddIntConstant(m, "SITE_MAX_ARGS", SITE_MAX_ARGS) < 0)
         goto fail;
     if (LaunchError == NULL) {
         LaunchError = PyErr_NewException("numba_cuda_lcs._launcher.LaunchError",

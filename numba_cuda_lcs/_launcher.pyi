@@ -47,3 +47,32 @@ class Launcher:
 
 def current_context() -> int: ...
 def double_to_half(value: float, /) -> int: ...
+
+SITE_ENTRIES: int
+SITE_MAX_ARGS: int
+
+class LaunchSite:
+    """Base class of a configured launch: remembered launches in C."""
+
+    def __call__(self, *args: Any) -> Any: ...
+
+def remember(
+    site: LaunchSite,
+    args: tuple,
+    launcher: Launcher,
+    stream_handle: int,
+    stream: Any,
+    counter: Any,
+    context: int,
+    /,
+) -> bool: ...
+def match(site: LaunchSite, args: tuple, context: int, /) -> int: ...
+def remembered(site: LaunchSite, /) -> int: ...
+def forget(site: LaunchSite, /) -> None: ...
+def invalidate() -> None: ...
+def configure_sites(
+    typed_class: type | None,
+    launch_error: type[BaseException] | None,
+    twin_site_call: Callable[[Any, tuple], Any] | None,
+    /,
+) -> None: ...

@@ -12,6 +12,8 @@ ctypes.  Slower than the C module; used where that did not build, under
 import ctypes
 import operator
 import struct
+import typing
+import weakref
 
 import numpy as np
 
@@ -321,3 +323,206 @@ def current_context():
 def double_to_half(d):
     """binary16 bits of a float, round to nearest even (for tests)."""
     return struct.unpack("<H", np.float16(d).tobytes())[0]
+
+
+# --------------------------------------------------------------------------
+# Launch sites (see _launcher.c for the reasoning)
+# --------------------------------------------------------------------------
+
+SITE_ENTRIES = 4
+SITE_MAX_ARGS = 64
+
+_site_epoch = 1
+_typed_class = None
+_site_launch_error = None
+_INT64 = range(-(1 << 63), 1 << 63)
+_ENTRIES = "_lcs_site_entries"  # where the twin keeps a site's entries
+
+
+class _Token(typing.NamedTuple):
+    kind: str  # "exact" "int" "npscalar" "typed" "cai"
+    type: object = None  # exact, npscalar: the class; typed: numba type; cai: typestr
+    ref: object = None  # typed, cai: weak reference to the object
+    shape: object = None  # cai
+    strides: object = None  # cai
+    readonly: bool = False  # cai
+
+
+class _SiteEntry(typing.NamedTuple):
+    launcher: "Launcher"
+    context: int
+    epoch: int
+    stream_handle: int
+    stream: object
+    counter: object
+    tokens: tuple
+
+
+def _cai_fields(cai):
+    """(typestr, shape, strides, readonly) of an interface dict, or None."""
+    data = cai.get("data")
+    if "typestr" not in cai or "shape" not in cai:
+        return None
+    if not isinstance(data, tuple) or len(data) != 2:
+        return None
+    return cai["typestr"], cai["shape"], cai.get("strides"), bool(data[1])
+
+
+def _make_token(v):
+    """The token of *v*, or None when it has none."""
+    tp = type(v)
+    if tp is bool or tp is float or tp is complex:
+        return _Token("exact", tp)
+    if tp is int:
+        return _Token("int") if v in _INT64 else None
+    if _typed_class is not None and tp is _typed_class:
+        try:
+            ty = v._numba_type_
+        except Exception:
+            return None
+        try:
+            ref = weakref.ref(v)
+        except TypeError:
+            ref = None
+        return _Token("typed", ty, ref)
+    if isinstance(v, (np.number, np.bool_)):
+        return _Token("npscalar", tp)
+    if isinstance(v, np.ndarray) or getattr(v, "__cuda_memory__", False):
+        return None
+    try:
+        cai = v.__cuda_array_interface__
+        fields = _cai_fields(cai) if isinstance(cai, dict) else None
+        ref = weakref.ref(v) if fields is not None else None
+    except Exception:
+        return None
+    if fields is None:
+        return None
+    typestr, shape, strides, readonly = fields
+    return _Token("cai", typestr, ref, shape, strides, readonly)
+
+
+def _token_matches(tok, v):
+    """(matches, interface dict read or None)."""
+    tp = type(v)
+    kind = tok.kind
+    if kind == "int":
+        return tp is int and v in _INT64, None
+    if kind in ("exact", "npscalar"):
+        return tp is tok.type, None
+    if kind == "typed":
+        if tp is not _typed_class:
+            return False, None
+        if tok.ref is not None and tok.ref() is v:
+            return True, None
+        return getattr(v, "_numba_type_", None) is tok.type, None
+    if tok.ref() is not v:  # "cai"
+        return False, None
+    try:
+        cai = v.__cuda_array_interface__
+        fields = _cai_fields(cai) if isinstance(cai, dict) else None
+    except Exception:
+        return False, None
+    return fields == (tok.type, tok.shape, tok.strides, tok.readonly), cai
+
+
+def remember(site, args, launcher, stream_handle, stream, counter, context):
+    """The slow path resolved and launched *args* with *launcher*: let
+    *site* launch such arguments without it from now on.  False when it
+    cannot (an argument without a token, another implementation's
+    launcher)."""
+    if not isinstance(launcher, Launcher) or len(args) > SITE_MAX_ARGS:
+        return False
+    tokens = []
+    for v in args:
+        tok = _make_token(v)
+        if tok is None:
+            return False
+        tokens.append(tok)
+    entry = _SiteEntry(
+        launcher, int(context), _site_epoch, stream_handle, stream, counter, tuple(tokens)
+    )
+    entries = vars(site).get(_ENTRIES, ())
+    vars(site)[_ENTRIES] = ((entry,) + entries)[:SITE_ENTRIES]
+    return True
+
+
+def _find(site, args, context):
+    """(index, entry) of the remembered launch serving *args* in
+    *context*, or (-1, None)."""
+    for index, entry in enumerate(vars(site).get(_ENTRIES, ())):
+        if entry.context != context or entry.epoch != _site_epoch:
+            continue
+        if len(entry.tokens) != len(args):
+            continue
+        if all(_token_matches(tok, v)[0] for tok, v in zip(entry.tokens, args)):
+            return index, entry
+    return -1, None
+
+
+def match(site, args, context):
+    """Index of the remembered launch that would serve *args* in *context*,
+    or -1: the fast path's lookup without launching (for tests)."""
+    return _find(site, args, int(context))[0]
+
+
+def _site_try(site, args):
+    """True when *args* were launched as a remembered launch."""
+    if not vars(site).get(_ENTRIES):
+        return False
+    _index, entry = _find(site, args, current_context())
+    if entry is None:
+        return False
+    callbacks = getattr(site, "pre_launch_callbacks", None)
+    if type(callbacks) is not list or callbacks:
+        return False
+    if entry.counter is not None:
+        entry.counter.hits += 1
+    try:
+        writebacks = entry.launcher.launch(args, entry.stream_handle, entry.stream)
+    except LaunchError as exc:
+        if _site_launch_error is None:
+            raise
+        raise _site_launch_error(str(exc)) from None
+    for writeback in writebacks:
+        writeback()
+    return True
+
+
+def site_call(site, args):
+    """Call a configured launch: a remembered launch, or the slow path."""
+    if _site_try(site, args):
+        return None
+    return site.dispatcher.call(args, site)
+
+
+def invalidate():
+    """Every site's remembered launches stop matching."""
+    global _site_epoch
+    _site_epoch += 1
+
+
+def configure_sites(typed_class, launch_error, twin_site_call=None):
+    """The class typed by its ``_numba_type_`` and what a refused launch
+    raises (None each: none); *twin_site_call* is for the C module only."""
+    global _typed_class, _site_launch_error
+    _typed_class, _site_launch_error = typed_class, launch_error
+    invalidate()
+
+
+class LaunchSite:
+    """Base class of a configured launch (the twin of the C type)."""
+
+    __slots__ = ()
+
+    def __call__(self, *args):
+        return site_call(self, args)
+
+
+def remembered(site):
+    """How many launches *site* remembers."""
+    return len(vars(site).get(_ENTRIES, ()))
+
+
+def forget(site):
+    """Drop what *site* remembers."""
+    vars(site).pop(_ENTRIES, None)

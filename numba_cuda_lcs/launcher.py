@@ -3,10 +3,16 @@
 A *launcher* marshals a kernel's arguments by a plan built once per compiled
 kernel and launches it through the CUDA driver (see ``_launcher.c``; the
 numba-cuda backend builds the plans, ``backends/numba_cuda/argplan.py``).
+A *launch site* (:data:`LaunchSite`, the base class of a backend's
+configured launch) launches again, without the backend's slow path, what
+that path resolved and :func:`remember`-ed.
+
 The C extension ``_launcher`` is used when it is built; its pure-Python twin
 ``_launcher_py`` when it is not, or under ``NUMBA_CUDA_LCS_PURE_PYTHON=1``.
-Callers read :data:`Launcher` at call time, so :func:`use` switches the
+Callers read the names here at call time, so :func:`use` switches the
 package at once (the tests run over both, together with the TLS twins).
+:data:`LaunchSite` is fixed when this module is imported (classes derive from
+it); while the twin is bound, the C type hands every call to the twin.
 """
 
 import os
@@ -26,24 +32,61 @@ if _launcher_c is not None:
 #: What a launcher raises when the driver refuses a launch (either twin).
 LAUNCH_ERRORS = tuple(module.LaunchError for module in IMPLEMENTATIONS.values())
 
+#: Base class of configured launches (the C type when it is built).
+LaunchSite = (_launcher_c or _launcher_py).LaunchSite
+
 DEFAULT_IMPLEMENTATION = (
     "python"
     if os.environ.get("NUMBA_CUDA_LCS_PURE_PYTHON", "") == "1" or _launcher_c is None
     else "c"
 )
 
+#: Bumped by :func:`invalidate`: state prepared before it is stale.
+generation = 0
+_site_settings = (None, None)  # (typed_class, launch_error), see configure_sites
+
 impl = IMPLEMENTATIONS[DEFAULT_IMPLEMENTATION]
 IMPLEMENTATION = DEFAULT_IMPLEMENTATION
 Launcher = impl.Launcher
 #: The calling thread's current CUDA context handle as an int (0: none).
 current_context = impl.current_context
+#: remember(site, args, launcher, stream_handle, stream, counter, context)
+remember = impl.remember
+
+
+def invalidate():
+    """Launch state prepared so far is stale (modules unloaded, the package
+    switched on or off, an implementation bound): every site forgets what it
+    remembered, and callers comparing :data:`generation` prepare again."""
+    global generation
+    generation += 1
+    for module in IMPLEMENTATIONS.values():
+        module.invalidate()
+
+
+def _apply_site_settings():
+    typed_class, launch_error = _site_settings
+    _launcher_py.configure_sites(typed_class, launch_error)
+    if _launcher_c is not None:
+        twin = None if IMPLEMENTATION == "c" else _launcher_py.site_call
+        _launcher_c.configure_sites(typed_class, launch_error, twin)
+    invalidate()
+
+
+def configure_sites(typed_class=None, launch_error=None):
+    """What launch sites need from the compiler: the class whose instances
+    numba types by their ``_numba_type_`` (numba-cuda's device arrays), and
+    the exception class its launch raises when the driver refuses one.
+    None (both): sites remember nothing typed that way."""
+    global _site_settings
+    _site_settings = (typed_class, launch_error)
+    _apply_site_settings()
 
 
 def use(name):
     """Bind the implementation *name* ("c" or "python"); returns the name
-    bound before.  Launchers already built keep the implementation they were
-    built with."""
-    global impl, IMPLEMENTATION, Launcher, current_context
+    bound before.  Launch state prepared before is invalidated."""
+    global impl, IMPLEMENTATION, Launcher, current_context, remember
     try:
         module = IMPLEMENTATIONS[name]
     except KeyError:
@@ -53,17 +96,25 @@ def use(name):
         ) from None
     previous = IMPLEMENTATION
     impl, IMPLEMENTATION, Launcher = module, name, module.Launcher
-    current_context = module.current_context
+    current_context, remember = module.current_context, module.remember
+    _apply_site_settings()
     return previous
 
+
+_apply_site_settings()
 
 __all__ = [
     "LAUNCH_ERRORS",
     "IMPLEMENTATION",
     "IMPLEMENTATIONS",
     "DEFAULT_IMPLEMENTATION",
+    "LaunchSite",
     "Launcher",
+    "configure_sites",
     "current_context",
+    "generation",
     "impl",
+    "invalidate",
+    "remember",
     "use",
 ]

@@ -11,7 +11,8 @@
 #   STAGES="tests bench" bash scripts/gpu-suite.sh   # some stages only
 #
 # Stages: tests (ours, over the C and pure-Python TLS in one run),
-# regression (numba-cuda's modules, stock vs active), demo, bench.
+# regression (numba-cuda's modules, stock vs active), launcher, memory,
+# demo, bench.
 # A numba-cuda-lcs tree in .before/ (e.g. `git archive <rev> | tar -x -C
 # .before`) is built in place and measured as the before-* benchmark variants.
 #
@@ -57,7 +58,7 @@ fi
 cd /tmp
 $PY -c "import numba_cuda_lcs, numba_cuda, numpy, sys; from numba_cuda_lcs import tls; print('numba-cuda-lcs', numba_cuda_lcs.__version__, 'active', numba_cuda_lcs.is_active(), 'tls', tls.IMPLEMENTATION, '| numba-cuda', numba_cuda.__version__, '| numpy', numpy.__version__, '| python', sys.version.split()[0])" 2>&1 | tee -a "$SUMMARY"
 
-STAGES=${STAGES:-tests regression launcher demo bench}
+STAGES=${STAGES:-tests regression launcher memory demo bench}
 stage() { case " $STAGES " in *" $1 "*) return 0;; *) return 1;; esac; }
 status=0
 if stage tests; then
@@ -92,6 +93,12 @@ if stage launcher; then
   say "== C launcher check (results vs numba-cuda's launch; micro-benchmark)"
   $PY "$ROOT/scripts/gpu-launcher-check.py" --output "$LOG_DIR/launcher-check.json" > "$LOG_DIR/launcher-check.log" 2>&1 || status=1
   tail -n 40 "$LOG_DIR/launcher-check.log" | tee -a "$SUMMARY"
+fi
+
+if stage memory; then
+  say "== memory over many launches (tracemalloc and RSS)"
+  $PY "$ROOT/scripts/memory-launches.py" --launches "${MEMORY_LAUNCHES:-1000000}" --output "$LOG_DIR/memory-launches.json" > "$LOG_DIR/memory.log" 2>&1 || status=1
+  tail -n 10 "$LOG_DIR/memory.log" | tee -a "$SUMMARY"
 fi
 
 if stage mlir; then
@@ -134,7 +141,7 @@ say "== exit status $status"
 if [ -n "${OUT:-}" ]; then
   tar -C "$LOG_DIR" -czf "$OUT/logs.tar.gz" .
   cp "$SUMMARY" "$OUT/summary.txt"
-  for f in launch-overhead.json launch-bounds.json launcher-check.json mlir-launch-overhead.json; do
+  for f in launch-overhead.json launch-bounds.json launcher-check.json mlir-launch-overhead.json memory-launches.json; do
     [ -f "$LOG_DIR/$f" ] && cp "$LOG_DIR/$f" "$OUT/"
   done
 fi

@@ -88,11 +88,11 @@ def test_unloading_a_contexts_modules_invalidates_prepared_launch_state():
     # context can reuse the old handle, so the state must be rebuilt.
     from numba.cuda.cudadrv import driver
 
-    from numba_cuda_lcs.backends.numba_cuda import launch_path
+    from numba_cuda_lcs import launcher as _launcher
 
     for method in (driver.Context.reset, driver.Context.unload_module):
-        before = launch_path._epoch
+        before = _launcher.generation
         # A stand-in, not a real context: numba-cuda's body fails on it.
         with pytest.raises((AttributeError, NameError)):
             method(object(), *([object()] if method is driver.Context.unload_module else []))
-        assert launch_path._epoch == before + 1
+        assert _launcher.generation == before + 1

@@ -2,8 +2,11 @@
 
 ``kernel[grid, block]`` returns a :class:`LaunchConfiguration` (numba-cuda's
 ``configure`` builds whatever ``numba.cuda.dispatcher._LaunchConfiguration``
-names, and install replaces that name).  Calling it reaches :func:`call`,
-which every launch of every kernel runs:
+names, and install replaces that name).  Calling it runs, in C, the launch
+site's fast path (``numba_cuda_lcs.launcher.LaunchSite``): a launch this
+configured launch has made before, in this CUDA context, with arguments of
+the same numba types, is marshalled and launched at once.  Anything else
+reaches :func:`call`, the slow path, which then remembers what it resolved:
 
 1. route (``routing.resolve``, inlined here): plain dispatchers pay one
    attribute read;
@@ -14,7 +17,13 @@ which every launch of every kernel runs:
    marshals the arguments by the kernel's plan (``argplan``) and calls the
    driver, instead of numba-cuda's per-launch ``LaunchConfig`` and Python
    marshalling.  Only ``debug=True`` kernels keep numba-cuda's own
-   ``_Kernel.launch`` (it reads the kernel's exception flag back).
+   ``_Kernel.launch`` (it reads the kernel's exception flag back);
+5. remember the launch in the site (not with pre-launch callbacks, which
+   must run on every launch, nor for debug kernels).
+
+Whatever could make a remembered launch wrong bumps
+``launcher.generation`` (:func:`invalidate_prepared`): unloaded modules,
+route eviction, install and uninstall, binding the other launcher twin.
 """
 
 from ... import launcher as _launcher
@@ -27,7 +36,7 @@ from .records import PreparedLaunch
 from .routing import reroute, route_slow
 
 
-class LaunchConfiguration(LaunchConfigMarking, nb.StockLaunchConfiguration):
+class LaunchConfiguration(_launcher.LaunchSite, LaunchConfigMarking, nb.StockLaunchConfiguration):
     """What ``kernel[grid, block]`` returns while numba-cuda-lcs is active.
 
     numba-cuda's configured launch (``dispatcher``, ``griddim``, ``blockdim``
@@ -39,7 +48,9 @@ class LaunchConfiguration(LaunchConfigMarking, nb.StockLaunchConfiguration):
     One object serves every thread launching with this configuration
     (numba-cuda caches ``configure``), so per-launch state lives in the TLS.
     ``_lcs_keys`` (from :class:`LaunchConfigMarking`) is computed on first use;
-    ``_lcs_prepared`` maps a CUDA context handle (an int) to its :class:`PreparedLaunch`.
+    ``_lcs_prepared`` maps a CUDA context handle (an int) to its
+    :class:`PreparedLaunch`; the launch site's remembered launches are kept
+    by its base class.  None of these are pickled.
     """
 
     def __init__(self, *args, **kwargs):
@@ -57,6 +68,16 @@ class LaunchConfiguration(LaunchConfigMarking, nb.StockLaunchConfiguration):
     def _pop_args(self, prev):
         tls.swap_args(prev)
 
+    def __getstate__(self):
+        state = super().__getstate__()
+        for name in ("_lcs_prepared", "_lcs_keys", "_lcs_site_entries"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._lcs_prepared = {}
+
     def _launched_kernel_is_sensitive(self):
         state = self.dispatcher._lcs
         return state is not None and state.routing is not None and state.routing.mask != 0
@@ -69,17 +90,16 @@ class LaunchConfiguration(LaunchConfigMarking, nb.StockLaunchConfiguration):
         )
 
 
-# Bumped whenever numba-cuda unloads a context's modules (Context.reset on
-# cuda.close() or a device reset, Context.unload_module): the launchers built
-# before hold CUfunction handles of unloaded modules, and a new context can
-# have the old one's handle, so context handles alone cannot tell.
-_epoch = 0
-
-
 def invalidate_prepared():
-    """Make every configured launch prepare its launch state again."""
-    global _epoch
-    _epoch += 1
+    """Make every configured launch prepare its launch state again.
+
+    Called whenever numba-cuda unloads a context's modules (Context.reset on
+    cuda.close() or a device reset, Context.unload_module): the launchers
+    built before hold CUfunction handles of unloaded modules, and a new
+    context can have the old one's handle, so context handles alone cannot
+    tell.  Also on route eviction, so that no site keeps an evicted kernel.
+    """
+    _launcher.invalidate()
 
 
 def make_context_unload(original):
@@ -105,7 +125,7 @@ def _prepare(kernel, launch, context):
     nb.CoreLaunchConfig(grid=launch.griddim, block=launch.blockdim, shmem_size=launch.sharedmem)
     launcher = argplan.make_launcher(kernel, launch.griddim, launch.blockdim, launch.sharedmem)
     prepared = PreparedLaunch(
-        kernel, context, launcher, argplan.stream_handle(launch.stream), _epoch
+        kernel, context, launcher, argplan.stream_handle(launch.stream), _launcher.generation
     )
     launch._lcs_prepared[context] = prepared
     return prepared
@@ -118,9 +138,10 @@ def call(self, args, launch):
         return _call_foreign_launch(self, args, launch)
     prev = tls.swap_args(args)
     try:
-        # routing.resolve(), inlined: this is every launch's path.
+        # routing.resolve(), inlined.
         state = self._lcs
         routing = state.routing if state is not None else None
+        counter = None
         if routing is None:
             target = self
         else:
@@ -134,7 +155,8 @@ def call(self, args, launch):
                     routes.move_to_end(key)  # least-recently-used order
                 except KeyError:  # evicted meanwhile; the route still works
                     pass
-            target._lcs.hits += 1
+            counter = target._lcs
+            counter.hits += 1
         if target._specialized:
             kernel = next(iter(target.overloads.values()))
         else:
@@ -152,7 +174,11 @@ def call(self, args, launch):
         # numba-cuda's own lookup costs about as much as a launch).
         context = _launcher.current_context()
         prepared = launch._lcs_prepared.get(context)
-        if prepared is None or prepared.kernel is not kernel or prepared.epoch != _epoch:
+        if (
+            prepared is None
+            or prepared.kernel is not kernel
+            or prepared.epoch != _launcher.generation
+        ):
             prepared = _prepare(kernel, launch, context)
         launcher = prepared.launcher
         if launcher is None:  # debug=True: numba-cuda's own launch
@@ -165,6 +191,12 @@ def call(self, args, launch):
             if writebacks:
                 for writeback in writebacks:
                     writeback()
+            if not callbacks:
+                if routing is None and self._lcs is not None and self._lcs.routing is not None:
+                    counter = self._lcs  # this launch compiled the kernel: LC-S
+                _launcher.remember(
+                    launch, args, launcher, prepared.stream_handle, launch.stream, counter, context
+                )
     finally:
         tls.swap_args(prev)
 

@@ -7,6 +7,7 @@ applies them through a :class:`~numba_cuda_lcs.patching.PatchSet`, and
 """
 
 from ... import launchconfig as _launchconfig
+from ... import launcher as _launcher
 from ... import marks
 from ...patching import Installation, PatchSpec
 from . import cache, compile, device_functions, launch_path, specialize, typeof
@@ -146,11 +147,16 @@ def _after_install():
     # Configured launches cached before now are numba-cuda's own class.
     _D.configure.cache_clear()
     marks.add_builtin_reader(nb.builtin_current_config)
+    # Launch sites type device arrays by their _numba_type_ (as numba-cuda's
+    # typeof does) and raise numba-cuda's error for a refused launch.
+    _launcher.configure_sites(nb.DeviceNDArray, nb.CUDAError)
 
 
 def _after_uninstall():
     marks.remove_builtin_reader(nb.builtin_current_config)
     _D.configure.cache_clear()
+    # Configured launches held by users now take numba-cuda's call.
+    _launcher.configure_sites(None, None)
 
 
 def install():

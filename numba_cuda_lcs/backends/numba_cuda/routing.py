@@ -20,6 +20,7 @@ import warnings
 import weakref
 
 from ... import keys as _keys
+from ... import launcher as _launcher
 from ... import limits, tls
 from ...errors import LaunchConfigSpecializationError
 from . import manifest as nb
@@ -128,6 +129,7 @@ def _evict_beyond_limit(root, routing, keep):
     # Children no route reaches (their fields were widened) go first.
     order = [c for c in children.values() if id(c) not in routed] + in_lru_order
     key_of = {id(child): key for key, child in children.items()}
+    evicted = False
     for victim in order:
         if len(children) <= limit:
             break
@@ -139,6 +141,11 @@ def _evict_beyond_limit(root, routing, keep):
             routing.routes.pop(route_key, None)
         routing.evictions += 1
         routing.evicted_keys.append(key)
+        evicted = True
+    if evicted:
+        # Launch sites may remember a victim: make them resolve again, so
+        # that an evicted configuration is compiled again when launched.
+        _launcher.invalidate()
     if routing.evictions and not routing.warned:
         routing.warned = True
         _warn_evictions(root, routing)
