@@ -402,27 +402,28 @@ def _make_token(v):
 
 
 def _token_matches(tok, v):
-    """(matches, interface dict read or None)."""
+    """Whether *v* has token *tok* (the twin reads the interface again when
+    it marshals; the C module reuses the dict it read here)."""
     tp = type(v)
     kind = tok.kind
     if kind == "int":
-        return tp is int and v in _INT64, None
+        return tp is int and v in _INT64
     if kind in ("exact", "npscalar"):
-        return tp is tok.type, None
+        return tp is tok.type
     if kind == "typed":
         if tp is not _typed_class:
-            return False, None
+            return False
         if tok.ref is not None and tok.ref() is v:
-            return True, None
-        return getattr(v, "_numba_type_", None) is tok.type, None
+            return True
+        return getattr(v, "_numba_type_", None) is tok.type
     if tok.ref() is not v:  # "cai"
-        return False, None
+        return False
     try:
         cai = v.__cuda_array_interface__
         fields = _cai_fields(cai) if isinstance(cai, dict) else None
     except Exception:
-        return False, None
-    return fields == (tok.type, tok.shape, tok.strides, tok.readonly), cai
+        return False
+    return fields == (tok.type, tok.shape, tok.strides, tok.readonly)
 
 
 def remember(site, args, launcher, stream_handle, stream, counter, context):
@@ -454,7 +455,7 @@ def _find(site, args, context):
             continue
         if len(entry.tokens) != len(args):
             continue
-        if all(_token_matches(tok, v)[0] for tok, v in zip(entry.tokens, args)):
+        if all(_token_matches(tok, v) for tok, v in zip(entry.tokens, args)):
             return index, entry
     return -1, None
 
