@@ -402,8 +402,8 @@ same_stream(PyObject *s, long long consumer)
  * wrap_arg(val).to_device() -> devicearray._to_strided_memory_view, for
  * numba device arrays and __cuda_array_interface__ objects.  *pre_cai* is
  * obj's interface dict when the caller has just read it (a launch site's
- * check did; such objects are known not to be numba device memory), else
- * NULL.  Returns 1 when packed, 0 to decline (no error set), -1 on error. */
+ * check did; such objects are known not to be numba device memory), the
+ * values a launch site's reader read (bytes, see read_view()), else NULL.  Returns 1 when packed, 0 to decline (no error set), -1 on error. */
 static int
 pack_array(const argspec *sp, PyObject *obj, PyObject *pre_cai,
            long long consumer, pbuf *b)
@@ -413,6 +413,17 @@ pack_array(const argspec *sp, PyObject *obj, PyObject *pre_cai,
     PyObject *shim = NULL, *lay = NULL, *cai = NULL, *t = NULL;
     int nd = sp->ndim, ret = 0, have_strides = 0, c = 1, f = 1;
     if (nd > MAXD || load_types() < 0) return nd > MAXD ? 0 : -1;
+    if (pre_cai != NULL && PyBytes_CheckExact(pre_cai)) {
+        /* a launch site's reader already read and checked the values
+           (size, itemsize, data, shape..., strides...), see read_view() */
+        const int64_t *vals = (const int64_t *)PyBytes_AS_STRING(pre_cai);
+        Py_ssize_t k = PyBytes_GET_SIZE(pre_cai) / 8;
+        if (k != 3 + 2 * nd) return 0;
+        if (put_i64(b, 0) < 0 || put_i64(b, 0) < 0) return -1;
+        for (Py_ssize_t i = 0; i < k; i++)
+            if (put_i64(b, vals[i]) < 0) return -1;
+        return 1;
+    }
     if (PyObject_TypeCheck(obj, (PyTypeObject *)smv_type)) return 0;
     /* is_device_memory(): a truthy __cuda_memory__ */
     int is_dev = 0;
@@ -914,6 +925,13 @@ static PyTypeObject LauncherType = {
  *                             whose cached `_numba_type_` is the type
  *   array-interface object    the same object (a weak reference), with the
  *                             same typestr, shape, strides and read-only flag
+ *   ... read by a reader      the same object, with the same parameter values
+ *                             (pointer, shape, strides) as remembered, read
+ *                             without building the interface dict: CuPy
+ *                             arrays (configure_cupy) and objects whose type
+ *                             has DLPack's C exchange API (PyTorch 2.10+);
+ *                             the producer's current stream must be the
+ *                             launch's (else numba-cuda orders them)
  * Other arguments (host arrays, records, tuples...) have no token: launches
  * with them always take the slow path.
  *
@@ -923,17 +941,100 @@ static PyTypeObject LauncherType = {
 #define SITE_ENTRIES 4
 #define SITE_MAX_ARGS 64
 
-enum { T_BOOL = 1, T_INT, T_FLOAT, T_COMPLEX, T_NPSCALAR, T_TYPED, T_CAI };
+/* A launch counter the fast path increments in C (the base class of a
+ * backend's per-dispatcher state, whose `hits` it is).  Not atomic: like the
+ * Python `+= 1` it replaces, concurrent launches may lose counts. */
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t hits;
+} HitCounter;
+
+static PyObject *
+HitCounter_get(HitCounter *self, void *closure)
+{
+    return PyLong_FromSsize_t(self->hits);
+}
+
+static int
+HitCounter_set(HitCounter *self, PyObject *value, void *closure)
+{
+    Py_ssize_t h = value != NULL ? PyLong_AsSsize_t(value) : -1;
+    if (value == NULL)
+        PyErr_SetString(PyExc_AttributeError, "hits cannot be deleted");
+    if (h == -1 && PyErr_Occurred()) return -1;
+    self->hits = h;
+    return 0;
+}
+
+static PyGetSetDef HitCounter_getset[] = {
+    {"hits", (getter)HitCounter_get, (setter)HitCounter_set,
+     "launches counted (approximate under concurrent launches)", NULL},
+    {NULL}};
+
+static PyTypeObject HitCounterType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "numba_cuda_lcs._launcher.HitCounter",
+    .tp_basicsize = sizeof(HitCounter),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_doc = "Base class whose `hits` launch sites increment in C.",
+    .tp_new = PyType_GenericNew,
+    .tp_getset = HitCounter_getset,
+};
+
+enum { T_BOOL = 1, T_INT, T_FLOAT, T_COMPLEX, T_NPSCALAR, T_TYPED, T_CAI,
+       T_CUPY, T_DLX };
+
+/* ---- DLPack's C exchange API (dlpack.h 1.3), declared by hand ---- */
+typedef struct { int32_t device_type, device_id; } DLDevice;
+typedef struct { uint8_t code, bits; uint16_t lanes; } DLDataType;
+typedef struct {
+    void *data;
+    DLDevice device;
+    int32_t ndim;
+    DLDataType dtype;
+    int64_t *shape, *strides;  /* strides in elements; NULL: C-contiguous */
+    uint64_t byte_offset;
+} DLTensor;
+typedef struct DLPackExchangeAPIHeader {
+    struct { uint32_t major, minor; } version;
+    struct DLPackExchangeAPIHeader *prev_api;
+} DLPackExchangeAPIHeader;
+typedef struct {
+    DLPackExchangeAPIHeader header;
+    void *managed_tensor_allocator;
+    void *managed_tensor_from_py_object_no_sync;
+    void *managed_tensor_to_py_object_no_sync;
+    int (*dltensor_from_py_object_no_sync)(void *py_object, DLTensor *out);
+    int (*current_work_stream)(int device_type, int32_t device_id,
+                               void **out_stream);
+} DLPackExchangeAPI;
+#define DL_CUDA 2  /* kDLCUDA */
 
 typedef struct {
     int kind;
     int readonly;      /* T_CAI */
+    int32_t device;    /* T_DLX: the DLPack device id */
+    uint32_t dtype;    /* T_DLX: the DLPack dtype (code, bits, lanes) */
     PyObject *type;    /* T_NPSCALAR: the class; T_TYPED: the numba type;
-                          T_CAI: typestr */
-    PyObject *ref;     /* T_TYPED (may be NULL), T_CAI: weak reference */
+                          T_CAI: typestr; T_CUPY: the dtype; T_DLX: the API
+                          capsule */
+    PyObject *ref;     /* T_TYPED (may be NULL), T_CAI, T_CUPY, T_DLX: weak
+                          reference */
     PyObject *shape;   /* T_CAI */
     PyObject *strides; /* T_CAI: None when the interface has none */
+    PyObject *values;  /* T_CUPY, T_DLX: bytes, the int64 parameter values
+                          size, itemsize, data, shape..., strides... */
+    const DLPackExchangeAPI *api;  /* T_DLX */
 } token;
+
+/* The producers' current streams, read once per launch (per entry). */
+typedef struct {
+    long long consumer;  /* the entry's stream handle */
+    int cupy;            /* 0 not read yet, 1 the launch's, -1 another */
+    const DLPackExchangeAPI *api;  /* the last API asked, for device dlx_dev */
+    int32_t dlx_dev;
+    int dlx;             /* 1 the launch's stream, -1 another */
+} stream_memo;
 
 typedef struct {
     PyObject_HEAD
@@ -962,7 +1063,14 @@ static PyObject *site_launch_error;
 static PyObject *twin_site_call;
 static PyObject *one;  /* the int 1 */
 static PyObject *str_numba_type, *str_dispatcher, *str_call, *str_callbacks,
-    *str_hits;
+    *str_hits, *str_data, *str_c_contiguous, *str_strides,
+    *str_exchange_api;
+/* configure_cupy(): CuPy's array class and cupy.cuda.get_current_stream. */
+static PyObject *cupy_class, *cupy_current_stream;
+/* The interface's stream for CuPy's stream pointer 0: 1 (legacy default
+ * stream), or 2 when CuPy runs with per-thread default streams; learnt from
+ * an interface dict, 0 until then. */
+static long long cupy_null_stream;
 
 static void
 token_clear(token *t)
@@ -971,6 +1079,7 @@ token_clear(token *t)
     Py_CLEAR(t->ref);
     Py_CLEAR(t->shape);
     Py_CLEAR(t->strides);
+    Py_CLEAR(t->values);
 }
 
 /* Whether the weak reference *ref* refers to *v*. */
@@ -1026,9 +1135,215 @@ cai_fields(PyObject *cai, PyObject **typestr, PyObject **shape,
     return 1;
 }
 
-/* The token of *v*: 1 made, 0 none (no error set), -1 error. */
+/* ---- Readers: an array's parameter values without its interface dict ----
+ * Values are int64: size, itemsize, data, shape..., strides... (bytes), as
+ * numba-cuda passes them after meminfo and parent.  A reader returns how
+ * many it wrote, 0 when it cannot read *v* (no error set). */
+#define READ_MAXD 32
+#define READ_MAX (3 + 2 * READ_MAXD)
+
+static Py_ssize_t
+view_values(int nd, const Py_ssize_t *shape, const Py_ssize_t *strides,
+            Py_ssize_t itemsize, int64_t ptr, int64_t *out)
+{
+    int64_t size = 1;
+    for (int i = 0; i < nd; i++) size *= shape[i];
+    out[0] = size;
+    out[1] = itemsize;
+    out[2] = ptr;
+    for (int i = 0; i < nd; i++) {
+        out[3 + i] = shape[i];
+        out[3 + nd + i] = strides[i];
+    }
+    return 3 + 2 * nd;
+}
+
+/* CuPy: data.ptr, shape, and strides (derived from the shape when
+ * _c_contiguous, as the interface leaves them out then); *dtype* must be
+ * the array's dtype. */
+static Py_ssize_t
+read_cupy(PyObject *v, PyObject *dtype, Py_ssize_t itemsize, int64_t *out)
+{
+    Py_ssize_t shape[READ_MAXD], strides[READ_MAXD], ptr, n = 0;
+    PyObject *t = PyObject_GetAttr(v, str_dtype), *data = NULL, *c = NULL;
+    int nd = 0;
+    if (t == NULL || (t != dtype && PyObject_RichCompareBool(t, dtype, Py_EQ) != 1))
+        goto out;
+    Py_CLEAR(t);
+    if ((data = PyObject_GetAttr(v, str_data)) == NULL ||
+        !attr_ssize(data, str_ptr, &ptr) ||
+        (t = PyObject_GetAttr(v, str_shape)) == NULL || !PyTuple_Check(t) ||
+        (nd = (int)PyTuple_GET_SIZE(t)) > READ_MAXD || !int_tuple(t, nd, shape) ||
+        (c = PyObject_GetAttr(v, str_c_contiguous)) == NULL)
+        goto out;
+    if (c == Py_True) strides_from_shape(nd, shape, itemsize, 1, 0, strides);
+    else {
+        Py_CLEAR(t);
+        if (c != Py_False || (t = PyObject_GetAttr(v, str_strides)) == NULL ||
+            !int_tuple(t, nd, strides))
+            goto out;
+    }
+    n = view_values(nd, shape, strides, itemsize, ptr, out);
+out:
+    Py_XDECREF(t);
+    Py_XDECREF(data);
+    Py_XDECREF(c);
+    PyErr_Clear();
+    return n;
+}
+
+/* DLPack's exchange API: one call fills a DLTensor the producer owns. */
+static Py_ssize_t
+read_dlx(PyObject *v, const DLPackExchangeAPI *api, int64_t *out,
+         int32_t *device, uint32_t *dtype)
+{
+    Py_ssize_t shape[READ_MAXD], strides[READ_MAXD], itemsize;
+    DLTensor dl;
+    memset(&dl, 0, sizeof(dl));
+    if (api->dltensor_from_py_object_no_sync(v, &dl) != 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (dl.device.device_type != DL_CUDA || dl.ndim < 0 ||
+        dl.ndim > READ_MAXD || dl.dtype.lanes != 1 || dl.dtype.bits % 8 != 0 ||
+        (dl.ndim > 0 && dl.shape == NULL))
+        return 0;
+    int nd = dl.ndim;
+    itemsize = dl.dtype.bits / 8;
+    for (int i = 0; i < nd; i++) shape[i] = (Py_ssize_t)dl.shape[i];
+    if (dl.strides == NULL) strides_from_shape(nd, shape, itemsize, 1, 0, strides);
+    else
+        for (int i = 0; i < nd; i++)
+            strides[i] = (Py_ssize_t)dl.strides[i] * itemsize;
+    *device = dl.device.device_id;
+    *dtype = (uint32_t)dl.dtype.code << 24 | (uint32_t)dl.dtype.bits << 16 |
+             dl.dtype.lanes;
+    return view_values(nd, shape, strides, itemsize,
+                       (int64_t)((uintptr_t)dl.data + dl.byte_offset), out);
+}
+
+/* CuPy's current stream, as its interface would name it (0: unknown). */
+static long long
+cupy_stream(void)
+{
+    Py_ssize_t p = 0;
+    PyObject *st = cupy_current_stream != NULL
+                       ? PyObject_CallNoArgs(cupy_current_stream) : NULL;
+    if (st == NULL || !attr_ssize(st, str_ptr, &p)) p = -1;
+    Py_XDECREF(st);
+    PyErr_Clear();
+    return p == 0 ? cupy_null_stream : p < 0 ? 0 : p;
+}
+
+/* Whether the producer's current stream is the launch's: then numba-cuda's
+ * DLPack import orders nothing, and the fast path may launch. */
 static int
-make_token(PyObject *v, token *t)
+producer_stream_ok(const token *t, stream_memo *m)
+{
+    if (t->kind == T_CUPY) {
+        if (m->cupy == 0) {
+            long long p = cupy_stream();
+            m->cupy = p > 0 && (p == m->consumer || (p == 1 && m->consumer == 0))
+                          ? 1 : -1;
+        }
+        return m->cupy > 0;
+    }
+    if (m->api != t->api || m->dlx_dev != t->device) {
+        void *st = NULL;
+        m->api = t->api;
+        m->dlx_dev = t->device;
+        if (t->api->current_work_stream(DL_CUDA, t->device, &st) != 0) {
+            PyErr_Clear();
+            m->dlx = -1;
+        }
+        else {
+            /* NULL and 1 are the legacy default stream, which handle 0
+               launches on (2, per-thread, is passed as such) */
+            long long p = (long long)(uintptr_t)st;
+            m->dlx = p == m->consumer || ((p == 0 || p == 1) && m->consumer == 0)
+                         ? 1 : -1;
+        }
+    }
+    return m->dlx > 0;
+}
+
+/* Make the T_CAI token *t* of *v* a reader's token when that reader gives
+ * exactly what numba-cuda's own marshalling (*sp*'s fallback) gives for
+ * *v* now; *cai* is its interface dict.  Errors are cleared. */
+static void
+reader_token(PyObject *v, token *t, const argspec *sp, PyObject *stream,
+             PyObject *cai)
+{
+    int64_t vals[READ_MAX];
+    Py_ssize_t n = 0;
+    int kind;
+    PyObject *type = NULL, *retr = NULL;
+    const DLPackExchangeAPI *api = NULL;
+    int32_t device = 0;
+    uint32_t dtype = 0;
+    if (sp == NULL || sp->kind != K_ARRAY || sp->fallback == NULL) return;
+    if (cupy_class != NULL && (PyObject *)Py_TYPE(v) == cupy_class) {
+        kind = T_CUPY;
+        if ((type = PyObject_GetAttr(v, str_dtype)) == NULL) goto out;
+        n = read_cupy(v, type, sp->itemsize, vals);
+        /* what the interface calls CuPy's stream 0 */
+        PyObject *s = PyDict_GetItemString(cai, "stream");
+        PyObject *st = PyObject_CallNoArgs(cupy_current_stream);
+        Py_ssize_t p = -1;
+        if (st != NULL && attr_ssize(st, str_ptr, &p) && p == 0 && s != NULL &&
+            PyLong_Check(s)) {
+            long long alias = PyLong_AsLongLong(s);
+            if (alias == 1 || alias == 2) cupy_null_stream = alias;
+        }
+        Py_XDECREF(st);
+        PyErr_Clear();
+    }
+    else {
+        kind = T_DLX;
+        type = PyObject_GetAttr((PyObject *)Py_TYPE(v), str_exchange_api);
+        if (type == NULL || !PyCapsule_IsValid(type, "dlpack_exchange_api"))
+            goto out;
+        api = PyCapsule_GetPointer(type, "dlpack_exchange_api");
+        if (api == NULL || api->header.version.major != 1 ||
+            api->dltensor_from_py_object_no_sync == NULL ||
+            api->current_work_stream == NULL)
+            goto out;
+        n = read_dlx(v, api, vals, &device, &dtype);
+    }
+    if (n == 0 || n != 3 + 2 * sp->ndim || vals[1] != sp->itemsize) goto out;
+    pbuf mine, theirs;
+    pbuf_init(&mine);
+    pbuf_init(&theirs);
+    int same = put_i64(&mine, 0) == 0 && put_i64(&mine, 0) == 0;
+    for (Py_ssize_t i = 0; same && i < n; i++) same = put_i64(&mine, vals[i]) == 0;
+    same = same && pack_fallback(sp, 0, v, stream, &retr, &theirs) == 0 &&
+           PyList_GET_SIZE(retr) == 0 && mine.len == theirs.len &&
+           mine.n == theirs.n && memcmp(mine.data, theirs.data, mine.len) == 0;
+    pbuf_free(&mine);
+    pbuf_free(&theirs);
+    if (!same) goto out;
+    PyObject *values = PyBytes_FromStringAndSize((const char *)vals, n * 8);
+    if (values == NULL) goto out;
+    t->kind = kind;
+    Py_XSETREF(t->type, type);
+    type = NULL;
+    t->values = values;
+    t->api = api;
+    t->device = device;
+    t->dtype = dtype;
+    Py_CLEAR(t->shape);
+    Py_CLEAR(t->strides);
+out:
+    Py_XDECREF(type);
+    Py_XDECREF(retr);
+    PyErr_Clear();
+}
+
+/* The token of *v*: 1 made, 0 none (no error set), -1 error.  *sp* (the
+ * remembered launcher's spec for *v*, or NULL) and *stream* (what its
+ * fallbacks get) let an array-interface object have a reader's token. */
+static int
+make_token(PyObject *v, token *t, const argspec *sp, PyObject *stream)
 {
     PyTypeObject *tp = Py_TYPE(v);
     memset(t, 0, sizeof(*t));
@@ -1074,6 +1389,8 @@ make_token(PyObject *v, token *t)
             t->shape = Py_NewRef(shape);
             t->strides = Py_NewRef(strides);
             t->readonly = readonly;
+            PyErr_Clear();
+            reader_token(v, t, sp, stream, cai);
         }
         Py_XDECREF(cai);
         PyErr_Clear();
@@ -1091,10 +1408,11 @@ equal(PyObject *a, PyObject *b)
     return r > 0;
 }
 
-/* Whether *v* has token *t*; for T_CAI, *cai* gets its interface dict (a
- * new reference, for marshalling).  Errors are cleared: a mismatch. */
+/* Whether *v* has token *t*; for T_CAI, *cai* gets its interface dict, for
+ * a reader's token the values read (a new reference each, for
+ * marshalling).  Errors are cleared: a mismatch. */
 static int
-token_matches(const token *t, PyObject *v, PyObject **cai)
+token_matches(const token *t, PyObject *v, PyObject **cai, stream_memo *m)
 {
     PyTypeObject *tp = Py_TYPE(v);
     switch (t->kind) {
@@ -1128,6 +1446,25 @@ token_matches(const token *t, PyObject *v, PyObject **cai)
         }
         Py_DECREF(d);
         return 0;
+    }
+    case T_CUPY:
+    case T_DLX: {
+        int64_t vals[READ_MAX];
+        Py_ssize_t n;
+        int32_t device = 0;
+        uint32_t dtype = 0;
+        const int64_t *want = (const int64_t *)PyBytes_AS_STRING(t->values);
+        if (!refers_to(t->ref, v) || !producer_stream_ok(t, m)) return 0;
+        if (t->kind == T_CUPY) n = read_cupy(v, t->type, want[1], vals);
+        else {
+            n = read_dlx(v, t->api, vals, &device, &dtype);
+            if (device != t->device || dtype != t->dtype) return 0;
+        }
+        if (n * 8 != PyBytes_GET_SIZE(t->values) ||
+            memcmp(vals, want, n * 8) != 0)
+            return 0;
+        *cai = Py_NewRef(t->values);
+        return 1;
     }
     }
     return 0;
@@ -1185,11 +1522,12 @@ site_find(LaunchSite *self, PyObject *args, void *ctx, PyObject **cais,
         if (en->context != ctx || en->epoch != site_epoch || en->nargs != n)
             continue;
         Py_INCREF(en);  /* checking may run Python code (other threads) */
+        stream_memo memo = {en->stream_handle, 0, NULL, 0, 0};
         Py_ssize_t i = 0;
         for (; i < n; i++) {
             cais[i] = NULL;
             if (!token_matches(&en->tokens[i], PyTuple_GET_ITEM(args, i),
-                               &cais[i]))
+                               &cais[i], &memo))
                 break;
         }
         if (i == n) {
@@ -1220,7 +1558,10 @@ site_try(LaunchSite *self, PyObject *args)
     if (callbacks == NULL) PyErr_Clear();
     else if (PyList_CheckExact(callbacks) && PyList_GET_SIZE(callbacks) == 0) {
         rc = 1;
-        if (hit->counter != NULL) {  /* counter.hits += 1 */
+        if (hit->counter != NULL &&
+            PyObject_TypeCheck(hit->counter, &HitCounterType))
+            ((HitCounter *)hit->counter)->hits++;
+        else if (hit->counter != NULL) {  /* counter.hits += 1 */
             PyObject *h = PyObject_GetAttr(hit->counter, str_hits), *h1 = NULL;
             if (h == NULL || (h1 = PyNumber_Add(h, one)) == NULL ||
                 PyObject_SetAttr(hit->counter, str_hits, h1) < 0)
@@ -1365,16 +1706,27 @@ py_remember(PyObject *module, PyObject *const *a, Py_ssize_t n)
     en->stream_handle = handle;
     en->context = ctx;
     en->epoch = site_epoch;
+    Launcher *lr = (Launcher *)a[2];
+    PyObject *fb_stream = a[4] != Py_None ? Py_NewRef(a[4])
+                                          : PyLong_FromLongLong(handle);
+    if (fb_stream == NULL) {
+        Py_DECREF(en);
+        return NULL;
+    }
     for (Py_ssize_t i = 0; i < nargs; i++) {
-        int r = make_token(PyTuple_GET_ITEM(args, i), &en->tokens[i]);
+        const argspec *sp = lr->nargs == nargs ? &lr->specs[i] : NULL;
+        int r = make_token(PyTuple_GET_ITEM(args, i), &en->tokens[i], sp,
+                           fb_stream);
         if (r <= 0) {
             token_clear(&en->tokens[i]);
             Py_DECREF(en);
+            Py_DECREF(fb_stream);
             if (r < 0) return NULL;
             Py_RETURN_FALSE;
         }
         en->nargs = i + 1;
     }
+    Py_DECREF(fb_stream);
     PyObject_GC_Track(en);
     LaunchSite *s = (LaunchSite *)site;
     SiteEntry *last = s->entries[SITE_ENTRIES - 1];
@@ -1460,6 +1812,28 @@ py_configure_sites(PyObject *module, PyObject *const *a, Py_ssize_t n)
     Py_RETURN_NONE;
 }
 
+/* configure_cupy(ndarray_class, get_current_stream) */
+static PyObject *
+py_configure_cupy(PyObject *module, PyObject *const *a, Py_ssize_t n)
+{
+    if (n != 2 || (a[0] != Py_None && !PyType_Check(a[0])) ||
+        (a[1] != Py_None && !PyCallable_Check(a[1]))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "configure_cupy(ndarray_class, get_current_stream): a "
+                        "class and a callable, or None each");
+        return NULL;
+    }
+    Py_XSETREF(cupy_class, a[0] == Py_None ? NULL : Py_NewRef(a[0]));
+    Py_XSETREF(cupy_current_stream, a[1] == Py_None ? NULL : Py_NewRef(a[1]));
+    if (cupy_class == NULL || cupy_current_stream == NULL) {
+        Py_CLEAR(cupy_class);
+        Py_CLEAR(cupy_current_stream);
+    }
+    cupy_null_stream = 0;
+    site_epoch++;
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 py_double_to_half(PyObject *self, PyObject *arg)
 {
@@ -1505,6 +1879,10 @@ static PyMethodDef module_methods[] = {
      "configure_sites(typed_class, launch_error, twin_site_call): the class "
      "typed by its _numba_type_, what a refused launch raises, and the "
      "pure-Python twin's site_call to delegate to (None: C)"},
+    {"configure_cupy", (PyCFunction)(void (*)(void))py_configure_cupy,
+     METH_FASTCALL,
+     "configure_cupy(ndarray_class, get_current_stream): read CuPy arrays' "
+     "pointer, shape and strides from their attributes (None, None: off)"},
     {"double_to_half", py_double_to_half, METH_O,
      "binary16 bits of a float, round to nearest even (for tests)"},
     {NULL}};
@@ -1518,7 +1896,7 @@ PyMODINIT_FUNC
 PyInit__launcher(void)
 {
     if (PyType_Ready(&LauncherType) < 0 || PyType_Ready(&SiteEntryType) < 0 ||
-        PyType_Ready(&LaunchSiteType) < 0)
+        PyType_Ready(&LaunchSiteType) < 0 || PyType_Ready(&HitCounterType) < 0)
         return NULL;
     if (!(str_cuda_memory = PyUnicode_InternFromString("__cuda_memory__")) ||
         !(str_shim = PyUnicode_InternFromString("_strided_memory_view_shim")) ||
@@ -1538,6 +1916,11 @@ PyInit__launcher(void)
         !(str_call = PyUnicode_InternFromString("call")) ||
         !(str_callbacks = PyUnicode_InternFromString("pre_launch_callbacks")) ||
         !(str_hits = PyUnicode_InternFromString("hits")) ||
+        !(str_data = PyUnicode_InternFromString("data")) ||
+        !(str_c_contiguous = PyUnicode_InternFromString("_c_contiguous")) ||
+        !(str_strides = PyUnicode_InternFromString("strides")) ||
+        !(str_exchange_api =
+              PyUnicode_InternFromString("__dlpack_c_exchange_api__")) ||
         !(one = PyLong_FromLong(1)))
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
@@ -1549,6 +1932,7 @@ PyInit__launcher(void)
         if (PyModule_AddIntConstant(m, kinds[i], i) < 0) goto fail;
     if (PyModule_AddObjectRef(m, "Launcher", (PyObject *)&LauncherType) < 0 ||
         PyModule_AddObjectRef(m, "LaunchSite", (PyObject *)&LaunchSiteType) < 0 ||
+        PyModule_AddObjectRef(m, "HitCounter", (PyObject *)&HitCounterType) < 0 ||
         PyModule_AddIntConstant(m, "SITE_ENTRIES", SITE_ENTRIES) < 0 ||
         PyModule_AddIntConstant(m, "SITE_MAX_ARGS", SITE_MAX_ARGS) < 0)
         goto fail;

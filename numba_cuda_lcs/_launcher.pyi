@@ -76,3 +76,11 @@ def configure_sites(
     twin_site_call: Callable[[Any, tuple], Any] | None,
     /,
 ) -> None: ...
+def configure_cupy(
+    ndarray_class: type | None, get_current_stream: Callable[[], Any] | None, /
+) -> None: ...
+
+class HitCounter:
+    """Base class whose ``hits`` launch sites increment in C."""
+
+    hits: int

@@ -239,14 +239,18 @@ class Launcher:
         self._shmem, self._coop = int(sharedmem), bool(cooperative)
         self.plan = plan
 
-    def _marshal(self, args, consumer, stream, retr):
+    def _marshal(self, args, consumer, stream, retr, views=None):
         if type(args) is not tuple or len(args) != len(self.plan):
             raise TypeError(f"expected a tuple of {len(self.plan)} arguments")
         buf = _Buf()
         for i, (spec, v) in enumerate(zip(self.plan, args)):
             n0, len0 = len(buf.offs), len(buf.data)
             try:
-                if spec[0] == K_ARRAY:
+                if views is not None and views[i] is not None and spec[0] == K_ARRAY:
+                    # a launch site's reader read and checked them
+                    for x in (0, 0) + views[i]:
+                        buf.i64(x)
+                elif spec[0] == K_ARRAY:
                     _pack_array(spec, v, consumer, buf)
                 else:
                     _pack_scalar(spec, v, buf)
@@ -269,11 +273,12 @@ class Launcher:
         buf = self._marshal(args, stream_handle, stream_handle if stream is None else stream, [])
         return bytes(buf.data)
 
-    def launch(self, args, stream_handle=0, stream=None):
+    def launch(self, args, stream_handle=0, stream=None, views=None):
         from cuda.bindings import driver
 
         retr = []
-        buf = self._marshal(args, stream_handle, stream_handle if stream is None else stream, retr)
+        fb_stream = stream_handle if stream is None else stream
+        buf = self._marshal(args, stream_handle, fb_stream, retr, views)
         n = len(buf.offs)
         storage = (ctypes.c_uint8 * max(len(buf.data), 1)).from_buffer_copy(
             bytes(buf.data) or b"\0"
@@ -340,12 +345,218 @@ _ENTRIES = "_lcs_site_entries"  # where the twin keeps a site's entries
 
 
 class _Token(typing.NamedTuple):
-    kind: str  # "exact" "int" "npscalar" "typed" "cai"
-    type: object = None  # exact, npscalar: the class; typed: numba type; cai: typestr
-    ref: object = None  # typed, cai: weak reference to the object
+    kind: str  # "exact" "int" "npscalar" "typed" "cai" "cupy" "dlx"
+    # exact, npscalar: the class; typed: numba type; cai: typestr;
+    # cupy: the dtype; dlx: the exchange API (_ExchangeAPI)
+    type: object = None
+    ref: object = None  # typed, cai, cupy, dlx: weak reference to the object
     shape: object = None  # cai
     strides: object = None  # cai
     readonly: bool = False  # cai
+    values: tuple = ()  # cupy, dlx: size, itemsize, data, shape..., strides...
+    device: int = 0  # dlx: DLPack device id
+    dtype: tuple = ()  # dlx: DLPack (code, bits, lanes)
+
+
+# --- Readers: an array's parameter values without its interface dict -----
+# (see _launcher.c).  DLPack's C exchange API (dlpack.h 1.3), through ctypes
+# prototypes that keep the GIL (PYFUNCTYPE): its functions set Python errors.
+_DL_CUDA = 2
+
+
+class _DLDevice(ctypes.Structure):
+    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
+
+
+class _DLDataType(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
+
+
+class _DLTensor(ctypes.Structure):
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("device", _DLDevice),
+        ("ndim", ctypes.c_int32),
+        ("dtype", _DLDataType),
+        ("shape", ctypes.POINTER(ctypes.c_int64)),
+        ("strides", ctypes.POINTER(ctypes.c_int64)),
+        ("byte_offset", ctypes.c_uint64),
+    ]
+
+
+class _ExchangeAPI(ctypes.Structure):
+    _fields_ = [
+        ("major", ctypes.c_uint32),
+        ("minor", ctypes.c_uint32),
+        ("prev_api", ctypes.c_void_p),
+        ("managed_tensor_allocator", ctypes.c_void_p),
+        ("managed_tensor_from_py_object_no_sync", ctypes.c_void_p),
+        ("managed_tensor_to_py_object_no_sync", ctypes.c_void_p),
+        ("dltensor_from_py_object_no_sync", ctypes.c_void_p),
+        ("current_work_stream", ctypes.c_void_p),
+    ]
+
+
+_FROM_PY = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.POINTER(_DLTensor))
+_WORK_STREAM = ctypes.PYFUNCTYPE(
+    ctypes.c_int, ctypes.c_int, ctypes.c_int32, ctypes.POINTER(ctypes.c_void_p)
+)
+_cupy = (None, None)  # configure_cupy: (ndarray class, get_current_stream)
+_cupy_null_stream = 0  # the interface's stream for CuPy's stream 0, once seen
+
+
+def configure_cupy(ndarray_class, get_current_stream):
+    """Read CuPy arrays' pointer, shape and strides from their attributes
+    (None, None: off)."""
+    global _cupy, _cupy_null_stream
+    if not (ndarray_class is None or isinstance(ndarray_class, type)) or not (
+        get_current_stream is None or callable(get_current_stream)
+    ):
+        raise TypeError(
+            "configure_cupy(ndarray_class, get_current_stream): a class and a "
+            "callable, or None each"
+        )
+    if ndarray_class is None or get_current_stream is None:
+        ndarray_class = get_current_stream = None
+    _cupy, _cupy_null_stream = (ndarray_class, get_current_stream), 0
+    invalidate()
+
+
+def _exchange_api(tp):
+    """The DLPack exchange API of class *tp* (functions as ctypes
+    callables), or None."""
+    capsule = getattr(tp, "__dlpack_c_exchange_api__", None)
+    name = b"dlpack_exchange_api"
+    api = ctypes.pythonapi
+    api.PyCapsule_IsValid.restype = ctypes.c_int
+    api.PyCapsule_IsValid.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    if capsule is None or not api.PyCapsule_IsValid(capsule, name):
+        return None
+    api.PyCapsule_GetPointer.restype = ctypes.c_void_p
+    api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+    table = _ExchangeAPI.from_address(api.PyCapsule_GetPointer(capsule, name))
+    if table.major != 1 or not table.dltensor_from_py_object_no_sync:
+        return None
+    if not table.current_work_stream:
+        return None
+    return (
+        table.dltensor_from_py_object_no_sync,  # identity, as the C module compares
+        _FROM_PY(table.dltensor_from_py_object_no_sync),
+        _WORK_STREAM(table.current_work_stream),
+    )
+
+
+def _view_values(shape, strides, itemsize, ptr):
+    size = 1
+    for x in shape:
+        size *= x
+    return (size, itemsize, ptr) + tuple(shape) + tuple(strides)
+
+
+def _read_cupy(v, dtype, itemsize):
+    """CuPy: data.ptr, shape, strides (from the shape when _c_contiguous)."""
+    try:
+        if v.dtype != dtype:
+            return None
+        ptr, shape = _ssize(v.data.ptr), _int_tuple(v.shape, len(v.shape))
+        contiguous = v._c_contiguous
+        if contiguous is True:
+            strides = _strides_from_shape(shape, itemsize, True, False)
+        elif contiguous is False:
+            strides = _int_tuple(v.strides, len(shape))
+        else:
+            return None
+    except Exception:
+        return None
+    return _view_values(shape, strides, itemsize, ptr)
+
+
+def _read_dlx(v, api):
+    """(values, device id, (code, bits, lanes)) by the exchange API, or None."""
+    dl = _DLTensor()
+    try:
+        if api[1](v, ctypes.byref(dl)) != 0:
+            return None
+    except Exception:
+        return None
+    nd, t = dl.ndim, dl.dtype
+    if dl.device.device_type != _DL_CUDA or not 0 <= nd <= 32 or t.lanes != 1 or t.bits % 8:
+        return None
+    if nd and not dl.shape:
+        return None
+    itemsize = t.bits // 8
+    shape = tuple(dl.shape[i] for i in range(nd))
+    if dl.strides:
+        strides = tuple(dl.strides[i] * itemsize for i in range(nd))
+    else:
+        strides = _strides_from_shape(shape, itemsize, True, False)
+    ptr = (dl.data or 0) + dl.byte_offset
+    return (
+        _view_values(shape, strides, itemsize, ptr),
+        dl.device.device_id,
+        (t.code, t.bits, t.lanes),
+    )
+
+
+def _cupy_stream():
+    """CuPy's current stream as its interface would name it (0: unknown)."""
+    try:
+        p = _cupy[1]().ptr
+    except Exception:
+        return 0
+    return _cupy_null_stream if p == 0 else p if isinstance(p, int) and p > 0 else 0
+
+
+def _producer_stream_ok(tok, consumer, memo):
+    """Whether the producer's current stream is the launch's (memoised per
+    launch in *memo*)."""
+    if tok.kind == "cupy":
+        if "cupy" not in memo:
+            memo["cupy"] = _same_stream(_cupy_stream(), consumer)
+        return memo["cupy"]
+    key = (tok.type[0], tok.device)
+    if key not in memo:
+        st = ctypes.c_void_p()
+        try:
+            ok = tok.type[2](_DL_CUDA, tok.device, ctypes.byref(st)) == 0
+        except Exception:
+            ok = False
+        p = st.value or 0
+        memo[key] = ok and (p == consumer or (p in (0, 1) and consumer == 0))
+    return memo[key]
+
+
+def _reader_token(v, tok, spec, stream, cai):
+    """*tok* (an interface token of *v*) as a reader's token, when the reader
+    gives exactly what numba-cuda's own marshalling (*spec*'s fallback) gives
+    for *v* now; else *tok*."""
+    global _cupy_null_stream
+    if spec is None or spec[0] != K_ARRAY:
+        return tok
+    _, fallback, _, ndim, itemsize, _, _ = spec
+    if _cupy[0] is not None and type(v) is _cupy[0]:
+        kind, dtype = "cupy", getattr(v, "dtype", None)
+        read = _read_cupy(v, dtype, itemsize)
+        device, dl_dtype = 0, ()
+        try:
+            if _cupy[1]().ptr == 0 and cai.get("stream") in (1, 2):
+                _cupy_null_stream = cai["stream"]
+        except Exception:
+            pass
+    else:
+        kind, dtype = "dlx", _exchange_api(type(v))
+        got = _read_dlx(v, dtype) if dtype is not None else None
+        read, device, dl_dtype = got if got is not None else (None, 0, ())
+    if read is None or len(read) != 3 + 2 * ndim or read[1] != itemsize:
+        return tok
+    retr = []
+    try:
+        theirs = [_value_bytes(x) for x in fallback(v, stream, retr)]
+    except Exception:
+        return tok
+    if retr or theirs != [struct.pack("<q", x) for x in (0, 0) + read]:
+        return tok
+    return _Token(kind, dtype, tok.ref, values=read, device=device, dtype=dl_dtype)
 
 
 class _SiteEntry(typing.NamedTuple):
@@ -368,8 +579,10 @@ def _cai_fields(cai):
     return cai["typestr"], cai["shape"], cai.get("strides"), bool(data[1])
 
 
-def _make_token(v):
-    """The token of *v*, or None when it has none."""
+def _make_token(v, spec=None, stream=None):
+    """The token of *v*, or None when it has none; *spec* (the remembered
+    launcher's plan entry for *v*) and *stream* (what its fallback gets) let
+    an array-interface object have a reader's token."""
     tp = type(v)
     if tp is bool or tp is float or tp is complex:
         return _Token("exact", tp)
@@ -398,12 +611,15 @@ def _make_token(v):
     if fields is None:
         return None
     typestr, shape, strides, readonly = fields
-    return _Token("cai", typestr, ref, shape, strides, readonly)
+    return _reader_token(
+        v, _Token("cai", typestr, ref, shape, strides, readonly), spec, stream, cai
+    )
 
 
-def _token_matches(tok, v):
-    """Whether *v* has token *tok* (the twin reads the interface again when
-    it marshals; the C module reuses the dict it read here)."""
+def _token_matches(tok, v, consumer, memo, views, i):
+    """Whether *v* has token *tok*; a reader's values go to ``views[i]``
+    (the twin reads an interface again when it marshals; the C module
+    reuses the dict it read here)."""
     tp = type(v)
     kind = tok.kind
     if kind == "int":
@@ -416,8 +632,22 @@ def _token_matches(tok, v):
         if tok.ref is not None and tok.ref() is v:
             return True
         return getattr(v, "_numba_type_", None) is tok.type
-    if tok.ref() is not v:  # "cai"
+    if tok.ref() is not v:  # "cai", "cupy", "dlx"
         return False
+    if kind in ("cupy", "dlx"):
+        if not _producer_stream_ok(tok, consumer, memo):
+            return False
+        if kind == "cupy":
+            read = _read_cupy(v, tok.type, tok.values[1])
+        else:
+            got = _read_dlx(v, tok.type)
+            if got is None or got[1:] != (tok.device, tok.dtype):
+                return False
+            read = got[0]
+        if read != tok.values:
+            return False
+        views[i] = read
+        return True
     try:
         cai = v.__cuda_array_interface__
         fields = _cai_fields(cai) if isinstance(cai, dict) else None
@@ -434,8 +664,10 @@ def remember(site, args, launcher, stream_handle, stream, counter, context):
     if not isinstance(launcher, Launcher) or len(args) > SITE_MAX_ARGS:
         return False
     tokens = []
-    for v in args:
-        tok = _make_token(v)
+    plan = launcher.plan if len(launcher.plan) == len(args) else (None,) * len(args)
+    fb_stream = stream_handle if stream is None else stream
+    for v, spec in zip(args, plan):
+        tok = _make_token(v, spec, fb_stream)
         if tok is None:
             return False
         tokens.append(tok)
@@ -448,16 +680,21 @@ def remember(site, args, launcher, stream_handle, stream, counter, context):
 
 
 def _find(site, args, context):
-    """(index, entry) of the remembered launch serving *args* in
-    *context*, or (-1, None)."""
+    """(index, entry, views) of the remembered launch serving *args* in
+    *context* (views: a reader's values per argument, or None), or
+    (-1, None, None)."""
     for index, entry in enumerate(vars(site).get(_ENTRIES, ())):
         if entry.context != context or entry.epoch != _site_epoch:
             continue
         if len(entry.tokens) != len(args):
             continue
-        if all(_token_matches(tok, v) for tok, v in zip(entry.tokens, args)):
-            return index, entry
-    return -1, None
+        memo, views = {}, [None] * len(args)
+        if all(
+            _token_matches(tok, v, entry.stream_handle, memo, views, i)
+            for i, (tok, v) in enumerate(zip(entry.tokens, args))
+        ):
+            return index, entry, views
+    return -1, None, None
 
 
 def match(site, args, context):
@@ -470,7 +707,7 @@ def _site_try(site, args):
     """True when *args* were launched as a remembered launch."""
     if not vars(site).get(_ENTRIES):
         return False
-    _index, entry = _find(site, args, current_context())
+    _index, entry, views = _find(site, args, current_context())
     if entry is None:
         return False
     callbacks = getattr(site, "pre_launch_callbacks", None)
@@ -479,7 +716,10 @@ def _site_try(site, args):
     if entry.counter is not None:
         entry.counter.hits += 1
     try:
-        writebacks = entry.launcher.launch(args, entry.stream_handle, entry.stream)
+        if any(view is not None for view in views):
+            writebacks = entry.launcher.launch(args, entry.stream_handle, entry.stream, views)
+        else:
+            writebacks = entry.launcher.launch(args, entry.stream_handle, entry.stream)
     except LaunchError as exc:
         if _site_launch_error is None:
             raise
@@ -508,6 +748,16 @@ def configure_sites(typed_class, launch_error, twin_site_call=None):
     global _typed_class, _site_launch_error
     _typed_class, _site_launch_error = typed_class, launch_error
     invalidate()
+
+
+class HitCounter:
+    """Base class whose ``hits`` launch sites increment (the twin of the C
+    type)."""
+
+    __slots__ = ("hits",)
+
+    def __init__(self, *args, **kwargs):
+        self.hits = 0
 
 
 class LaunchSite:

@@ -16,6 +16,7 @@ it); while the twin is bound, the C type hands every call to the twin.
 """
 
 import os
+import sys
 
 from . import _launcher_py
 
@@ -34,6 +35,9 @@ LAUNCH_ERRORS = tuple(module.LaunchError for module in IMPLEMENTATIONS.values())
 
 #: Base class of configured launches (the C type when it is built).
 LaunchSite = (_launcher_c or _launcher_py).LaunchSite
+#: Base class of per-dispatcher state whose ``hits`` launch sites count (in
+#: C when it is built: the fast path adds no Python-level work for LC-S).
+HitCounter = (_launcher_c or _launcher_py).HitCounter
 
 DEFAULT_IMPLEMENTATION = (
     "python"
@@ -44,6 +48,7 @@ DEFAULT_IMPLEMENTATION = (
 #: Bumped by :func:`invalidate`: state prepared before it is stale.
 generation = 0
 _site_settings = (None, None)  # (typed_class, launch_error), see configure_sites
+_cupy_settings = (None, None)  # (ndarray_class, get_current_stream), see configure_cupy
 
 impl = IMPLEMENTATIONS[DEFAULT_IMPLEMENTATION]
 IMPLEMENTATION = DEFAULT_IMPLEMENTATION
@@ -83,6 +88,37 @@ def configure_sites(typed_class=None, launch_error=None):
     _apply_site_settings()
 
 
+def configure_cupy(ndarray_class=None, get_current_stream=None):
+    """Let launch sites read CuPy arrays by their attributes (``data.ptr``,
+    ``shape``, ``strides``, ``dtype``; *get_current_stream*: CuPy's current
+    stream) instead of building ``__cuda_array_interface__`` on every launch.
+    Called when CuPy is imported; None, None: off."""
+    global _cupy_settings
+    _cupy_settings = (ndarray_class, get_current_stream)
+    for module in IMPLEMENTATIONS.values():
+        module.configure_cupy(ndarray_class, get_current_stream)
+    invalidate()
+
+
+def _cupy_imported():
+    cupy = sys.modules["cupy"]
+
+    try:
+        configure_cupy(cupy.ndarray, cupy.cuda.get_current_stream)
+    except Exception:  # not the CuPy we know: interface dicts, as before;
+        pass  # and never an error in the user's `import cupy`
+
+
+def _watch_cupy():
+    try:
+        import _numba_cuda_lcs_autoload as autoload
+    except ImportError:  # run from a source tree without it on the path
+        if "cupy" in sys.modules:
+            _cupy_imported()
+        return
+    autoload.watch("cupy", _cupy_imported)
+
+
 def use(name):
     """Bind the implementation *name* ("c" or "python"); returns the name
     bound before.  Launch state prepared before is invalidated."""
@@ -102,8 +138,11 @@ def use(name):
 
 
 _apply_site_settings()
+_watch_cupy()
 
 __all__ = [
+    "HitCounter",
+    "configure_cupy",
     "LAUNCH_ERRORS",
     "IMPLEMENTATION",
     "IMPLEMENTATIONS",

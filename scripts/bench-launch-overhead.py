@@ -14,6 +14,8 @@ inherits another's state:
            LaunchConfig and arguments prepared once
   cupy     CuPy RawKernel launches of an empty kernel with as many pointer
            arguments (when CuPy is installed)
+  mlir     numba-cuda-mlir's own launch of the same kernels (package disabled;
+           when numba-cuda-mlir is installed), for every argument case
   before-plain, before-lcs
            plain and lcs with another numba-cuda-lcs tree (--before DIR, e.g.
            the release before a change to the launch path) first on the path
@@ -21,8 +23,9 @@ inherits another's state:
 Reported: microseconds per launch (1x1 launch), mean +- standard deviation
 over --repeats, and the ratio to the first variant, for kernels with 0-4
 numba device arrays ("0".."4"), four scalars ("4s": int, float, numpy
-float32, bool) and four CuPy arrays through the CUDA array interface ("4c",
-when CuPy is installed).  Scenarios: 2 and 8 configurations alternating, a grid-size
+float32, bool), four CuPy arrays ("4c", when CuPy is installed) and four
+PyTorch tensors ("4t", when PyTorch is installed), both CUDA-array-interface
+objects.  Scenarios: 2 and 8 configurations alternating, a grid-size
 sweep (compiles and wall time) and 8 threads launching different
 configurations (wrong kernels counted).
 
@@ -41,15 +44,98 @@ import subprocess
 import sys
 import time
 
-VARIANTS = ("stock", "plain", "lcs", "builtin", "floor", "cupy", "before-plain", "before-lcs")
-DISABLED = {"stock", "builtin", "floor", "cupy"}  # measured with the package disabled
+VARIANTS = (
+    "stock",
+    "plain",
+    "lcs",
+    "builtin",
+    "floor",
+    "cupy",
+    "mlir",
+    "before-plain",
+    "before-lcs",
+)
+DISABLED = {"stock", "builtin", "floor", "cupy", "mlir"}  # measured with the package disabled
 FLOORS = {"floor", "cupy"}  # launch 0-4 device arrays only
+NO_SCENARIOS = FLOORS | {"mlir"}
 BEFORE = {"before-plain": "plain", "before-lcs": "lcs"}  # measured with --before
 
 
 # ---------------------------------------------------------------------------
 # Worker: runs inside one process, one variant
 # ---------------------------------------------------------------------------
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch if torch.cuda.is_available() else None
+
+
+def _mlir_worker(loops, loops4, repeats):
+    """The mlir variant: numba-cuda-mlir launching the same argument cases
+    (its own process; numba-cuda is not imported)."""
+    try:
+        import numba_cuda_mlir
+        from numba_cuda_mlir import cuda
+    except ImportError:
+        print(json.dumps({"results": {}}))
+        return 0
+    import numpy as np
+
+    arr = cuda.device_array(16, dtype=np.float32)
+    cases = {str(n): (arr,) * n for n in range(5)}
+    cases["4s"] = (1, 2.5, np.float32(3.5), True)
+    try:
+        import cupy
+
+        cases["4c"] = tuple(cupy.zeros(16, dtype=cupy.float32) for _ in range(4))
+    except ImportError:
+        cupy = None
+    torch = _torch()
+    if torch is not None:
+        cases["4t"] = tuple(torch.zeros(16, dtype=torch.float32, device="cuda") for _ in range(4))
+    launchers, unsupported = {}, {}
+    for key, args in cases.items():
+        params = ", ".join(f"a{i}" for i in range(len(args)))
+        namespace = {}
+        exec(f"def mlir_c{key}_k({params}):\n    pass\n", namespace)
+        configured = cuda.jit(namespace[f"mlir_c{key}_k"])[1, 1]
+        fn = lambda c=configured, a=args: c(*a)  # noqa: E731
+        try:
+            fn()
+        except Exception as exc:  # e.g. numba-cuda-mlir 0.6.0 cannot type torch tensors
+            unsupported[key] = f"{type(exc).__name__}: {exc}"
+            continue
+        launchers[key] = fn
+    cuda.synchronize()
+    overhead = {key: [] for key in launchers}
+    for _ in range(repeats):
+        for key, fn in launchers.items():
+            fn()
+            count = loops if key in ("0", "1", "2", "3") else loops4
+            start = time.perf_counter()
+            for _ in range(count):
+                fn()
+            cuda.synchronize()
+            overhead[key].append((time.perf_counter() - start) / count * 1e6)
+    name = cuda.get_current_device().name
+    result = {
+        "variant": "mlir",
+        "numba_cuda": None,
+        "numba_cuda_mlir": numba_cuda_mlir.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "gpu": name.decode() if isinstance(name, bytes) else str(name),
+        "loops": loops,
+        "loops4": loops4,
+        "overhead_us": overhead,
+        "unsupported": unsupported,
+    }
+    print(json.dumps({"results": {"mlir": result}}))
+    return 0
 
 
 def _worker(variants, loops, loops4, repeats, scenarios):
@@ -138,6 +224,9 @@ def _worker(variants, loops, loops4, repeats, scenarios):
     cases["4s"] = (1, 2.5, np.float32(3.5), True)
     if cupy is not None:
         cases["4c"] = tuple(cupy.zeros(16, dtype=cupy.float32) for _ in range(4))
+    torch = _torch()
+    if torch is not None:
+        cases["4t"] = tuple(torch.zeros(16, dtype=torch.float32, device="cuda") for _ in range(4))
     kernels = {}
     for variant in variants:
         set_mode(variant)
@@ -223,7 +312,7 @@ def _worker(variants, loops, loops4, repeats, scenarios):
     results = {v: dict(common, variant=v, overhead_us=overhead[v]) for v in variants}
 
     if scenarios:
-        for variant in [v for v in variants if v not in FLOORS]:
+        for variant in [v for v in variants if v not in NO_SCENARIOS]:
             set_mode(variant)
             lcs = variant in ("lcs", "builtin", "before-lcs")
             kernel = kernels[variant]["1"]
@@ -349,7 +438,7 @@ def measure(python, variants, args, label):
                     results[variant]["overhead_us"][n].extend(values)
     if not args.no_scenarios:
         for variant in [v for v in variants if v in results]:
-            if variant not in FLOORS:
+            if variant not in NO_SCENARIOS:
                 found = run_worker(
                     python, variant, args, label, repeats=max(1, args.repeats // 2), scenarios=True
                 )
@@ -407,6 +496,8 @@ def main(argv=None):
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
+    if args.worker == "mlir":
+        return _mlir_worker(args.loops, args.loops4, args.repeats)
     if args.worker:
         return _worker(
             args.worker.split(","), args.loops, args.loops4, args.repeats, not args.no_scenarios

@@ -15,7 +15,7 @@ JOBS=${JOBS:-8}
 mkdir -p "$LOG_DIR"
 SUMMARY=$LOG_DIR/numba-suite.txt
 say() { echo "$*" | tee -a "$SUMMARY"; }
-if compgen -G ".whl/*.whl" > /dev/null && [ -d /tmp/lcs-site ]; then
+if [ -d /tmp/lcs-site ]; then  # wheels (.whl) or numba-cuda-mlir (.mlir) unpacked by gpu-suite.sh
   export PYTHONPATH=/tmp/lcs-site${PYTHONPATH:+:$PYTHONPATH}
 fi
 cd /tmp

@@ -8,9 +8,12 @@
 #
 #   bash scripts/gpu-suite.sh                # full
 #   BENCH_LOOPS=20000 BENCH_REPEATS=5 bash scripts/gpu-suite.sh
+#   BENCH_EXTRAS=0: the launch-overhead benchmark only (no pytest-benchmark,
+#   no launch-bounds run)
 #   STAGES="tests bench" bash scripts/gpu-suite.sh   # some stages only
 #
 # Stages: tests (ours, over the C and pure-Python TLS in one run),
+# launch-tests (tests/launch_path only),
 # regression (numba-cuda's modules, stock vs active), launcher, memory,
 # demo, bench.
 # A numba-cuda-lcs tree in .before/ (e.g. `git archive <rev> | tar -x -C
@@ -61,6 +64,13 @@ $PY -c "import numba_cuda_lcs, numba_cuda, numpy, sys; from numba_cuda_lcs impor
 STAGES=${STAGES:-tests regression launcher memory demo bench}
 stage() { case " $STAGES " in *" $1 "*) return 0;; *) return 1;; esac; }
 status=0
+if stage launch-tests; then
+  say "== our launch-path tests only (tests/launch_path)"
+  $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/launch_path" -rs > "$LOG_DIR/pytest-launch.log" 2>&1 || status=1
+  grep -E "^(FAILED|ERROR)" "$LOG_DIR/pytest-launch.log" | head -30 | tee -a "$SUMMARY"
+  tail -n 1 "$LOG_DIR/pytest-launch.log" | tee -a "$SUMMARY"
+fi
+
 if stage tests; then
   say "== our tests (every test over the C and the pure-Python TLS)"
   $PY -m pytest -q -p no:cacheprovider "$ROOT/tests" -rs > "$LOG_DIR/pytest.log" 2>&1 || status=1
@@ -97,7 +107,7 @@ fi
 
 if stage memory; then
   say "== memory over many launches (tracemalloc and RSS)"
-  $PY "$ROOT/scripts/memory-launches.py" --launches "${MEMORY_LAUNCHES:-1000000}" --output "$LOG_DIR/memory-launches.json" > "$LOG_DIR/memory.log" 2>&1 || status=1
+  $PY "$ROOT/scripts/memory-launches.py" --launches "${MEMORY_LAUNCHES:-1000000}" --slow-launches "${MEMORY_SLOW_LAUNCHES:-100000}" --output "$LOG_DIR/memory-launches.json" > "$LOG_DIR/memory.log" 2>&1 || status=1
   tail -n 10 "$LOG_DIR/memory.log" | tee -a "$SUMMARY"
 fi
 
@@ -128,7 +138,7 @@ if stage bench && [ "${SKIP_BENCH:-0}" != 1 ]; then
   cat "$LOG_DIR/bench.log" >> "$SUMMARY"
 fi
 
-if stage bench && [ "${SKIP_BENCH:-0}" != 1 ]; then
+if stage bench && [ "${SKIP_BENCH:-0}" != 1 ] && [ "${BENCH_EXTRAS:-1}" = 1 ]; then
   say "== pytest-benchmark suite (short)"
   $PY -m pytest -q -p no:cacheprovider "$ROOT/benchmarks" --benchmark-max-time=0.1 --benchmark-columns=mean,stddev,rounds > "$LOG_DIR/benchmarks.log" 2>&1 || status=1
   tail -n 20 "$LOG_DIR/benchmarks.log" >> "$SUMMARY"

@@ -10,6 +10,7 @@ set size (/proc/self/statm).  Cases:
   slow-1    a plain kernel given a host array every time (slow path:
             typed, copied in and out on each launch)
   cupy-4    four CuPy arrays (when CuPy is installed)
+  torch-4   four PyTorch tensors (when PyTorch is installed)
 
     python scripts/memory-launches.py --launches 1000000 --output memory.json
 
@@ -40,7 +41,14 @@ def measure(name, launch, launches, warmup, sync):
     tracemalloc.start()
     traced0, rss0 = tracemalloc.get_traced_memory()[0], rss_bytes()
     start = time.perf_counter()
-    for _ in range(launches):
+    half = launches // 2
+    for _ in range(half):
+        launch()
+    sync()
+    # The midpoint tells bounded growth (a cache filling, then flat: the
+    # second half adds ~nothing) from a leak (both halves grow alike).
+    traced_mid, rss_mid = tracemalloc.get_traced_memory()[0], rss_bytes()
+    for _ in range(launches - half):
         launch()
     sync()
     seconds = time.perf_counter() - start
@@ -50,13 +58,17 @@ def measure(name, launch, launches, warmup, sync):
         "case": name,
         "launches": launches,
         "traced_growth_bytes": traced1 - traced0,
+        "traced_growth_second_half_bytes": traced1 - traced_mid,
         "rss_growth_bytes": rss1 - rss0,
+        "rss_growth_second_half_bytes": rss1 - rss_mid,
         "rss_end_bytes": rss1,
         "seconds": seconds,
     }
     print(
-        f"{name:8s} {launches:>9,d} launches: traced {row['traced_growth_bytes']:+,d} B, "
-        f"RSS {row['rss_growth_bytes']:+,d} B ({seconds:.1f} s, tracemalloc on)",
+        f"{name:8s} {launches:>9,d} launches: traced {row['traced_growth_bytes']:+,d} B "
+        f"(second half {row['traced_growth_second_half_bytes']:+,d} B), "
+        f"RSS {row['rss_growth_bytes']:+,d} B (second half "
+        f"{row['rss_growth_second_half_bytes']:+,d} B) ({seconds:.1f} s, tracemalloc on)",
         flush=True,
     )
     return row
@@ -68,7 +80,17 @@ def main(argv=None):
     parser.add_argument("--slow-launches", type=int, default=50_000)
     parser.add_argument("--warmup", type=int, default=20_000)
     parser.add_argument("--output")
+    parser.add_argument("--cases", help="comma-separated cases to run (default: all); e.g. slow-1")
+    parser.add_argument(
+        "--stock",
+        action="store_true",
+        help="measure numba-cuda as shipped (run with NUMBA_CUDA_LCS_DISABLE=1; no lcs-2)",
+    )
     args = parser.parse_args(argv)
+    wanted = set(args.cases.split(",")) if args.cases else None
+
+    def run(case):
+        return wanted is None or case in wanted
 
     import numpy as np
     from numba import cuda
@@ -78,7 +100,13 @@ def main(argv=None):
     if not cuda.is_available():
         print("needs a CUDA GPU", file=sys.stderr)
         return 2
-    assert numba_cuda_lcs.is_active()
+    if numba_cuda_lcs.is_active() == args.stock:
+        print(
+            "numba-cuda-lcs must be active (or, with --stock, disabled by "
+            "NUMBA_CUDA_LCS_DISABLE=1)",
+            file=sys.stderr,
+        )
+        return 2
 
     @cuda.jit
     def four(a, b, c, d):
@@ -99,30 +127,47 @@ def main(argv=None):
     lcs = [sensitive[1, 32], sensitive[1, 64]]
     rows = []
     sync = cuda.synchronize
-    rows.append(measure("plain-4", lambda: configured(*arrays), args.launches, args.warmup, sync))
+    if run("plain-4"):
+        rows.append(
+            measure("plain-4", lambda: configured(*arrays), args.launches, args.warmup, sync)
+        )
 
     def alternate():
         lcs[0](arrays[0])
         lcs[1](arrays[0])
 
-    rows.append(measure("lcs-2", alternate, args.launches // 2, args.warmup // 2, sync))
-    rows[-1]["launches"] = 2 * (args.launches // 2)
+    if run("lcs-2") and not args.stock:
+        rows.append(measure("lcs-2", alternate, args.launches // 2, args.warmup // 2, sync))
+        rows[-1]["launches"] = 2 * (args.launches // 2)
     slow = one[1, 1]
-    rows.append(measure("slow-1", lambda: slow(host), args.slow_launches, args.warmup // 10, sync))
+    if run("slow-1"):
+        rows.append(
+            measure("slow-1", lambda: slow(host), args.slow_launches, args.warmup // 10, sync)
+        )
     try:
         import cupy
     except ImportError:
         cupy = None
-    if cupy is not None:
+    if cupy is not None and run("cupy-4"):
         cp_arrays = [cupy.zeros(16, dtype=cupy.float32) for _ in range(4)]
         rows.append(
             measure("cupy-4", lambda: configured(*cp_arrays), args.launches // 4, args.warmup, sync)
+        )
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None and torch.cuda.is_available() and run("torch-4"):
+        tensors = [torch.zeros(16, dtype=torch.float32, device="cuda") for _ in range(4)]
+        rows.append(
+            measure("torch-4", lambda: configured(*tensors), args.launches // 4, args.warmup, sync)
         )
     name = cuda.get_current_device().name
     result = {
         "gpu": name.decode() if isinstance(name, bytes) else str(name),
         "python": platform.python_version(),
         "numba_cuda_lcs": numba_cuda_lcs.__version__,
+        "mode": "stock" if args.stock else "active",
         "rows": rows,
     }
     if args.output:

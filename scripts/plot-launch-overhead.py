@@ -106,7 +106,8 @@ def assign_colors(series):
 def subtitle(report, series):
     def versions(key):
         # Several environments may differ: show every value, in file order.
-        seen = dict.fromkeys(str(s["info"].get(key) or "?") for s in series)
+        # A variant without the key (numba-cuda-mlir's has no numba-cuda) adds nothing.
+        seen = dict.fromkeys(str(s["info"][key]) for s in series if s["info"].get(key))
         return "/".join(seen) or "?"
 
     parts = [

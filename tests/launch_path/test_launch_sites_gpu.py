@@ -187,3 +187,96 @@ def test_cupy_arrays_reshaped_in_place_are_typed_again(slow_calls):
     ndim_of[1, 1](b, out)
     assert list(out.copy_to_host()) == [1, 16]
     assert len(slow_calls) == 3
+
+
+def _copy_kernel():
+    @cuda.jit
+    def copy(src, dst):
+        i = cuda.grid(1)
+        if i < src.size:
+            dst[i] = src[i]
+
+    return copy
+
+
+def test_cupy_arrays_relaunch_from_their_attributes(slow_calls):
+    # CuPy is read by attributes (launcher.configure_cupy, armed on import),
+    # not by building __cuda_array_interface__ on every launch.
+    cupy = pytest.importorskip("cupy")
+    copy = _copy_kernel()[4, 64]
+    src, dst = cupy.arange(256, dtype=cupy.float32), cupy.zeros(256, dtype=cupy.float32)
+    for k in range(5):
+        src += 1
+        copy(src, dst)
+        assert float(dst[255]) == 256 + k  # each launch sees the latest values
+    assert len(slow_calls) == 1
+
+
+def test_cupy_arrays_on_another_stream_are_ordered_by_the_slow_path(slow_calls):
+    cupy = pytest.importorskip("cupy")
+    copy = _copy_kernel()[1024, 256]
+    n = 1 << 18
+    src, dst = cupy.zeros(n, dtype=cupy.float32), cupy.zeros(n, dtype=cupy.float32)
+    copy(src, dst)
+    with cupy.cuda.Stream(non_blocking=True):
+        for _ in range(20):  # queue work on CuPy's stream the launch must follow
+            src += 1
+        copy(src, dst)  # numba-cuda's default stream: numba-cuda orders CuPy's before it
+    cuda.synchronize()
+    assert len(slow_calls) == 2
+    assert float(dst[-1]) == 20.0
+    copy(src, dst)
+    assert len(slow_calls) == 2  # back on CuPy's default stream: the fast path
+
+
+def test_torch_tensors_relaunch_through_dlpack_exchange(slow_calls):
+    torch = pytest.importorskip("torch")
+    if not hasattr(torch.Tensor, "__dlpack_c_exchange_api__"):
+        pytest.skip(f"torch {torch.__version__} has no DLPack exchange API")
+    copy = _copy_kernel()[4, 64]
+    src = torch.arange(256, dtype=torch.float32, device="cuda")
+    dst = torch.zeros(256, dtype=torch.float32, device="cuda")
+    for k in range(5):
+        src += 1
+        copy(src, dst)
+        assert float(dst[255]) == 256 + k
+    assert len(slow_calls) == 1
+    view = src[::2]  # strided: its own kernel, relaunched too
+    half = torch.zeros(128, dtype=torch.float32, device="cuda")
+    copy(view, half)
+    copy(view, half)
+    assert len(slow_calls) == 2
+    assert torch.equal(half, src[::2])
+
+
+def test_torch_tensors_requiring_grad_launch_as_numba_cuda_launches_them(slow_calls):
+    # numba-cuda 0.30.4 accepts them (measured, stock): so does the fast path.
+    torch = pytest.importorskip("torch")
+    copy = _copy_kernel()[4, 64]
+    src = torch.ones(256, dtype=torch.float32, device="cuda")
+    dst = torch.zeros(256, dtype=torch.float32, device="cuda")
+    copy(src, dst)
+    src.requires_grad_(True)
+    with torch.no_grad():
+        src.mul_(3)
+    copy(src, dst)
+    assert len(slow_calls) == 1
+    assert float(dst[0]) == 3.0
+
+
+def test_torch_tensors_on_another_stream_are_ordered_by_the_slow_path(slow_calls):
+    torch = pytest.importorskip("torch")
+    copy = _copy_kernel()[1024, 256]
+    n = 1 << 18
+    src = torch.zeros(n, dtype=torch.float32, device="cuda")
+    dst = torch.zeros(n, dtype=torch.float32, device="cuda")
+    copy(src, dst)
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):
+        for _ in range(20):
+            src += 1
+        copy(src, dst)
+    cuda.synchronize()
+    torch.cuda.synchronize()
+    assert len(slow_calls) == 2
+    assert float(dst[-1]) == 20.0

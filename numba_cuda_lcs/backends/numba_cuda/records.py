@@ -12,6 +12,7 @@ Each foreign object carries at most one attribute of ours, ``_lcs``:
 import collections
 
 from ... import keys as _keys
+from ... import launcher as _launcher
 
 #: Recently evicted keys kept for the eviction warning.
 EVICTED_KEYS_SHOWN = 8
@@ -73,13 +74,13 @@ class Routing:
         self.routes = routes
 
 
-class DispatcherState:
-    """``CUDADispatcher._lcs``: what we know about one dispatcher."""
+class DispatcherState(_launcher.HitCounter):
+    """``CUDADispatcher._lcs``: what we know about one dispatcher (``hits``,
+    from the base class, is counted in C on the launch sites' fast path)."""
 
     __slots__ = (
         "routing",
         "root",
-        "hits",
         "max_specializations",
         "launch_bounds",
         "compiles",
