@@ -401,6 +401,14 @@ _FROM_PY = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.POINTER(_DLT
 _WORK_STREAM = ctypes.PYFUNCTYPE(
     ctypes.c_int, ctypes.c_int, ctypes.c_int32, ctypes.POINTER(ctypes.c_void_p)
 )
+# Our own prototypes: setting ctypes.pythonapi's argtypes would change them
+# for every user of ctypes in the process.
+_capsule_is_valid = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.c_char_p)(
+    ("PyCapsule_IsValid", ctypes.pythonapi)
+)
+_capsule_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
+    ("PyCapsule_GetPointer", ctypes.pythonapi)
+)
 _cupy = (None, None)  # configure_cupy: (ndarray class, get_current_stream)
 _cupy_null_stream = 0  # the interface's stream for CuPy's stream 0, once seen
 
@@ -427,14 +435,9 @@ def _exchange_api(tp):
     callables), or None."""
     capsule = getattr(tp, "__dlpack_c_exchange_api__", None)
     name = b"dlpack_exchange_api"
-    api = ctypes.pythonapi
-    api.PyCapsule_IsValid.restype = ctypes.c_int
-    api.PyCapsule_IsValid.argtypes = [ctypes.py_object, ctypes.c_char_p]
-    if capsule is None or not api.PyCapsule_IsValid(capsule, name):
+    if capsule is None or not _capsule_is_valid(capsule, name):
         return None
-    api.PyCapsule_GetPointer.restype = ctypes.c_void_p
-    api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-    table = _ExchangeAPI.from_address(api.PyCapsule_GetPointer(capsule, name))
+    table = _ExchangeAPI.from_address(_capsule_pointer(capsule, name))
     if table.major != 1 or not table.dltensor_from_py_object_no_sync:
         return None
     if not table.current_work_stream:

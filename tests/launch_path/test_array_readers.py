@@ -109,7 +109,7 @@ class FakeCupy:
         return self._strides or _c_strides(self.shape, self.dtype.itemsize)
 
     def __dlpack__(self, stream=None):  # numba-cuda imports CuPy by DLPack
-        raise NotImplementedError
+        raise BufferError("a fake: numba-cuda's own import is not run on CPU")
 
     @property
     def __cuda_array_interface__(self):
@@ -291,7 +291,7 @@ class FakeTensor:
         return self.bits // 8
 
     def __dlpack__(self, stream=None):
-        raise NotImplementedError
+        raise BufferError("a fake: numba-cuda's own import is not run on CPU")
 
     @property
     def __cuda_array_interface__(self):  # v2: no stream, as PyTorch's
@@ -340,11 +340,10 @@ def _work_stream(device_type, device_id, out):
 
 _API = ExchangeAPI(1, 3, None, None, None, None, FROM_PY(_fill), WORK_STREAM(_work_stream))
 _NAME = b"dlpack_exchange_api"
-ctypes.pythonapi.PyCapsule_New.restype = ctypes.py_object
-ctypes.pythonapi.PyCapsule_New.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
-FakeTensor.__dlpack_c_exchange_api__ = ctypes.pythonapi.PyCapsule_New(
-    ctypes.addressof(_API), _NAME, None
-)
+_capsule_new = ctypes.PYFUNCTYPE(
+    ctypes.py_object, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p
+)(("PyCapsule_New", ctypes.pythonapi))
+FakeTensor.__dlpack_c_exchange_api__ = _capsule_new(ctypes.addressof(_API), _NAME, None)
 
 
 @pytest.fixture
