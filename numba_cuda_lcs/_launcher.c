@@ -1043,7 +1043,7 @@ typedef struct {
     unsigned long long epoch;
     long long stream_handle;
     PyObject *stream;   /* launch.stream, what fallbacks are given */
-    PyObject *counter;  /* whose `hits` counts launches, or NULL */
+    PyObject *counter;  /* a HitCounter counting launches, or NULL */
     Py_ssize_t nargs;
     token tokens[1];    /* nargs entries */
 } SiteEntry;
@@ -1061,9 +1061,8 @@ static PyObject *typed_class;
 static PyObject *site_launch_error;
 /* While the pure-Python twin is bound: its site_call(site, args). */
 static PyObject *twin_site_call;
-static PyObject *one;  /* the int 1 */
 static PyObject *str_numba_type, *str_dispatcher, *str_call, *str_callbacks,
-    *str_hits, *str_data, *str_c_contiguous, *str_strides,
+    *str_data, *str_c_contiguous, *str_strides,
     *str_exchange_api;
 /* configure_cupy(): CuPy's array class and cupy.cuda.get_current_stream. */
 static PyObject *cupy_class, *cupy_current_stream;
@@ -1222,16 +1221,25 @@ read_dlx(PyObject *v, const DLPackExchangeAPI *api, int64_t *out,
                        (int64_t)((uintptr_t)dl.data + dl.byte_offset), out);
 }
 
-/* CuPy's current stream, as its interface would name it (0: unknown). */
-static long long
-cupy_stream(void)
+/* CuPy's current stream pointer (get_current_stream().ptr; 0 is its
+ * default stream), or -1 when it cannot be read. */
+static Py_ssize_t
+cupy_stream_ptr(void)
 {
-    Py_ssize_t p = 0;
+    Py_ssize_t p = -1;
     PyObject *st = cupy_current_stream != NULL
                        ? PyObject_CallNoArgs(cupy_current_stream) : NULL;
     if (st == NULL || !attr_ssize(st, str_ptr, &p)) p = -1;
     Py_XDECREF(st);
     PyErr_Clear();
+    return p;
+}
+
+/* CuPy's current stream, as its interface would name it (0: unknown). */
+static long long
+cupy_stream(void)
+{
+    Py_ssize_t p = cupy_stream_ptr();
     return p == 0 ? cupy_null_stream : p < 0 ? 0 : p;
 }
 
@@ -1288,15 +1296,11 @@ reader_token(PyObject *v, token *t, const argspec *sp, PyObject *stream,
         n = read_cupy(v, type, sp->itemsize, vals);
         /* what the interface calls CuPy's stream 0 */
         PyObject *s = PyDict_GetItemString(cai, "stream");
-        PyObject *st = PyObject_CallNoArgs(cupy_current_stream);
-        Py_ssize_t p = -1;
-        if (st != NULL && attr_ssize(st, str_ptr, &p) && p == 0 && s != NULL &&
-            PyLong_Check(s)) {
+        if (s != NULL && PyLong_Check(s) && cupy_stream_ptr() == 0) {
             long long alias = PyLong_AsLongLong(s);
             if (alias == 1 || alias == 2) cupy_null_stream = alias;
+            PyErr_Clear();
         }
-        Py_XDECREF(st);
-        PyErr_Clear();
     }
     else {
         kind = T_DLX;
@@ -1558,22 +1562,10 @@ site_try(LaunchSite *self, PyObject *args)
     if (callbacks == NULL) PyErr_Clear();
     else if (PyList_CheckExact(callbacks) && PyList_GET_SIZE(callbacks) == 0) {
         rc = 1;
-        if (hit->counter != NULL &&
-            PyObject_TypeCheck(hit->counter, &HitCounterType))
-            ((HitCounter *)hit->counter)->hits++;
-        else if (hit->counter != NULL) {  /* counter.hits += 1 */
-            PyObject *h = PyObject_GetAttr(hit->counter, str_hits), *h1 = NULL;
-            if (h == NULL || (h1 = PyNumber_Add(h, one)) == NULL ||
-                PyObject_SetAttr(hit->counter, str_hits, h1) < 0)
-                rc = -1;
-            Py_XDECREF(h);
-            Py_XDECREF(h1);
-        }
-        PyObject *retr = NULL;
-        if (rc == 1)
-            retr = launch_marshalled(hit->launcher, args, hit->stream_handle,
+        if (hit->counter != NULL) ((HitCounter *)hit->counter)->hits++;
+        PyObject *retr = launch_marshalled(hit->launcher, args, hit->stream_handle,
                                      hit->stream, cais);
-        if (retr == NULL && rc == 1) {
+        if (retr == NULL) {
             rc = -1;
             if (site_launch_error != NULL && PyErr_ExceptionMatches(LaunchError)) {
                 /* numba-cuda's launch raises its own error type */
@@ -1692,6 +1684,13 @@ py_remember(PyObject *module, PyObject *const *a, Py_ssize_t n)
         !PyObject_TypeCheck(a[2], &LauncherType) ||
         PyTuple_GET_SIZE(args) > SITE_MAX_ARGS || twin_site_call != NULL)
         Py_RETURN_FALSE;
+    if (a[5] != Py_None && !PyObject_TypeCheck(a[5], &HitCounterType)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "remember(): counter must be a "
+                        "numba_cuda_lcs.launcher.HitCounter (its `hits` is "
+                        "counted in C) or None");
+        return NULL;
+    }
     long long handle = PyLong_AsLongLong(a[3]);
     void *ctx = PyLong_AsVoidPtr(a[6]);
     if (PyErr_Occurred()) return NULL;
@@ -1915,13 +1914,11 @@ PyInit__launcher(void)
         !(str_dispatcher = PyUnicode_InternFromString("dispatcher")) ||
         !(str_call = PyUnicode_InternFromString("call")) ||
         !(str_callbacks = PyUnicode_InternFromString("pre_launch_callbacks")) ||
-        !(str_hits = PyUnicode_InternFromString("hits")) ||
         !(str_data = PyUnicode_InternFromString("data")) ||
         !(str_c_contiguous = PyUnicode_InternFromString("_c_contiguous")) ||
         !(str_strides = PyUnicode_InternFromString("strides")) ||
         !(str_exchange_api =
-              PyUnicode_InternFromString("__dlpack_c_exchange_api__")) ||
-        !(one = PyLong_FromLong(1)))
+              PyUnicode_InternFromString("__dlpack_c_exchange_api__")))
         return NULL;
     PyObject *m = PyModule_Create(&moduledef);
     if (m == NULL) return NULL;

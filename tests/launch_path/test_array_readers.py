@@ -18,6 +18,7 @@ import ctypes
 import numpy as np
 import pytest
 
+from numba_cuda_lcs import _launcher_py as twin
 from numba_cuda_lcs import launcher
 
 CONTEXT = 0x5000
@@ -236,43 +237,10 @@ def test_configure_cupy_rejects_what_is_not_a_class_and_a_callable():
 # -- DLPack's C exchange API ---------------------------------------------------
 
 
-class DLDevice(ctypes.Structure):
-    _fields_ = [("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32)]
-
-
-class DLDataType(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint8), ("bits", ctypes.c_uint8), ("lanes", ctypes.c_uint16)]
-
-
-class DLTensor(ctypes.Structure):
-    _fields_ = [
-        ("data", ctypes.c_void_p),
-        ("device", DLDevice),
-        ("ndim", ctypes.c_int32),
-        ("dtype", DLDataType),
-        ("shape", ctypes.POINTER(ctypes.c_int64)),
-        ("strides", ctypes.POINTER(ctypes.c_int64)),
-        ("byte_offset", ctypes.c_uint64),
-    ]
-
-
-FROM_PY = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.py_object, ctypes.POINTER(DLTensor))
-WORK_STREAM = ctypes.PYFUNCTYPE(
-    ctypes.c_int, ctypes.c_int, ctypes.c_int32, ctypes.POINTER(ctypes.c_void_p)
-)
-
-
-class ExchangeAPI(ctypes.Structure):  # dlpack.h 1.3 DLPackExchangeAPI
-    _fields_ = [
-        ("major", ctypes.c_uint32),
-        ("minor", ctypes.c_uint32),
-        ("prev_api", ctypes.c_void_p),
-        ("managed_tensor_allocator", ctypes.c_void_p),
-        ("managed_tensor_from_py_object_no_sync", ctypes.c_void_p),
-        ("managed_tensor_to_py_object_no_sync", ctypes.c_void_p),
-        ("dltensor_from_py_object_no_sync", FROM_PY),
-        ("current_work_stream", WORK_STREAM),
-    ]
+# The twin's declarations of dlpack.h's structs; the C module has its own,
+# so a layout mistake in either fails that module's tests.
+ExchangeAPI = twin._ExchangeAPI
+FROM_PY, WORK_STREAM = twin._FROM_PY, twin._WORK_STREAM
 
 
 class FakeTensor:
@@ -338,7 +306,10 @@ def _work_stream(device_type, device_id, out):
     return 0
 
 
-_API = ExchangeAPI(1, 3, None, None, None, None, FROM_PY(_fill), WORK_STREAM(_work_stream))
+_CALLBACKS = (FROM_PY(_fill), WORK_STREAM(_work_stream))  # kept alive
+_API = ExchangeAPI(
+    1, 3, None, None, None, None, *(ctypes.cast(f, ctypes.c_void_p).value for f in _CALLBACKS)
+)
 _NAME = b"dlpack_exchange_api"
 _capsule_new = ctypes.PYFUNCTYPE(
     ctypes.py_object, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p
