@@ -12,8 +12,8 @@ import contextlib
 import threading
 
 from . import marks, tls
-from .configuration import CompileOnlyLaunchConfig
 from .errors import LaunchConfigUnavailableError
+from .marking import CompileOnlyLaunchConfig
 
 __all__ = [
     "current_launch_config",
@@ -109,7 +109,7 @@ def compiling_for(griddim, blockdim, sharedmem=0):
     """Publish a launch configuration for compilations that no launch
     triggers, such as ``numba.cuda.compile_ptx`` (which needs no GPU).
 
-    Yields a :class:`~numba_cuda_lcs.configuration.CompileOnlyLaunchConfig`;
+    Yields a :class:`~numba_cuda_lcs.marking.CompileOnlyLaunchConfig`;
     hooks running inside the block see it through
     :func:`current_launch_config` and may mark it.  After the block,
     ``config.marked_fields`` holds the fields that were marked.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a launch's time goes with numba-cuda-lcs active (GPU needed).
 
-Times each step of ``launch_path.call`` in isolation for a plain kernel with
+Times each step of ``configured_launch.call`` in isolation for a plain kernel with
 0 and 4 device arrays (µs per call, median of repeats) and prints a cProfile
 of the 4-array launch.  For deciding what to move to C; not a benchmark of
 record (scripts/bench-launch-overhead.py is).

@@ -9,10 +9,10 @@ import pytest
 
 import numba_cuda_lcs
 from numba_cuda_lcs.backends import numba_cuda as backend
-from numba_cuda_lcs.backends.numba_cuda import launch_path, manifest, patches
+from numba_cuda_lcs.backends.numba_cuda import configured_launch, manifest, patches
 from numba_cuda_lcs.backends.numba_cuda.constants import LaunchConstantRewrite
 
-OURS = "numba_cuda_lcs.backends.numba_cuda.launch_path"
+OURS = "numba_cuda_lcs.backends.numba_cuda.configured_launch"
 
 
 def _what(value):
@@ -47,8 +47,8 @@ def test_package_is_active_after_import():
     assert numba_cuda_lcs.is_active()
     from numba.cuda import dispatcher
 
-    assert dispatcher._LaunchConfiguration is launch_path.LaunchConfiguration
-    assert dispatcher.CUDADispatcher.call is launch_path.call
+    assert dispatcher._LaunchConfiguration is configured_launch.LaunchConfiguration
+    assert dispatcher.CUDADispatcher.call is configured_launch.call
 
 
 def test_every_patch_is_declared_once_and_described():
@@ -104,7 +104,7 @@ def test_configured_launch_is_ours_and_exposes_the_api():
         x[0] = 1
 
     configured = kernel[(2, 3), 64]
-    assert isinstance(configured, launch_path.LaunchConfiguration)
+    assert isinstance(configured, configured_launch.LaunchConfiguration)
     assert configured.dispatcher is kernel
     assert configured.griddim == (2, 3, 1) and configured.blockdim == (64, 1, 1)
     assert configured.sharedmem == 0

@@ -238,7 +238,7 @@ def test_configured_launches_pickle_without_launch_state():
     # after launching (prepared state, remembered launches are not state).
     from numba import cuda
 
-    from numba_cuda_lcs.backends.numba_cuda.launch_path import LaunchConfiguration
+    from numba_cuda_lcs.backends.numba_cuda.configured_launch import LaunchConfiguration
 
     @cuda.jit
     def kernel(a):

@@ -18,7 +18,8 @@ numba_cuda_mlir = pytest.importorskip("numba_cuda_mlir")
 from numba_cuda_mlir import tools as mlir_tools  # noqa: E402
 from numba_cuda_mlir.numba_cuda.typing.typeof import typeof  # noqa: E402
 
-from numba_cuda_lcs.backends.numba_cuda_mlir import routing  # noqa: E402
+from numba_cuda_lcs.backends.numba_cuda_mlir import configured_launch  # noqa: E402
+from numba_cuda_lcs.backends.numba_cuda_mlir.state import launching  # noqa: E402
 
 
 def fake_cc(as_type=str):
@@ -47,14 +48,14 @@ class FakeLaunches:
             found = target._compile(list(args))
             self.natives[key] = found
         with self.lock:
-            self.launched.append((routing.launching.launch, target, found[0]))
+            self.launched.append((launching.launch, target, found[0]))
         return None
 
 
 @pytest.fixture
 def fake_launches(cc90, monkeypatch):
     fake = FakeLaunches()
-    monkeypatch.setattr(routing, "invoke", fake)
+    monkeypatch.setattr(configured_launch, "invoke", fake)
     return fake
 
 

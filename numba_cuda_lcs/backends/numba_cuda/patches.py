@@ -10,7 +10,7 @@ from ... import launchconfig as _launchconfig
 from ... import launcher as _launcher
 from ... import marks
 from ...patching import Installation, PatchSpec
-from . import cache, compile, device_functions, launch_path, specialize, typeof
+from . import cache, compile, configured_launch, device_functions, specialize, typeof
 from . import manifest as nb
 from .constants import LaunchConstantRewrite
 from .routing import hand_over_to_numba_cuda
@@ -26,13 +26,13 @@ PATCHES = (
     PatchSpec(
         nb.nb_dispatcher,
         "_LaunchConfiguration",
-        _use(launch_path.LaunchConfiguration),
+        _use(configured_launch.LaunchConfiguration),
         "configure() builds this class: ours adds the marking API and per-thread args",
     ),
     PatchSpec(
         _D,
         "call",
-        _use(launch_path.call),
+        _use(configured_launch.call),
         "route each launch to the kernel compiled for its configuration, verify, launch",
     ),
     PatchSpec(
@@ -81,13 +81,13 @@ PATCHES = (
     PatchSpec(
         nb.DriverContext,
         "reset",
-        launch_path.make_context_unload,
+        configured_launch.make_context_unload,
         "launch state prepared in a context is dropped when numba-cuda resets it",
     ),
     PatchSpec(
         nb.DriverContext,
         "unload_module",
-        launch_path.make_context_unload,
+        configured_launch.make_context_unload,
         "launch state prepared in a context is dropped when a module is unloaded",
     ),
     PatchSpec(

@@ -5,7 +5,7 @@ Each foreign object carries at most one attribute of ours, ``_lcs``:
 - a dispatcher: :class:`DispatcherState` (None for plain kernels, which is
   all a plain launch reads);
 - a compiled ``_Kernel``: :class:`KernelTag` (None for plain kernels);
-- our configured launch (a subclass of numba-cuda's, see ``launch_path``)
+- our configured launch (a subclass of numba-cuda's, see ``configured_launch``)
   holds its keys and :class:`PreparedLaunch` records in its own slots.
 """
 
@@ -124,7 +124,7 @@ class PreparedLaunch:
 
     def __init__(self, kernel, context, launcher, stream_handle, epoch):
         self.kernel = kernel
-        self.epoch = epoch  # launch_path's epoch when built (see invalidate_prepared)
+        self.epoch = epoch  # configured_launch's epoch when built (see invalidate_prepared)
         self.context = context  # CUcontext handle (int)
         self.launcher = launcher  # None: numba-cuda's _Kernel.launch (debug kernels)
         self.stream_handle = stream_handle

@@ -11,7 +11,7 @@ correct: a thread that waited for another thread's compile notices that the
 kernel it got was compiled for another configuration.
 
 :func:`resolve` is the readable form of a launch's routing; the launch path
-(``launch_path.call``) inlines the same steps and a test runs every routing
+(``configured_launch.call``) inlines the same steps and a test runs every routing
 case through both.
 """
 

@@ -20,15 +20,15 @@ to their specializations.
 
 from ...patching import Installation, PatchSpec
 from . import compile as _compile
+from . import configured_launch as _configured_launch
 from . import constants as _constants
 from . import manifest as _manifest
-from . import routing as _routing
 
 #: (attribute of MLIRDispatcher, factory(original), why, adds)
 DISPATCHER_PATCHES = (
     (
         "configure",
-        _routing.make_configure,
+        _configured_launch.make_configure,
         "kernel[...] returns our LaunchConfiguration (marking API, args, routing "
         "to the specialization of the launch's key); numba-cuda-mlir's "
         "configured launcher still launches",

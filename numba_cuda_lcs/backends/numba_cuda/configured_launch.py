@@ -28,8 +28,8 @@ route eviction, install and uninstall, binding the other launcher twin.
 
 from ... import launcher as _launcher
 from ... import tls
-from ...configuration import LaunchConfigMarking
 from ...launcher import LAUNCH_ERRORS
+from ...marking import LaunchConfigMarking
 from . import argplan
 from . import manifest as nb
 from .records import PreparedLaunch

@@ -1,6 +1,6 @@
 """The marking API shared by every launch-configuration object.
 
-``kernel[grid, block]`` returns a configured launch (see a backend's ``launch_path``)
+``kernel[grid, block]`` returns a configured launch (see a backend's ``configured_launch``)
 that mixes this class in; :func:`numba_cuda_lcs.launchconfig.compiling_for`
 returns a :class:`CompileOnlyLaunchConfig` for compile-only paths such as
 ``numba.cuda.compile_ptx``.  Marks are kept per compilation in thread-local
