@@ -2,36 +2,61 @@
 start-up by the ``numba_cuda_lcs-autoload.pth`` file the wheel installs.
 
 A top-level module (like numba-cuda's own ``_numba_cuda_redirector``) so that
-start-up imports neither ``numba_cuda_lcs`` nor a compiler.
+start-up imports neither ``numba_cuda_lcs`` nor a compiler, and a *leaf*: it
+imports nothing of the package.  Callbacks are named by strings
+(``"module:function"``, as wrapt's post-import hooks are), resolved only when
+they fire, so the package depends on this module and never the reverse.
 
 numba-cuda 0.30 runs its ``numba_cuda_extensions`` ``init`` entry points only
 from ``_DispatcherBase._compile_for_args``, which ``CUDADispatcher`` overrides,
 so a plain ``@cuda.jit`` program never reaches our entry point.  This module
-installs a tiny import hook instead: when a compiler's dispatcher module
-finishes importing, numba-cuda-lcs is activated for it.  Nothing is imported
-at start-up beyond this module, and ``NUMBA_CUDA_LCS_DISABLE=1`` turns the
-hook off.  :func:`watch` is also how an active numba-cuda-lcs learns that a
-compiler was imported after it.
+installs a tiny import hook instead: when a compiler's trigger module
+finishes importing, numba-cuda-lcs is activated for it.
+``NUMBA_CUDA_LCS_DISABLE=1`` turns the hook off.  :func:`watch` is also how an
+active numba-cuda-lcs learns that a compiler (or CuPy) was imported after it.
+
+The facts both sides need are stated here once: :data:`TRIGGERS` and the
+values of ``NUMBA_CUDA_LCS_DISABLE``.
 """
 
+import importlib
 import importlib.abc
 import os
 import sys
 import threading
 
 #: The module of each supported compiler whose import activates the package
-#: (kept in step with numba_cuda_lcs.backends.BACKENDS).
-TRIGGERS = ("numba.cuda.dispatcher", "numba_cuda_mlir.descriptor")
+#: (numba_cuda_lcs.activation builds its backend table from this).
+TRIGGERS = {
+    "numba-cuda": "numba.cuda.dispatcher",
+    "numba-cuda-mlir": "numba_cuda_mlir.descriptor",
+}
+
+DISABLE_ENV = "NUMBA_CUDA_LCS_DISABLE"
+#: Values of ``NUMBA_CUDA_LCS_DISABLE`` (case-insensitive) that disable the package.
+DISABLE_TRUE = ("1", "true", "yes", "on")
+#: Values that leave it enabled (unset is the same as empty); any other value
+#: leaves it enabled too, and numba_cuda_lcs warns about it.
+DISABLE_FALSE = ("", "0", "false", "no", "off")
+
+#: What a trigger import runs: the package activates itself.
+ACTIVATE = "numba_cuda_lcs.activation:activate_on_trigger_import"
 
 _callbacks: dict = {}  # module name -> callbacks to run once it has been imported
 _lock = threading.RLock()
 
 
-def _disabled():
-    # The values numba_cuda_lcs.DISABLE_TRUE lists; an unrecognised value
-    # leaves the hook on and numba_cuda_lcs warns about it.
-    value = os.environ.get("NUMBA_CUDA_LCS_DISABLE", "").strip().lower()
-    return value in ("1", "true", "yes", "on")
+def disabled():
+    """Whether ``NUMBA_CUDA_LCS_DISABLE`` holds one of :data:`DISABLE_TRUE`."""
+    return os.environ.get(DISABLE_ENV, "").strip().lower() in DISABLE_TRUE
+
+
+def _resolve(callback):
+    """A callable, or a ``"module:function"`` string imported now."""
+    if not isinstance(callback, str):
+        return callback
+    module_name, _, attribute = callback.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def _run_callbacks(name):
@@ -41,7 +66,7 @@ def _run_callbacks(name):
             _remove_finder()
     for callback in callbacks:
         try:
-            callback()
+            _resolve(callback)()
         except Exception as exc:  # never break the compiler's import
             import warnings
 
@@ -97,10 +122,11 @@ def _remove_finder():
 
 
 def watch(module_name, callback):
-    """Run *callback* once *module_name* has been imported: now if it already
-    is, else right after its import completes."""
+    """Run *callback* (a callable or a ``"module:function"`` string) once
+    *module_name* has been imported: now if it already is, else right after
+    its import completes."""
     if module_name in sys.modules:
-        callback()
+        _resolve(callback)()
         return
     with _lock:
         _callbacks.setdefault(module_name, []).append(callback)
@@ -120,29 +146,14 @@ def unwatch(module_name, callback):
             _remove_finder()
 
 
-def _activate():
-    if (
-        "numba_cuda_lcs.backends" in sys.modules
-        and sys.modules["numba_cuda_lcs.backends"].activating()
-    ):
-        # numba_cuda_lcs itself is importing the compiler (activate() is in
-        # progress): that activation completes the job.
-        return
-    imported = "numba_cuda_lcs" in sys.modules
-    import numba_cuda_lcs  # importing activates (or records why not)
-
-    if imported:
-        numba_cuda_lcs.activate()
-
-
 def install_hook():
     """Activate numba-cuda-lcs when a supported compiler is imported
     (idempotent); returns True if the hook is in place."""
-    if _disabled():
+    if disabled():
         return False
-    for name in TRIGGERS:
+    for name in TRIGGERS.values():
         with _lock:
-            armed = _activate in _callbacks.get(name, ())
+            armed = ACTIVATE in _callbacks.get(name, ())
         if not armed:
-            watch(name, _activate)
+            watch(name, ACTIVATE)
     return True

@@ -100,18 +100,18 @@ def info(out=None) -> int:
         f"start-up hook loaded in this process: {'_numba_cuda_lcs_autoload' in sys.modules}",
         file=out,
     )
-    from numba_cuda_lcs import backends
+    from numba_cuda_lcs import activation, registry
 
     # Import each installed compiler, as a program using it would, so that
     # what is reported is what such a program gets.
-    failed = backends.import_installed_compilers()
+    failed = activation.import_installed_compilers()
     for compiler, exc in failed.items():
         print(f"{compiler}: cannot be imported here ({exc})", file=out)
     reason = numba_cuda_lcs.inactive_reason()
     print(f"active: {reason is None}", file=out)
     if reason is not None:
         print(f"  why not: {reason}", file=out)
-    for module in backends.installed_modules():
+    for module in registry.installed():
         print(f"patches ({module.COMPILER}):", file=out)
         for line in module.installed_patches():
             print(f"  {line}", file=out)

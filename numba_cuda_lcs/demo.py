@@ -177,7 +177,7 @@ def main(argv=None, out=None):
     from . import _toolkit
 
     reason = numba_cuda_lcs.inactive_reason()
-    numba_cuda_installed = "numba-cuda" in numba_cuda_lcs._compilers_installed()
+    numba_cuda_installed = "numba-cuda" in numba_cuda_lcs.activation.compilers_installed()
     if reason is None and not numba_cuda_installed:
         reason = (
             "numba-cuda is not installed, and this demo runs on numba-cuda: "

@@ -10,6 +10,8 @@
     inspection.set_launch_bounds_from_block(kernel)
 """
 
+from . import registry
+
 __all__ = [
     "specializations",
     "compile_counters",
@@ -20,9 +22,7 @@ __all__ = [
 
 
 def _backend(kernel):
-    from .backends import backend_for
-
-    return backend_for(kernel)
+    return registry.backend_for(kernel)
 
 
 def specializations(kernel):

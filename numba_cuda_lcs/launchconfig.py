@@ -11,7 +11,7 @@ this thread.  While the package is active, numba-cuda's own
 import contextlib
 import threading
 
-from . import marks, tls
+from . import marks, registry, tls
 from .errors import LaunchConfigUnavailableError
 from .marking import CompileOnlyLaunchConfig
 
@@ -54,9 +54,7 @@ def ensure_current_launch_config():
 def inactive_hint():
     """Why no configuration can be published while the package is inactive
     (None while it is active for some compiler)."""
-    from . import backends
-
-    if backends.installed_modules():
+    if registry.installed():
         return None
     return (
         "cannot see it: numba-cuda-lcs is not active (deactivate() was called, "

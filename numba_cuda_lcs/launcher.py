@@ -16,7 +16,6 @@ it); while the twin is bound, the C type hands every call to the twin.
 """
 
 import os
-import sys
 
 from . import _launcher_py
 
@@ -92,31 +91,13 @@ def configure_cupy(ndarray_class=None, get_current_stream=None):
     """Let launch sites read CuPy arrays by their attributes (``data.ptr``,
     ``shape``, ``strides``, ``dtype``; *get_current_stream*: CuPy's current
     stream) instead of building ``__cuda_array_interface__`` on every launch.
-    Called when CuPy is imported; None, None: off."""
+    Called (by numba_cuda_lcs.activation) when CuPy is imported; None,
+    None: off."""
     global _cupy_settings
     _cupy_settings = (ndarray_class, get_current_stream)
     for module in IMPLEMENTATIONS.values():
         module.configure_cupy(ndarray_class, get_current_stream)
     invalidate()
-
-
-def _cupy_imported():
-    cupy = sys.modules["cupy"]
-
-    try:
-        configure_cupy(cupy.ndarray, cupy.cuda.get_current_stream)
-    except Exception:  # not the CuPy we know: interface dicts, as before;
-        pass  # and never an error in the user's `import cupy`
-
-
-def _watch_cupy():
-    try:
-        import _numba_cuda_lcs_autoload as autoload
-    except ImportError:  # run from a source tree without it on the path
-        if "cupy" in sys.modules:
-            _cupy_imported()
-        return
-    autoload.watch("cupy", _cupy_imported)
 
 
 def use(name):
@@ -138,7 +119,6 @@ def use(name):
 
 
 _apply_site_settings()
-_watch_cupy()
 
 __all__ = [
     "HitCounter",

@@ -159,7 +159,7 @@ def test_entry_point_is_registered():
     eps = metadata.entry_points(group="numba_cuda_extensions")
     found = [ep for ep in eps if ep.name == "init" and ep.value.startswith("numba_cuda_lcs")]
     assert found, "numba_cuda_extensions entry point 'init' is not installed"
-    assert found[0].load() is numba_cuda_lcs._init_extension
+    assert found[0].load() is numba_cuda_lcs.activation.init_extension
 
 
 def test_plain_numba_cuda_code_activates_through_the_entry_point():

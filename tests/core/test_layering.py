@@ -120,3 +120,120 @@ def test_only_patches_modules_assign_onto_compiler_objects(path):
             if isinstance(target, ast.Attribute) and _base_name(target) in modules_here:
                 offences.append(f"line {target.lineno}: {ast.unparse(target)} = ...")
     assert not offences, f"{rel(path)} assigns onto foreign objects: {offences}"
+
+
+# ---------------------------------------------------------------------------
+# The import graph: no circle, core below backends and activation, the
+# start-up hook a leaf.  Every import counts, at module level or inside a
+# function (an import dodged into a function is still a circle).
+# ---------------------------------------------------------------------------
+
+HOOK = PACKAGE.parent / "_numba_cuda_lcs_autoload.py"
+HOOK_MODULE = "_numba_cuda_lcs_autoload"
+# The layer above the core: it activates the package and may import anything.
+TOP = {
+    "numba_cuda_lcs",
+    "numba_cuda_lcs.__main__",
+    "numba_cuda_lcs.activation",
+    "numba_cuda_lcs.demo",
+}
+
+
+def module_name(path):
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve_relative(importer, node):
+    package = importer.split(".")
+    is_package = (PACKAGE.parent / importer.replace(".", "/") / "__init__.py").exists()
+    base = package if is_package else package[:-1]
+    if node.level > 1:
+        base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def our_imports(path):
+    """The package modules (and the hook) *path* imports, anywhere in it."""
+    importer = HOOK_MODULE if path == HOOK else module_name(path)
+    known = {module_name(p) for p in modules()} | {HOOK_MODULE}
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = _resolve_relative(importer, node) if node.level else node.module or ""
+            # from . import keys -> the submodule (an extension module when
+            # not a .py file: not ours to check); from .keys import x -> .keys
+            if node.module is None:
+                names = [f"{base}.{a.name}" for a in node.names]
+            else:
+                names = [
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
+                ]
+        else:
+            continue
+        found.update(name for name in names if name in known and name != importer)
+    return found
+
+
+def import_graph():
+    return {
+        (HOOK_MODULE if p == HOOK else module_name(p)): our_imports(p) for p in [*modules(), HOOK]
+    }
+
+
+def test_the_import_graph_has_no_circle():
+    graph = import_graph()
+    done, on_path = set(), []
+
+    def visit(name):
+        if name in on_path:
+            circle = on_path[on_path.index(name) :] + [name]
+            pytest.fail("import circle: " + " -> ".join(circle))
+        if name in done:
+            return
+        on_path.append(name)
+        for target in sorted(graph.get(name, ())):
+            visit(target)
+        on_path.pop()
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name)
+
+
+def test_the_start_up_hook_is_a_leaf():
+    assert import_graph()[HOOK_MODULE] == set()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in modules() if "backends" not in p.parts and module_name(p) not in TOP],
+    ids=rel,
+)
+def test_core_never_imports_backends_activation_or_the_hook(path):
+    above = {
+        name
+        for name in our_imports(path)
+        if name.startswith("numba_cuda_lcs.backends") or name in TOP or name == HOOK_MODULE
+    }
+    assert not above, f"{rel(path)} (core) imports {sorted(above)}"
+
+
+@pytest.mark.parametrize("path", [p for p in modules() if "backends" in p.parts], ids=rel)
+def test_backends_never_import_activation_or_the_hook(path):
+    above = {name for name in our_imports(path) if name in TOP or name == HOOK_MODULE}
+    assert not above, f"{rel(path)} imports {sorted(above)}"
+
+
+def test_the_graph_sees_function_level_imports(tmp_path):
+    # The checks above would pass vacuously if imports inside functions were
+    # missed: the activation layer imports backends only by name, but it
+    # does import the registry and the hook.
+    graph = import_graph()
+    assert "numba_cuda_lcs.registry" in graph["numba_cuda_lcs.activation"]
+    assert HOOK_MODULE in graph["numba_cuda_lcs.activation"]
+    assert "numba_cuda_lcs.registry" in graph["numba_cuda_lcs.inspection"]

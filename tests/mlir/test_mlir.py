@@ -21,7 +21,7 @@ from numba_cuda_mlir.numba_cuda import float32  # noqa: E402
 from support.mlir import cc90, compiled_for_cubin, fake_launches, shared_bytes  # noqa: F401
 
 import numba_cuda_lcs  # noqa: E402
-from numba_cuda_lcs import backends, inspection, keys, launch  # noqa: E402
+from numba_cuda_lcs import inspection, keys, launch  # noqa: E402
 from numba_cuda_lcs.backends import numba_cuda_mlir as backend  # noqa: E402
 from numba_cuda_lcs.backends.numba_cuda_mlir import manifest  # noqa: E402
 from numba_cuda_lcs.errors import (  # noqa: E402
@@ -66,7 +66,7 @@ XI = np.zeros(1024, np.int64)
 
 
 def test_backend_is_installed_for_numba_cuda_mlir():
-    assert backend in backends.installed_modules()
+    assert "numba-cuda-mlir" in numba_cuda_lcs.active_compilers()
     assert backend.is_installed()
     lines = backend.installed_patches()
     assert any("MLIRDispatcher.configure" in line for line in lines)
@@ -534,7 +534,6 @@ def test_activation_either_order_without_numba_cuda(order):
         + imports
         + textwrap.dedent(
             """
-        from numba_cuda_lcs import backends
         from numba_cuda_lcs.backends import numba_cuda_mlir as b
         print(b.is_installed(), "numba.cuda" in sys.modules,
               "numba_cuda_lcs.backends.numba_cuda" in sys.modules)
@@ -550,8 +549,7 @@ def test_both_compilers_in_one_process():
         import numba_cuda_lcs
         from numba_cuda_mlir import cuda as mcuda
         from numba import cuda as ncuda
-        from numba_cuda_lcs import backends
-        print(sorted(m.COMPILER for m in backends.installed_modules()))
+        print(sorted(numba_cuda_lcs.active_compilers()))
         """
     )
     assert _python(code) == "['numba-cuda', 'numba-cuda-mlir']"
