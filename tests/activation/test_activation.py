@@ -69,7 +69,7 @@ def test_uninstall_restores_numba_cuda_exactly():
     try:
         stock = _snapshot()
         assert not numba_cuda_lcs.is_active()
-        assert dispatcher._LaunchConfiguration is manifest.StockLaunchConfiguration
+        assert dispatcher._LaunchConfiguration is manifest.NAMES.StockLaunchConfiguration
         assert "_lcs" not in vars(dispatcher.CUDADispatcher)
         assert "_lcs" not in vars(dispatcher._Kernel)
         assert LaunchConstantRewrite not in stock["before-inference rewrites"]
@@ -129,7 +129,7 @@ def test_version_check():
 
 
 def test_install_refuses_an_unsupported_numba_cuda(deactivated, monkeypatch):
-    monkeypatch.setattr(manifest.numba_cuda, "__version__", "0.31.0")
+    monkeypatch.setattr(sys.modules["numba_cuda"], "__version__", "0.31.0")
     with pytest.raises(numba_cuda_lcs.UnsupportedNumbaCudaError):
         patches.install()
     assert not patches.is_installed()

@@ -118,11 +118,10 @@ def test_demo_without_numba_cuda_fails_with_the_fix():
 
 
 def test_unsupported_numba_cuda_reason_after_a_refused_activation(monkeypatch):
-    from numba_cuda_lcs.backends.numba_cuda import manifest
 
     numba_cuda_lcs.deactivate()
     try:
-        monkeypatch.setattr(manifest.numba_cuda, "__version__", "0.31.0")
+        monkeypatch.setattr(sys.modules["numba_cuda"], "__version__", "0.31.0")
         with pytest.raises(numba_cuda_lcs.UnsupportedNumbaCudaError):
             numba_cuda_lcs.activate()
         assert "supports numba-cuda 0.30.x" in numba_cuda_lcs.inactive_reason()

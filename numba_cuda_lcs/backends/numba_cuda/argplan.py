@@ -27,8 +27,10 @@ import warnings
 import numpy as np
 
 from ... import launcher as _launcher
-from . import manifest as nb
-from .manifest import numpy_support, types
+from .manifest import NAMES as nb
+
+types = nb.types
+numpy_support = nb.numpy_support
 
 K_FALLBACK, K_ARRAY, K_INT, K_F16, K_F32, K_F64, K_BOOL, K_C64, K_C128, K_PTR = range(10)
 

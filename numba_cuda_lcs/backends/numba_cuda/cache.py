@@ -12,7 +12,7 @@ import os
 import warnings
 
 from ... import cache_files
-from . import manifest as nb
+from .manifest import NAMES as nb
 from .records import KernelTag
 
 

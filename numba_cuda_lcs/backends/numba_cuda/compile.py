@@ -15,8 +15,9 @@ from ... import keys as _keys
 from ... import launchconfig as _launchconfig
 from ... import marks, tls
 from ...errors import LaunchConfigUnavailableError
-from . import manifest as nb
 from .cache import LCSCache
+from .manifest import BUILTIN_MISSING_CONFIG_TEXT
+from .manifest import NAMES as nb
 from .records import KernelTag, state_of
 from .routing import JIT_OPTIONS, root_of, routing_of, stacklevel_outside_package
 
@@ -35,7 +36,7 @@ def config_for_compile(root):
 
 def _is_missing_config_error(exc):
     return isinstance(exc, LaunchConfigUnavailableError) or (
-        isinstance(exc, RuntimeError) and nb.BUILTIN_MISSING_CONFIG_TEXT in str(exc)
+        isinstance(exc, RuntimeError) and BUILTIN_MISSING_CONFIG_TEXT in str(exc)
     )
 
 

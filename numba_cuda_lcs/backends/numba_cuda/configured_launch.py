@@ -31,7 +31,7 @@ from ... import tls
 from ...launcher import LAUNCH_ERRORS
 from ...marking import LaunchConfigMarking
 from . import argplan
-from . import manifest as nb
+from .manifest import NAMES as nb
 from .records import PreparedLaunch
 from .routing import reroute, route_slow
 

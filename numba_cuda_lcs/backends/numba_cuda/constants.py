@@ -4,7 +4,7 @@
 rewrites, such as static getitem, see the constants)."""
 
 from ...constant_rewrite import ConstantRewrite
-from . import manifest as nb
+from .manifest import NAMES as nb
 
 
 class LaunchConstantRewrite(nb.Rewrite):

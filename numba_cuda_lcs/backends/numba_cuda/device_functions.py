@@ -10,7 +10,7 @@ function's fields are added to the kernel's marks.
 
 from ... import tls
 from ...errors import LaunchConfigUnavailableError
-from . import manifest as nb
+from .manifest import NAMES as nb
 from .records import state_of
 
 

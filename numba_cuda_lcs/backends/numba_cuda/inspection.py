@@ -1,8 +1,8 @@
 """What ``numba_cuda_lcs.inspection`` reports for numba-cuda kernels."""
 
 from ... import keys as _keys
-from . import manifest as nb
 from .compile import set_launch_bounds_from_block as _set_launch_bounds
+from .manifest import NAMES as nb
 from .routing import max_specializations_for, root_of
 from .routing import set_max_specializations as _set_max_specializations
 

@@ -1,130 +1,209 @@
-"""Every numba-cuda name the numba-cuda backend reads, in one place.
+"""Every numba-cuda name the numba-cuda backend uses, in one place.
 
-The rest of the backend imports numba-cuda only through this module, so a
-newcomer (or a numba-cuda upgrade) finds every internal we depend on here.
-The version is checked before any private module is imported: another
-series fails with :class:`~numba_cuda_lcs.errors.UnsupportedCompilerError`
-naming the fix, not with an ``AttributeError`` deep in an import.
+The rest of the backend reads numba-cuda only through :data:`NAMES`
+(``from .manifest import NAMES as nb``), so a newcomer (or a numba-cuda
+upgrade) finds every internal we depend on in :data:`TABLE`.  The table is
+loaded when the backend is imported -- at activation -- by the shared
+:func:`numba_cuda_lcs.manifests.load`: the version first, then every name,
+so another series, or a 0.30 whose layout changed, is refused with
+:class:`~numba_cuda_lcs.errors.UnsupportedCompilerError` naming the fix,
+not with an ``AttributeError`` deep in a launch.
 
 Supported: numba-cuda 0.30.x (written against 0.30.4).
 """
 
-import numba_cuda
+from ... import manifests
+from ...manifests import CompilerRelease, InstanceAttribute, Internal
 
-from ..._version import __version__ as LCS_VERSION
-from ...errors import UnsupportedCompilerError
+RELEASE = CompilerRelease(
+    compiler="numba-cuda",
+    distribution="numba-cuda",
+    version_module="numba_cuda",
+    series=(0, 30),
+    requirement="numba-cuda>=0.30.4,<0.31",
+)
+COMPILER = RELEASE.compiler
 
-COMPILER = "numba-cuda"
-SUPPORTED_SERIES = (0, 30)
-REQUIREMENT = "numba-cuda>=0.30.4,<0.31"
-
-
-def parse_version(text):
-    """``"0.30.4rc1"`` -> ``(0, 30, 4)``."""
-    parts = []
-    for piece in text.split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        if not digits:
-            break
-        parts.append(int(digits))
-    return tuple(parts)
-
-
-def check_version(version=None):
-    """Raise :class:`UnsupportedCompilerError` unless *version* (default: the
-    installed numba-cuda) is a supported release."""
-    version = numba_cuda.__version__ if version is None else version
-    if parse_version(version)[:2] != SUPPORTED_SERIES:
-        raise UnsupportedCompilerError(
-            f"numba-cuda-lcs {LCS_VERSION} supports numba-cuda 0.30.x, but "
-            f"numba-cuda {version} is installed. Install '{REQUIREMENT}', or "
-            "set NUMBA_CUDA_LCS_DISABLE=1 to leave numba-cuda untouched."
-        )
-
-
-check_version()
-
-# Imported only after the version check: these are private modules.
-from numba.cuda import dispatcher as nb_dispatcher  # noqa: E402
-from numba.cuda import launchconfig as nb_launchconfig  # noqa: E402
-from numba.cuda import types as nb_types  # noqa: E402
-from numba.cuda.cext import _dispatcher as nb_cext  # noqa: E402
-from numba.cuda.core import ir as nb_ir  # noqa: E402
-from numba.cuda.core import sigutils as nb_sigutils  # noqa: E402
-from numba.cuda.core.caching import NullCache  # noqa: E402
-from numba.cuda.core.compiler_lock import global_compiler_lock  # noqa: E402
-from numba.cuda.core.errors import NumbaPerformanceWarning  # noqa: E402
-from numba.cuda.core.rewrites import Rewrite, rewrite_registry  # noqa: E402
-from numba.cuda.cudadrv import devices as nb_devices  # noqa: E402
-
-# -- dispatcher.py ----------------------------------------------------------
-CUDADispatcher = nb_dispatcher.CUDADispatcher
-Kernel = nb_dispatcher._Kernel
-ForAll = nb_dispatcher.ForAll
-StockLaunchConfiguration = nb_dispatcher._LaunchConfiguration
-CUDACache = nb_dispatcher.CUDACache
-CUDACacheImpl = nb_dispatcher.CUDACacheImpl
-LAUNCH_CONFIG_KW = nb_dispatcher._LAUNCH_CONFIG_KW
-get_current_device = nb_dispatcher.get_current_device
-get_context = nb_dispatcher.get_context
-CoreLaunchConfig = nb_dispatcher.LaunchConfig  # validates dimensions as numba-cuda's launch does
-
-# -- cext/_dispatcher (C) ---------------------------------------------------
-cuda_call = nb_cext.Dispatcher._cuda_call  # resolve/compile the overload
-builtin_current_config = nb_cext.get_current_launch_config  # built-in TLS
-
-# -- core -------------------------------------------------------------------
-ir = nb_ir
-normalize_signature = nb_sigutils.normalize_signature
-none_type = nb_types.none
-compiler_lock = global_compiler_lock
-
-#: What each private name is read for (``describe()``, printed by
-#: ``python -m numba_cuda_lcs info``).
-READS = (
-    (
-        "dispatcher.CUDADispatcher",
-        "call/compile/specialize/... replaced; overloads, "
-        "_specialized, _can_compile, _cache, _cache_hits/_misses, "
-        "_launch_config_specializations, targetoptions, _compiler.pipeline_class read",
+_D = "numba.cuda.dispatcher"
+TABLE = (
+    # -- dispatcher.py ------------------------------------------------------
+    Internal(
+        _D, None, "nb_dispatcher", "its _LaunchConfiguration (what configure() builds) is replaced"
     ),
-    (
-        "dispatcher._Kernel",
-        "launch_config_sensitive, argument_types, debug, extensions, "
-        "cooperative, _codelibrary.get_cufunc().handle (the CUfunction launched), "
-        "_prepare_args() (the per-argument fallback of the C launcher), bind()",
+    Internal(
+        _D,
+        "CUDADispatcher",
+        "CUDADispatcher",
+        "call/compile/specialize/mark_launch_config_sensitive/enable_caching/"
+        "compile_device/typeof_pyval replaced; child dispatchers are instances",
     ),
-    ("dispatcher._LaunchConfiguration", "subclassed: configure() builds what this name holds"),
-    (
-        "dispatcher.ForAll",
-        "__call__ replaced; ntasks, thread_per_block, stream, "
-        "sharedmem, _compute_thread_per_block() read",
+    Internal(
+        _D,
+        "_Kernel",
+        "Kernel",
+        "built per argument types and configuration; bind(), _prepare_args() (the "
+        "per-argument fallback of the C launcher), _codelibrary.get_cufunc().handle "
+        "(the CUfunction launched)",
     ),
-    ("dispatcher.CUDACache / CUDACacheImpl", "subclassed: per-key index entries"),
-    ("dispatcher._LAUNCH_CONFIG_KW", "keyword _cuda_call takes the configured launch by"),
-    (
-        "dispatcher.LaunchConfig, cuda.core CUDAError",
-        "a launch's dimensions are checked, and a refused launch is reported, as numba-cuda does",
+    Internal(
+        _D,
+        "_LaunchConfiguration",
+        "StockLaunchConfiguration",
+        "subclassed by our configured launch",
     ),
-    (
-        "cudadrv.driver.Context.reset / unload_module",
+    Internal(
+        _D,
+        "ForAll",
+        "ForAll",
+        "__call__ replaced; ntasks, thread_per_block, stream, sharedmem, "
+        "_compute_thread_per_block() read",
+    ),
+    Internal(_D, "CUDACache", "CUDACache", "subclassed: per-key index entries, .lcs marker"),
+    Internal(
+        _D, "CUDACacheImpl", "CUDACacheImpl", "subclassed: the launch key stored in each LC-S entry"
+    ),
+    Internal(
+        _D,
+        "_LAUNCH_CONFIG_KW",
+        "LAUNCH_CONFIG_KW",
+        "keyword _cuda_call takes the configured launch by",
+    ),
+    Internal(_D, "get_current_device", "get_current_device", "the device a launch prepares for"),
+    Internal(_D, "get_context", "get_context", "the context a launch prepares in"),
+    Internal(
+        _D,
+        "LaunchConfig",
+        "CoreLaunchConfig",
+        "a launch's dimensions are checked as numba-cuda checks them",
+    ),
+    # -- launchconfig.py (the built-in LC-S API) ----------------------------
+    Internal(
+        "numba.cuda.launchconfig",
+        None,
+        "nb_launchconfig",
+        "current/ensure/capture functions replaced to read our TLS",
+        public=True,
+    ),
+    # -- cext/_dispatcher (C) -----------------------------------------------
+    Internal(
+        "numba.cuda.cext._dispatcher",
+        "Dispatcher._cuda_call",
+        "cuda_call",
+        "overload resolution (and compile on a miss) in C",
+    ),
+    Internal(
+        "numba.cuda.cext._dispatcher",
+        "get_current_launch_config",
+        "builtin_current_config",
+        "the built-in TLS, read before our compile frame",
+    ),
+    # -- core ---------------------------------------------------------------
+    Internal("numba.cuda.core.ir", None, "ir", "launch constants become ir.Const", public=True),
+    Internal(
+        "numba.cuda.core.rewrites",
+        "Rewrite",
+        "Rewrite",
+        "base class of the launch-constant rewrite",
+        public=True,
+    ),
+    Internal(
+        "numba.cuda.core.rewrites",
+        "rewrite_registry",
+        "rewrite_registry",
+        "LaunchConstantRewrite added first to before-inference",
+    ),
+    Internal(
+        "numba.cuda.core.sigutils",
+        "normalize_signature",
+        "normalize_signature",
+        "compile(sig) normalises as numba-cuda does",
+    ),
+    Internal("numba.cuda", "types", "types", "argument plans read argument types", public=True),
+    Internal("numba.cuda.types", "none", "none_type", "kernels return None", public=True),
+    Internal(
+        "numba.cuda.core.caching",
+        "NullCache",
+        "NullCache",
+        "caching off for a kernel whose marker cannot be written",
+    ),
+    Internal(
+        "numba.cuda.core.compiler_lock",
+        "global_compiler_lock",
+        "compiler_lock",
+        "routing state changes under it",
+    ),
+    Internal(
+        "numba.cuda.core.errors",
+        "NumbaPerformanceWarning",
+        "NumbaPerformanceWarning",
+        "the eviction warning's category",
+        public=True,
+    ),
+    Internal(
+        "numba.cuda.core.config",
+        None,
+        "nb_config",
+        "argument plans: CUDA_WARN_ON_IMPLICIT_COPY and friends",
+    ),
+    # -- the C launch path (argplan) ----------------------------------------
+    Internal(
+        "numba.cuda.args", "ArgHint", "ArgHint", "In/Out/InOut wrappers of host arrays", public=True
+    ),
+    Internal(
+        "numba.cuda.args", "Out", "Out", "host arrays copied back after a launch", public=True
+    ),
+    Internal(
+        "numba.cuda.np.numpy_support", None, "numpy_support", "numpy dtypes of array arguments"
+    ),
+    Internal(
+        "numba.cuda.cudadrv.driver", "driver", "nb_driver", "host arrays copied on a user stream"
+    ),
+    Internal(
+        "numba.cuda.cudadrv.devices",
+        "get_context",
+        "get_device_context",
+        "makes a context current on a thread's first launch",
+    ),
+    Internal(
+        "cuda.core._utils.cuda_utils",
+        "CUDAError",
+        "CUDAError",
+        "what a refused launch raises, as numba-cuda reports it",
+    ),
+    # -- contexts whose modules go away ---------------------------------------
+    Internal(
+        "numba.cuda.cudadrv.driver", "Context", "DriverContext", "reset() / unload_module() wrapped"
+    ),
+    Internal(
+        "numba.cuda.cudadrv.driver",
+        "Context.reset",
+        None,
         "launch state prepared in a context is dropped when numba-cuda unloads its modules",
     ),
-    (
-        "CUDADispatcher.typeof_pyval, cudadrv.devicearray.DeviceNDArray",
-        "the numba type of a device array is remembered per array (typeof)",
+    Internal("numba.cuda.cudadrv.driver", "Context.unload_module", None, "likewise"),
+    # -- argument typing (typeof) ---------------------------------------------
+    Internal(
+        "numba.cuda.cudadrv.devicearray",
+        "DeviceNDArray",
+        "DeviceNDArray",
+        "the numba type of a device array is remembered per array",
     ),
-    (
-        "args.ArgHint / Out, cudadrv.driver.driver, core.config, np.numpy_support",
-        "argument plans; host arrays copied on a user stream",
+    # -- read on instances ------------------------------------------------------
+    InstanceAttribute(
+        "CUDADispatcher",
+        "overloads, _specialized, _can_compile, _cache, _cache_hits, _cache_misses",
+        "compile() follows numba-cuda's (overload reuse, caching counters)",
     ),
-    ("cext._dispatcher.Dispatcher._cuda_call", "overload resolution in C"),
-    ("cext._dispatcher.get_current_launch_config", "the built-in TLS, read before our frame"),
-    ("cudadrv.devices.get_context", "makes a context current on a thread's first launch"),
-    ("core.rewrites.rewrite_registry", "LaunchConstantRewrite added to before-inference"),
-    ("core.compiler_lock.global_compiler_lock", "routing state changes under it"),
-    ("core.ir", "launch constants become ir.Const"),
-    ("launchconfig", "current/ensure/capture functions replaced to read our TLS"),
+    InstanceAttribute(
+        "CUDADispatcher",
+        "_launch_config_specializations, targetoptions, _compiler.pipeline_class, py_func",
+        "child dispatchers per launch key (numba-cuda's own table of specializations)",
+    ),
+    InstanceAttribute(
+        "_Kernel",
+        "launch_config_sensitive, argument_types, debug, extensions, cooperative",
+        "routing and argument plans",
+    ),
 )
 
 #: How numba-cuda's built-in ``ensure_current_launch_config`` says there is no
@@ -132,27 +211,15 @@ READS = (
 #: before install still call it; compile() recognises its error by this text.
 BUILTIN_MISSING_CONFIG_TEXT = "No launch config set"
 
-# -- the C launch path (argplan) ----------------------------------------------
-from cuda.core._utils.cuda_utils import CUDAError  # noqa: E402  (what a refused launch raises)
-from numba.cuda import args as nb_args  # noqa: E402
-from numba.cuda.core import config as nb_config  # noqa: E402
-from numba.cuda.cudadrv.driver import driver as nb_driver  # noqa: E402
-from numba.cuda.np import numpy_support  # noqa: E402
+NAMES = manifests.load(RELEASE, TABLE)
 
-types = nb_types
-ArgHint = nb_args.ArgHint  # In/Out/InOut wrappers of host arrays
-Out = nb_args.Out
-get_device_context = nb_devices.get_context
 
-# -- contexts whose modules go away ---------------------------------------------
-from numba.cuda.cudadrv import driver as nb_driver_module  # noqa: E402
-
-DriverContext = nb_driver_module.Context  # reset() / unload_module() unload modules
-
-# -- argument typing (typeof) ---------------------------------------------------
-from numba.cuda.cudadrv.devicearray import DeviceNDArray  # noqa: E402
+def check_version(version=None):
+    """Raise :class:`UnsupportedCompilerError` unless *version* (default: the
+    installed numba-cuda) is a supported release."""
+    RELEASE.check(version)
 
 
 def describe():
-    """One line per numba-cuda internal read: ``name: why``."""
-    return [f"{name}: {why}" for name, why in READS]
+    """One line per numba-cuda internal used: ``name (private): why``."""
+    return manifests.describe(TABLE)

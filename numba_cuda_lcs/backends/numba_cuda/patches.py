@@ -10,9 +10,9 @@ from ... import launchconfig as _launchconfig
 from ... import launcher as _launcher
 from ... import marks
 from ...patching import Installation, PatchSpec
-from . import cache, compile, configured_launch, device_functions, specialize, typeof
-from . import manifest as nb
+from . import cache, compile, configured_launch, device_functions, manifest, specialize, typeof
 from .constants import LaunchConstantRewrite
+from .manifest import NAMES as nb
 from .routing import hand_over_to_numba_cuda
 
 
@@ -130,7 +130,7 @@ def installed_patches():
 
 
 def _apply(patches):
-    nb.check_version()
+    manifest.check_version()
     for spec in PATCHES:
         patches.apply(spec)
     # First, so that numba-cuda's own before-inference rewrites (static

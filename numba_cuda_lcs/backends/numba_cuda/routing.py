@@ -23,7 +23,7 @@ from ... import keys as _keys
 from ... import launcher as _launcher
 from ... import limits, tls
 from ...errors import LaunchConfigSpecializationError
-from . import manifest as nb
+from .manifest import NAMES as nb
 from .records import DispatcherState, Routing, state_of
 
 #: jit options numba-cuda-lcs reads (and keeps away from numba-cuda's _Kernel).

@@ -8,7 +8,7 @@ signature per configuration when launched (and ``forall`` works on it).
 
 from ... import tls
 from ...errors import LaunchConfigUnavailableError
-from . import manifest as nb
+from .manifest import NAMES as nb
 from .records import Routing, state_of
 from .routing import resolve, routed_roots
 

@@ -13,7 +13,7 @@ so a recycled ``id`` is never mistaken for the array that had it).
 import threading
 import weakref
 
-from . import manifest as nb
+from .manifest import NAMES as nb
 
 # Bounded: arrays created per launch would otherwise fill it.  Dead entries
 # go first when it is full.
