@@ -103,6 +103,35 @@ def notify_compile(dispatcher, config):
 
 
 @contextlib.contextmanager
+def compile_frame(kernel, config, extra_marks=0):
+    """The frame of one compilation of *kernel* (a backend's kernel or one
+    of its specializations' root) for the configured launch *config* (None:
+    no launch is in progress -- launch constants and marks then fail with
+    :class:`LaunchConfigUnavailableError`).
+
+    While it is open, every hook the compile runs sees *config* through
+    :func:`current_launch_config`, and marks land on this compilation only
+    (``tls.compile_marks()`` reads them).  Opening it moves the marks made for
+    *config* before the compile (``marks.apply_early_marks``), adds
+    *extra_marks* (fields a backend setting makes the kernel depend on, such
+    as launch bounds from the block), and tells
+    :func:`capture_compile_config` observers.  Both backends open their
+    kernel compiles through this.
+    """
+    token = tls.begin_compile(config)
+    try:
+        if config is not None:
+            marks.apply_early_marks(config)
+            if extra_marks:
+                tls.add_marks(extra_marks)
+            if observers:
+                notify_compile(kernel, config)
+        yield
+    finally:
+        tls.end_compile(token)
+
+
+@contextlib.contextmanager
 def compiling_for(griddim, blockdim, sharedmem=0):
     """Publish a launch configuration for compilations that no launch
     triggers, such as ``numba.cuda.compile_ptx`` (which needs no GPU).

@@ -29,7 +29,7 @@ from numba.cuda import types
 from numba.cuda.core import caching as nb_caching
 from numba.cuda.core import config as nb_config
 
-from numba_cuda_lcs import cache_files, keys
+from numba_cuda_lcs import disk_cache, keys
 from numba_cuda_lcs._version import __version__
 from numba_cuda_lcs.backends.numba_cuda import compile as lcs_compile
 from numba_cuda_lcs.backends.numba_cuda import records, routing
@@ -183,8 +183,8 @@ def marker_json(cache):
 
 
 def test_index_extra_is_none_for_plain_kernels_and_tagged_otherwise():
-    assert cache_files.index_extra(None) is None
-    assert cache_files.index_extra(KEY32) == ("numba-cuda-lcs", __version__, KEY32)
+    assert disk_cache.index_extra(None) is None
+    assert disk_cache.index_extra(KEY32) == ("numba-cuda-lcs", __version__, KEY32)
 
 
 def test_plain_index_key_is_numba_cudas_and_lcs_keys_append_the_extra(mod):
@@ -193,10 +193,10 @@ def test_plain_index_key_is_numba_cudas_and_lcs_keys_append_the_extra(mod):
     plain = stock._index_key(SIG, codegen)
     assert ours._index_key(SIG, codegen) == plain
 
-    ours._index_extra = cache_files.index_extra(KEY32)
+    ours.lcs_launch_key = KEY32
     keyed32 = ours._index_key(SIG, codegen)
     assert keyed32 == plain + (("numba-cuda-lcs", __version__, KEY32),)
-    ours._index_extra = cache_files.index_extra(KEY64)
+    ours.lcs_launch_key = KEY64
     assert ours._index_key(SIG, codegen) not in (plain, keyed32)
 
     # numba-cuda's own launch-config keys never collide with ours.
@@ -207,14 +207,14 @@ def test_plain_index_key_is_numba_cudas_and_lcs_keys_append_the_extra(mod):
 def test_load_and_save_leave_the_key_plain_afterwards(mod):
     cache = LCSCache(mod.kern)
     cache.save_for(SIG, FakeKernel("b32", True), KEY32)
-    assert cache._index_extra is None
+    assert cache.lcs_launch_key is None
     load(cache, KEY32)
-    assert cache._index_extra is None
+    assert cache.lcs_launch_key is None
     with open(cache._cache_file._index_path, "wb") as f:
         f.write(b"garbage")
     with pytest.warns(RuntimeWarning):
         assert load(cache, KEY32) is None
-    assert cache._index_extra is None  # even when loading failed
+    assert cache.lcs_launch_key is None  # even when loading failed
     assert cache._index_key(SIG, StubCodegen()) == StockCUDACache(mod.kern)._index_key(
         SIG, StubCodegen()
     )
@@ -247,7 +247,7 @@ def test_entries_are_kept_apart_per_launch_key_and_from_plain_entries(mod):
 
 def test_entries_of_another_package_version_are_not_reused(mod, monkeypatch):
     cache = LCSCache(mod.kern)
-    monkeypatch.setattr(cache_files, "LCS_VERSION", "0.0.1-older")
+    monkeypatch.setattr(disk_cache, "LCS_VERSION", "0.0.1-older")
     cache.save_for(SIG, FakeKernel("old", True), KEY32)
     assert tag_of(load(cache, KEY32)) == "old"
     monkeypatch.undo()
@@ -446,7 +446,7 @@ def test_marker_write_fails_on_a_full_disk_and_cleans_up(mod, monkeypatch):
             self._f.flush()
             raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(cache_files, "open", FullDisk, raising=False)
+    monkeypatch.setattr(disk_cache, "open", FullDisk, raising=False)
     assert cache.write_marker(keys.BLOCKDIM) is False
     monkeypatch.undo()
     assert leftover_temporaries(cache.cache_path) == []
@@ -558,7 +558,7 @@ def test_save_that_cannot_write_warns_and_does_not_raise(mod, monkeypatch):
     with pytest.warns(RuntimeWarning, match="cannot write the disk cache") as record:
         cache.save_for(SIG, FakeKernel("b32", True), KEY32)
     assert cache.cache_path in str(record[0].message)
-    assert cache._index_extra is None
+    assert cache.lcs_launch_key is None
     assert load(cache, KEY32) is None
 
 

@@ -76,9 +76,9 @@ def test_backend_is_installed_for_numba_cuda_mlir():
 
 def test_uninstall_restores_every_attribute_and_install_again():
     names = manifest.NAMES
-    specs = patches.patch_specs(names)
+    specs = patches.PATCHES
     patched = {s.name: getattr(names.MLIRDispatcher, s.name) for s in specs}
-    rewrite = backend.constants.rewrite_class()
+    rewrite = backend.constants.LaunchConstantRewrite
     assert backend.uninstall()
     try:
         for spec in specs:
@@ -108,7 +108,8 @@ def test_other_versions_are_refused_with_the_fix_named():
 def test_manifest_names_every_internal_and_loads():
     lines = manifest.describe()
     assert any("MLIRDispatcher" in line for line in lines)
-    assert all(hasattr(manifest.NAMES, local) for _m, _a, local, _p, _w in manifest.MANIFEST)
+    locals_ = [e.local for e in manifest.TABLE if getattr(e, "local", None) is not None]
+    assert locals_ and all(hasattr(manifest.NAMES, local) for local in locals_)
 
 
 # ---------------------------------------------------------- launch constants

@@ -9,17 +9,16 @@ was compiled for.  Follows numba-cuda 0.30.4's ``CUDADispatcher.compile``
 """
 
 import time
-import warnings
 
+from ... import disk_cache, marks, tls
 from ... import keys as _keys
 from ... import launchconfig as _launchconfig
-from ... import marks, tls
 from ...errors import LaunchConfigUnavailableError
 from .cache import LCSCache
 from .manifest import BUILTIN_MISSING_CONFIG_TEXT
 from .manifest import NAMES as nb
 from .records import KernelTag, state_of
-from .routing import JIT_OPTIONS, root_of, routing_of, stacklevel_outside_package
+from .routing import JIT_OPTIONS, root_of, routing_of
 
 
 def config_for_compile(root):
@@ -53,13 +52,9 @@ def compile_kernel(self, sig):
             return kernel
         root = root_of(self)
         config = config_for_compile(root)
-        if config is not None and _launchconfig.observers:
-            _launchconfig.notify_compile(root, config)
-        token = tls.begin_compile(config)
         try:
-            if config is not None:
-                marks.apply_early_marks(config)
-            kernel = _obtain_kernel(self, root, sig, argtypes, config)
+            with _launchconfig.compile_frame(root, config):
+                kernel = _obtain_kernel(self, root, sig, argtypes, config)
         except RuntimeError as exc:
             if config is None and _is_missing_config_error(exc):
                 raise LaunchConfigUnavailableError(
@@ -73,8 +68,6 @@ def compile_kernel(self, sig):
                     "kernel.forall(n), which compile at launch."
                 ) from exc
             raise
-        finally:
-            tls.end_compile(token)
         if kernel.launch_config_sensitive:
             routing = routing_of(root)
             routing.widen(kernel._lcs.mask)
@@ -188,13 +181,7 @@ def _obtain_kernel(self, root, sig, argtypes, config):
 
 
 def _disable_disk_cache(self, root, cache):
-    warnings.warn(
-        f"numba-cuda-lcs: cannot write the launch-config marker for kernel "
-        f"{root.__name__!r} in {cache.cache_path!r}; disk caching is disabled "
-        "for this kernel (it stays compiled in memory).",
-        RuntimeWarning,
-        stacklevel=stacklevel_outside_package(),
-    )
+    disk_cache.warn_caching_disabled(root.__name__, cache)
     for dispatcher in (root, *root._launch_config_specializations.values(), self):
         dispatcher._cache = nb.NullCache()
 

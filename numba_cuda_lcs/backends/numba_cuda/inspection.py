@@ -81,7 +81,7 @@ def counters(kernel):
         "compiles": state.compiles if state is not None else 0,
         "cache_loads": state.cache_loads if state is not None else 0,
         "specializations": len(served_by(kernel)),
-        "evictions": routing.evictions if routing is not None else 0,
+        "evictions": routing.evictions.count if routing is not None else 0,
         "max_specializations": max_specializations_for(root),
         "fields": _keys.mask_to_fields(routing.mask) if routing is not None else (),
     }

@@ -13,9 +13,7 @@ import collections
 
 from ... import keys as _keys
 from ... import launcher as _launcher
-
-#: Recently evicted keys kept for the eviction warning.
-EVICTED_KEYS_SHOWN = 8
+from ...specializations import Evictions
 
 
 class Routing:
@@ -38,8 +36,6 @@ class Routing:
         "default_keys",
         "deferred_sigs",
         "evictions",
-        "evicted_keys",
-        "warned",
     )
 
     def __init__(self, deferred_sigs=None):
@@ -51,9 +47,7 @@ class Routing:
         # Signatures a lazily specialized dispatcher compiles per
         # configuration (specialize() of a kernel that needs one).
         self.deferred_sigs = deferred_sigs
-        self.evictions = 0
-        self.evicted_keys = collections.deque(maxlen=EVICTED_KEYS_SHOWN)
-        self.warned = False
+        self.evictions = Evictions()
 
     def widen(self, mask):
         """Add *mask* to the fields the kernel depends on, re-keying routes."""

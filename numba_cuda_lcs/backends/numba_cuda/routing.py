@@ -15,13 +15,11 @@ kernel it got was compiled for another configuration.
 case through both.
 """
 
-import sys
-import warnings
 import weakref
 
 from ... import keys as _keys
 from ... import launcher as _launcher
-from ... import limits, tls
+from ... import specializations, tls
 from ...errors import LaunchConfigSpecializationError
 from .manifest import NAMES as nb
 from .records import DispatcherState, Routing, state_of
@@ -29,10 +27,11 @@ from .records import DispatcherState, Routing, state_of
 #: jit options numba-cuda-lcs reads (and keeps away from numba-cuda's _Kernel).
 JIT_OPTIONS = ("lcs_max_specializations", "lcs_launch_bounds")
 
-# A kernel whose fields keep widening while we re-route could in theory loop:
-# each attempt narrows what is left, and three fields need at most three
-# widenings, so a fourth failure means something is wrong.
-_REROUTE_ATTEMPTS = 4
+#: How to raise the limit, for the eviction warning.
+WAYS_TO_RAISE = (
+    "@cuda.jit(lcs_max_specializations=N)",
+    "numba_cuda_lcs.set_max_specializations(kernel, N)",
+)
 
 #: Roots with routing state, for deactivate() (which hands them to numba-cuda).
 routed_roots: weakref.WeakSet = weakref.WeakSet()
@@ -56,16 +55,18 @@ def routing_of(root):
 
 
 def max_specializations_for(root):
-    """The limit on live specializations of *root* (``limits``)."""
+    """The limit on live specializations of *root* (``specializations``)."""
     state = root._lcs
-    return limits.max_specializations(
+    return specializations.max_specializations(
         root.targetoptions.get("lcs_max_specializations"),
         state.max_specializations if state is not None else None,
     )
 
 
 def set_max_specializations(root, limit):
-    state_of(root).max_specializations = None if limit is None else limits.check(limit, "limit")
+    state_of(root).max_specializations = (
+        None if limit is None else specializations.check(limit, "limit")
+    )
 
 
 def _new_child(root, routing, key, launch):
@@ -116,69 +117,33 @@ def route_slow(root, launch, *, avoid_root=False):
 
 def _evict_beyond_limit(root, routing, keep):
     """Drop least recently used specializations beyond the kernel's limit
-    (the root, serving the default configuration, stays)."""
+    (the rule in ``numba_cuda_lcs.specializations``: the root holds code for
+    its default configuration, so it counts as one)."""
     children = root._launch_config_specializations
-    limit = max_specializations_for(root) - 1  # the default counts as one
-    if len(children) <= limit:
+    limit = max_specializations_for(root)
+    allowed = specializations.children_allowed(limit, kernel_holds_a_key=True)
+    if len(children) <= allowed:
         return
     # Snapshots (list() of a dict view is atomic): launches reorder routes
     # with move_to_end() without taking the lock.
     routes = list(routing.routes.items())
-    in_lru_order = [target for _key, target in routes if target is not root]
+    key_of = {id(child): key for key, child in list(children.items())}
+    in_lru_order = [target for _key, target in routes if id(target) in key_of]
     routed = set(map(id, in_lru_order))
     # Children no route reaches (their fields were widened) go first.
-    order = [c for c in children.values() if id(c) not in routed] + in_lru_order
-    key_of = {id(child): key for key, child in children.items()}
-    evicted = False
-    for victim in order:
-        if len(children) <= limit:
-            break
-        if victim is keep or id(victim) not in key_of:
-            continue
-        key = key_of.pop(id(victim))
+    order = [c for c in list(children.values()) if id(c) not in routed] + in_lru_order
+    victims = specializations.victims(order, len(children), allowed, keep)
+    for victim in victims:
+        key = key_of[id(victim)]
         del children[key]
         for route_key in [k for k, target in routes if target is victim]:
             routing.routes.pop(route_key, None)
-        routing.evictions += 1
-        routing.evicted_keys.append(key)
-        evicted = True
-    if evicted:
+        routing.evictions.record(key)
+    if victims:
         # Launch sites may remember a victim: make them resolve again, so
         # that an evicted configuration is compiled again when launched.
         _launcher.invalidate()
-    if routing.evictions and not routing.warned:
-        routing.warned = True
-        _warn_evictions(root, routing)
-
-
-def _warn_evictions(root, routing):
-    recent = "; ".join(_keys.describe_key(k) for k in routing.evicted_keys)
-    warnings.warn(
-        nb.NumbaPerformanceWarning(
-            f"numba-cuda-lcs: kernel {root.__name__!r} is launched with more "
-            f"launch configurations than its limit of "
-            f"{max_specializations_for(root)} live specializations, so "
-            f"least recently used ones are dropped and recompiled when "
-            f"launched again (evicted so far: {recent}). Raise the limit "
-            f"with @cuda.jit(lcs_max_specializations=N), "
-            f"numba_cuda_lcs.set_max_specializations(kernel, N) or "
-            f"{limits.MAX_SPECIALIZATIONS_ENV}, or mark fewer fields."
-        ),
-        stacklevel=stacklevel_outside_package(),
-    )
-
-
-def stacklevel_outside_package():
-    """The ``warnings.warn`` stacklevel of the first frame outside
-    numba-cuda-lcs and numba, so a warning points at the user's launch
-    whichever path reached it."""
-    frame, level = sys._getframe(2), 3
-    while frame is not None:
-        module = frame.f_globals.get("__name__", "")
-        if not module.startswith(("numba_cuda_lcs", "numba.", "numba_cuda")):
-            return level
-        frame, level = frame.f_back, level + 1
-    return 2
+    routing.evictions.warn_once(root.__name__, limit, WAYS_TO_RAISE, nb.NumbaPerformanceWarning)
 
 
 def kernel_from(target, args, launch):
@@ -198,7 +163,7 @@ def serves(kernel, launch):
 
 def reroute(root, args, launch, kernel):
     """*kernel* was compiled for another configuration: find the right one."""
-    for _ in range(_REROUTE_ATTEMPTS):
+    for _ in range(specializations.MAX_ROUTING_ATTEMPTS):
         with nb.compiler_lock:
             routing_of(root).widen(kernel._lcs.mask)
         target = route_slow(root, launch, avoid_root=True)

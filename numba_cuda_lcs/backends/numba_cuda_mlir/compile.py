@@ -33,13 +33,12 @@ added to the kernel's.
 
 import threading
 import time
-import warnings
 
+from ... import disk_cache, tls
 from ... import keys as _keys
 from ... import launchconfig as _launchconfig
-from ... import marks as _marks
-from ... import tls
 from ...errors import LaunchConfigUnavailableError
+from .cache import LCSCache
 from .manifest import NAMES
 from .routing import root_state
 from .state import Compiled, KernelState, launching, request_reroute
@@ -79,8 +78,6 @@ def config_for(root):
 
 
 def _cache_of(dispatcher):
-    from .cache import LCSCache
-
     cache = dispatcher._cache
     return cache if isinstance(cache, LCSCache) else None
 
@@ -89,8 +86,6 @@ def upgrade_cache(dispatcher):
     """A kernel whose caching was enabled before numba-cuda-lcs was active
     has numba-cuda-mlir's own cache, which would save code compiled for one
     configuration under a key that serves all: give it ours."""
-    from .cache import LCSCache
-
     cache = dispatcher._cache
     if isinstance(cache, NAMES.MLIRCache) and not isinstance(cache, LCSCache):
         dispatcher.enable_caching()  # ours, see make_enable_caching
@@ -128,22 +123,16 @@ def make_compile_impl(original):
                         rstate.widen(marker)
                     _reroute("the disk cache marks the kernel launch-config sensitive")
         _active.dispatchers.append(self)
-        token = tls.begin_compile(config)
         try:
-            if config is not None:
-                _marks.apply_early_marks(config)
-                if _launchconfig.observers:
-                    _launchconfig.notify_compile(root, config)
-                if rstate.launch_bounds:
-                    tls.add_marks(_keys.BLOCKDIM)
-            before = set(self.overloads)
-            hits_before = sum(self._cache_hits.values())
-            started = time.perf_counter()
-            result = original(self, args, *rest, **kwargs)
-            seconds = time.perf_counter() - started
-            marked = tls.compile_marks()
+            launch_bounds = _keys.BLOCKDIM if rstate.launch_bounds else 0
+            with _launchconfig.compile_frame(root, config, launch_bounds):
+                before = set(self.overloads)
+                hits_before = sum(self._cache_hits.values())
+                started = time.perf_counter()
+                result = original(self, args, *rest, **kwargs)
+                seconds = time.perf_counter() - started
+                marked = tls.compile_marks()
         finally:
-            tls.end_compile(token)
             _active.dispatchers.pop()
         new = [k for k in list(self.overloads) if k not in before]
         from_cache = sum(self._cache_hits.values()) != hits_before
@@ -230,13 +219,7 @@ def _write_marker(root, rstate):
             child_cache.disable()
     if id(root) not in _marker_warned:
         _marker_warned.add(id(root))
-        warnings.warn(
-            f"numba-cuda-lcs: cannot write the launch-config marker for kernel "
-            f"{root.__name__!r} in {cache.cache_path!r}; disk caching is disabled "
-            "for this kernel (it stays compiled in memory).",
-            RuntimeWarning,
-            stacklevel=4,
-        )
+        disk_cache.warn_caching_disabled(root.__name__, cache)
 
 
 def make_compile_public(original):
@@ -367,8 +350,6 @@ def make_enable_caching(original):
     keys entries of specializations by their launch key."""
 
     def enable_caching(self):
-        from .cache import LCSCache
-
         state = self.__dict__.get("_lcs")
         child = state is not None and state.root is not None
         original(self)  # numba-cuda-mlir's checks (cache locator, ...)

@@ -29,8 +29,9 @@ import threading
 from ... import tls
 from ...errors import LaunchConfigSpecializationError
 from ...marking import LaunchConfigMarking
+from ...specializations import MAX_ROUTING_ATTEMPTS
 from .manifest import NAMES
-from .routing import MAX_ROUTING_ATTEMPTS, root_state, route_slow
+from .routing import root_state, route_slow
 from .state import launching
 
 CONFIGS_PER_KERNEL = 256

@@ -13,30 +13,17 @@ cache on for every kernel.
 from ...constant_rewrite import ConstantRewrite
 from .manifest import NAMES
 
-_classes: dict = {}
 
+class LaunchConstantRewrite(NAMES.Rewrite):
+    """Replaces ``numba_cuda_lcs.launch.<accessor>()`` with the value for
+    the launch being compiled and marks its field."""
 
-def rewrite_class():
-    """The rewrite class (a subclass of numba-cuda-mlir's vendored
-    ``Rewrite``), built once."""
-    found = _classes.get("rewrite")
-    if found is not None:
-        return found
-    ir = NAMES.ir
+    def __init__(self, state=None):
+        super().__init__(state)
+        self._rewrite = ConstantRewrite(NAMES.ir)
 
-    class LaunchConstantRewrite(NAMES.Rewrite):
-        """Replaces ``numba_cuda_lcs.launch.<accessor>()`` with the value for
-        the launch being compiled and marks its field."""
+    def match(self, func_ir, block, typemap, calltypes):
+        return self._rewrite.match(func_ir, block)
 
-        def __init__(self, state=None):
-            super().__init__(state)
-            self._rewrite = ConstantRewrite(ir)
-
-        def match(self, func_ir, block, typemap, calltypes):
-            return self._rewrite.match(func_ir, block)
-
-        def apply(self):
-            return self._rewrite.apply()
-
-    _classes["rewrite"] = LaunchConstantRewrite
-    return LaunchConstantRewrite
+    def apply(self):
+        return self._rewrite.apply()

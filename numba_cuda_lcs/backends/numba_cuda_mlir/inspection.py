@@ -6,9 +6,10 @@ live specialization (one per launch key of the kernel's fields).
 """
 
 from ... import keys as _keys
+from ...specializations import check as check_max_specializations
 from .manifest import NAMES
 from .routing import root_state
-from .state import check_max_specializations, max_specializations
+from .state import max_specializations
 
 
 def owns(kernel):
@@ -89,7 +90,7 @@ def counters(kernel):
         "compiles": state.compiles,
         "cache_loads": state.cache_loads,
         "specializations": 1 + len(state.routes),
-        "evictions": state.evictions,
+        "evictions": state.evictions.count,
         "max_specializations": max_specializations(state),
         "fields": _keys.mask_to_fields(state.mask),
     }

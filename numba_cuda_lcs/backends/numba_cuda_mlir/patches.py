@@ -1,7 +1,7 @@
 """Install and uninstall: the only code that assigns onto numba-cuda-mlir's
 modules and classes.
 
-Every patch is declared once in :func:`patch_specs` (owner, attribute, a
+Every patch is declared once in :data:`PATCHES` (owner, attribute, a
 factory building the replacement from numba-cuda-mlir's original, why) and
 applied through :class:`~numba_cuda_lcs.patching.PatchSet`, as is the one
 change that is not an attribute (the launch-constant rewrite inserted first
@@ -23,6 +23,7 @@ from . import compile as _compile
 from . import configured_launch as _configured_launch
 from . import constants as _constants
 from . import manifest as _manifest
+from .manifest import NAMES
 
 #: (attribute of MLIRDispatcher, factory(original), why, adds)
 DISPATCHER_PATCHES = (
@@ -89,12 +90,10 @@ REWRITE_WHY = (
 )
 
 
-def patch_specs(names):
-    """The patches, for the loaded manifest *names*."""
-    return tuple(
-        PatchSpec(names.MLIRDispatcher, name, factory, why, adds=adds)
-        for name, factory, why, adds in DISPATCHER_PATCHES
-    )
+PATCHES = tuple(
+    PatchSpec(NAMES.MLIRDispatcher, name, factory, why, adds=adds)
+    for name, factory, why, adds in DISPATCHER_PATCHES
+)
 
 
 _installation = Installation()
@@ -110,15 +109,15 @@ def installed_patches():
 
 
 def _apply(patches):
-    names = _manifest.load()
-    for spec in patch_specs(names):
+    _manifest.check_version()
+    for spec in PATCHES:
         patches.apply(spec)
     # First, so that numba's own before-inference rewrites (constant
     # getitem, ...) see the constants.
     patches.insert(
         "rewrite_registry['before-inference']",
-        names.rewrite_registry.rewrites["before-inference"],
-        _constants.rewrite_class(),
+        NAMES.rewrite_registry.rewrites["before-inference"],
+        _constants.LaunchConstantRewrite,
         REWRITE_WHY,
     )
 

@@ -6,13 +6,13 @@ least recently used specializations beyond the kernel's limit are dropped.
 The configured launch that routes is in ``configured_launch.py``.
 """
 
-import warnings
-
-from ... import keys as _keys
+from ... import specializations
 from .manifest import NAMES
 from .state import KernelState, max_specializations
 
-MAX_ROUTING_ATTEMPTS = 8
+#: How to raise the limit, for the eviction warning (numba-cuda-mlir takes
+#: no jit option of ours).
+WAYS_TO_RAISE = ("numba_cuda_lcs.set_max_specializations(kernel, N)",)
 
 
 def root_state(dispatcher):
@@ -59,29 +59,17 @@ def new_child(root, state, key, mask, launch):
 
 
 def evict_beyond_limit(root, state, keep):
-    """Drop least recently used specializations beyond the kernel's limit."""
+    """Drop least recently used specializations beyond the kernel's limit
+    (the rule in ``numba_cuda_lcs.specializations``: the kernel itself only
+    holds plain code, so every specialization is a child)."""
     limit = max_specializations(state)
+    allowed = specializations.children_allowed(limit, kernel_holds_a_key=False)
     routes = state.routes
-    while len(routes) > limit:
-        victim_key = next(iter(routes))
-        if routes[victim_key] is keep:
-            routes.move_to_end(victim_key)
-            continue
-        routes.pop(victim_key, None)
-        state.evictions += 1
-        state.evicted_keys.append(victim_key)
-    if state.evictions and not state.warned:
-        state.warned = True
-        recent = "; ".join(_keys.describe_key(k) for k in state.evicted_keys)
-        warnings.warn(
-            NAMES.NumbaPerformanceWarning(
-                f"numba-cuda-lcs: kernel {root.__name__!r} is launched with more "
-                f"launch configurations than its limit of {limit} live "
-                f"specializations, so least recently used ones are dropped and "
-                f"recompiled when launched again (evicted so far: {recent}). "
-                f"Raise the limit with numba_cuda_lcs.set_max_specializations"
-                f"(kernel, N) or NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS, or mark "
-                f"fewer fields."
-            ),
-            stacklevel=6,
-        )
+    if len(routes) <= allowed:
+        return
+    key_of = {id(child): key for key, child in list(routes.items())}
+    for victim in specializations.victims(list(routes.values()), len(routes), allowed, keep):
+        key = key_of[id(victim)]
+        routes.pop(key, None)
+        state.evictions.record(key)
+    state.evictions.warn_once(root.__name__, limit, WAYS_TO_RAISE, NAMES.NumbaPerformanceWarning)

@@ -12,7 +12,8 @@ import collections
 import threading
 
 from ... import keys as _keys
-from ... import limits
+from ... import specializations
+from ...specializations import Evictions
 
 
 class Compiled:
@@ -53,8 +54,6 @@ class KernelState:
         "compiles",
         "cache_loads",
         "evictions",
-        "evicted_keys",
-        "warned",
         "hits",
         "compiled",
         "device_masks",
@@ -72,9 +71,7 @@ class KernelState:
         self.launch_bounds = False
         self.compiles = 0
         self.cache_loads = 0
-        self.evictions = 0
-        self.evicted_keys = collections.deque(maxlen=8)
-        self.warned = False
+        self.evictions = Evictions()
         self.hits = 0
         self.compiled = {}  # argument types -> Compiled
         self.device_masks = None
@@ -90,15 +87,11 @@ class KernelState:
         return False
 
 
-def check_max_specializations(value, source):
-    return limits.check(value, source)
-
-
 def max_specializations(state):
     """The per-kernel value, else ``NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS``,
     else 32 (numba-cuda-mlir rejects unknown jit options, so there is no
     ``lcs_max_specializations=`` here)."""
-    return limits.max_specializations(None, state.max_specializations)
+    return specializations.max_specializations(None, state.max_specializations)
 
 
 class _Launching(threading.local):
