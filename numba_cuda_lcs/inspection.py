@@ -10,15 +10,54 @@
     inspection.set_launch_bounds_from_block(kernel)
 """
 
+import dataclasses
+
 from . import registry
 
 __all__ = [
+    "SpecializationRow",
+    "CompileCounters",
     "specializations",
     "compile_counters",
     "format_specializations",
     "set_max_specializations",
     "set_launch_bounds_from_block",
 ]
+
+
+@dataclasses.dataclass(frozen=True)
+class SpecializationRow:
+    """One compiled kernel of a kernel or of one of its specializations:
+    what every backend reports (:func:`specializations` returns these as
+    dicts, the public contract)."""
+
+    signature: tuple  # the argument types
+    default: bool  # served by the kernel itself (not a per-key specialization)
+    launch_config_sensitive: bool
+    fields: tuple[str, ...]  # the fields its code depends on
+    key: dict  # those fields' values it was compiled for
+    compiled_for: tuple | None  # (griddim, blockdim, sharedmem) of the compiling launch
+    hits: int  # launches served by its dispatcher (LC-S kernels)
+    compile_seconds: float | None  # None when loaded from the disk cache
+    from_cache: bool
+
+    def as_dict(self):
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclasses.dataclass(frozen=True)
+class CompileCounters:
+    """A kernel's counters (:func:`compile_counters` returns them as a dict)."""
+
+    compiles: int
+    cache_loads: int
+    specializations: int  # live, the kernel itself included
+    evictions: int
+    max_specializations: int
+    fields: tuple[str, ...]  # the union of the fields the kernel depends on
+
+    def as_dict(self):
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 def _backend(kernel):
@@ -34,14 +73,14 @@ def specializations(kernel):
     specialization; counted for LC-S kernels, without a lock, so approximate
     while several threads launch the same kernel), ``compile_seconds`` (None when
     loaded from the disk cache) and ``from_cache``."""
-    return _backend(kernel).kernel_rows(kernel)
+    return [row.as_dict() for row in _backend(kernel).kernel_rows(kernel)]
 
 
 def compile_counters(kernel):
     """``compiles``, ``cache_loads``, ``specializations`` (live, the kernel
     itself included), ``evictions``, ``max_specializations`` and ``fields``
     (the union of the fields the kernel depends on)."""
-    return _backend(kernel).counters(kernel)
+    return _backend(kernel).counters(kernel).as_dict()
 
 
 def set_max_specializations(kernel, limit):

@@ -1,9 +1,12 @@
-"""The numba-cuda backend (numba-cuda 0.30.x).
+"""The numba-cuda 0.30.x backend (satisfies :class:`numba_cuda_lcs.contract.Backend`).
 
-One module per concept; ``manifest`` lists every numba-cuda name used and
+One module per concept: ``manifest`` lists every numba-cuda name used and
 checks the version, ``patches`` is the only code that assigns onto
-numba-cuda objects.  See docs/architecture.md for the path of a launch and a
-compile through these modules.
+numba-cuda objects, ``configured_launch`` is what ``kernel[...]`` returns
+(and the launch path), ``routing`` picks the dispatcher serving a launch,
+``compile`` opens the compile frame and tags kernels, ``cache`` binds the
+shared disk-cache layer, ``argplan`` builds the C launcher's plans.  See
+docs/architecture.md for the path of a launch and a compile.
 """
 
 from .inspection import (

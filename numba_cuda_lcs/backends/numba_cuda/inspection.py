@@ -1,6 +1,7 @@
 """What ``numba_cuda_lcs.inspection`` reports for numba-cuda kernels."""
 
 from ... import keys as _keys
+from ...inspection import CompileCounters, SpecializationRow
 from .compile import set_launch_bounds_from_block as _set_launch_bounds
 from .manifest import NAMES as nb
 from .routing import max_specializations_for, root_of
@@ -58,17 +59,17 @@ def kernel_rows(kernel):
             fields = _keys.mask_to_fields(tag.mask) if sensitive and tag is not None else ()
             seconds = tag.compile_seconds if tag is not None else None
             rows.append(
-                {
-                    "signature": tuple(argtypes),
-                    "default": served.is_default,
-                    "launch_config_sensitive": sensitive,
-                    "fields": fields,
-                    "key": _keys.key_values(tag.key) if fields and tag.key else {},
-                    "compiled_for": tag.compiled_for if sensitive and tag is not None else None,
-                    "hits": hits,
-                    "compile_seconds": seconds,
-                    "from_cache": seconds is None,
-                }
+                SpecializationRow(
+                    signature=tuple(argtypes),
+                    default=served.is_default,
+                    launch_config_sensitive=sensitive,
+                    fields=fields,
+                    key=_keys.key_values(tag.key) if fields and tag.key else {},
+                    compiled_for=tag.compiled_for if sensitive and tag is not None else None,
+                    hits=hits,
+                    compile_seconds=seconds,
+                    from_cache=seconds is None,
+                )
             )
     return rows
 
@@ -77,14 +78,14 @@ def counters(kernel):
     root = _root(kernel)
     state = root._lcs
     routing = _routing(root)
-    return {
-        "compiles": state.compiles if state is not None else 0,
-        "cache_loads": state.cache_loads if state is not None else 0,
-        "specializations": len(served_by(kernel)),
-        "evictions": routing.evictions.count if routing is not None else 0,
-        "max_specializations": max_specializations_for(root),
-        "fields": _keys.mask_to_fields(routing.mask) if routing is not None else (),
-    }
+    return CompileCounters(
+        compiles=state.compiles if state is not None else 0,
+        cache_loads=state.cache_loads if state is not None else 0,
+        specializations=len(served_by(kernel)),
+        evictions=routing.evictions.count if routing is not None else 0,
+        max_specializations=max_specializations_for(root),
+        fields=_keys.mask_to_fields(routing.mask) if routing is not None else (),
+    )
 
 
 def set_max_specializations(kernel, limit):

@@ -1,14 +1,16 @@
-"""The numba-cuda-mlir 0.6.x backend.
+"""The numba-cuda-mlir 0.6.x backend (satisfies :class:`numba_cuda_lcs.contract.Backend`).
 
-Imported (by :mod:`numba_cuda_lcs.backends`) only once numba-cuda-mlir's
-``descriptor`` module has been imported; never imports numba-cuda.
+Imported (by :mod:`numba_cuda_lcs.activation`, by name) only once
+numba-cuda-mlir's ``descriptor`` module has been imported; never imports
+numba-cuda.
 
 Modules: ``manifest`` (every numba-cuda-mlir name used, the version check),
-``patches`` (every patch, undoable), ``routing`` (configured launches, routes
-to per-key specializations), ``compile`` (the compile frame and where results
-go), ``constants`` (launch constants rewrite), ``cache`` (disk cache per
-launch key, ``.lcs`` marker), ``inspection``, ``state`` (the per-kernel
-record).  See docs/numba-cuda-mlir.md.
+``patches`` (every patch, undoable), ``configured_launch`` (what
+``kernel[...]`` returns), ``routing`` (routes to per-key specializations),
+``compile`` (where each compiled kernel goes), ``constants`` (the launch
+constants rewrite), ``cache`` (the disk cache bound to the shared LC-S
+layer), ``inspection``, ``state`` (the per-kernel record).  See
+docs/numba-cuda-mlir.md and docs/architecture.md.
 """
 
 from .inspection import (
@@ -18,11 +20,9 @@ from .inspection import (
     set_launch_bounds_from_block,
     set_max_specializations,
 )
-from .manifest import check_version
+from .manifest import COMPILER, check_version
 from .manifest import describe as describe_internals
 from .patches import install, installed_patches, is_installed, uninstall
-
-COMPILER = "numba-cuda-mlir"
 
 __all__ = [
     "COMPILER",

@@ -6,6 +6,7 @@ live specialization (one per launch key of the kernel's fields).
 """
 
 from ... import keys as _keys
+from ...inspection import CompileCounters, SpecializationRow
 from ...specializations import check as check_max_specializations
 from .manifest import NAMES
 from .routing import root_state
@@ -58,17 +59,17 @@ def _rows_of(dispatcher, state, default, hits):
         mask = info.mask if info is not None else 0
         key = info.key if info is not None else None
         rows.append(
-            {
-                "signature": tuple(argtypes),
-                "default": default,
-                "launch_config_sensitive": bool(mask),
-                "fields": _keys.mask_to_fields(mask),
-                "key": _keys.key_values(key) if key else {},
-                "compiled_for": info.config if info is not None else None,
-                "hits": hits,
-                "compile_seconds": info.seconds if info is not None else None,
-                "from_cache": bool(info.from_cache) if info is not None else False,
-            }
+            SpecializationRow(
+                signature=tuple(argtypes),
+                default=default,
+                launch_config_sensitive=bool(mask),
+                fields=_keys.mask_to_fields(mask),
+                key=_keys.key_values(key) if key else {},
+                compiled_for=info.config if info is not None else None,
+                hits=hits,
+                compile_seconds=info.seconds if info is not None else None,
+                from_cache=bool(info.from_cache) if info is not None else False,
+            )
         )
     return rows
 
@@ -86,11 +87,11 @@ def kernel_rows(kernel):
 def counters(kernel):
     root = _root(kernel)
     state = root_state(root)
-    return {
-        "compiles": state.compiles,
-        "cache_loads": state.cache_loads,
-        "specializations": 1 + len(state.routes),
-        "evictions": state.evictions.count,
-        "max_specializations": max_specializations(state),
-        "fields": _keys.mask_to_fields(state.mask),
-    }
+    return CompileCounters(
+        compiles=state.compiles,
+        cache_loads=state.cache_loads,
+        specializations=1 + len(state.routes),
+        evictions=state.evictions.count,
+        max_specializations=max_specializations(state),
+        fields=_keys.mask_to_fields(state.mask),
+    )
