@@ -12,10 +12,13 @@
 #   no launch-bounds run)
 #   STAGES="tests bench" bash scripts/gpu-suite.sh   # some stages only
 #
-# Stages: tests (ours, over the C and pure-Python TLS in one run),
+# Stages: tests (ours; PYTEST_JOBS=N runs them in N processes),
 # launch-tests (tests/launch_path only),
 # regression (numba-cuda's modules, stock vs active), launcher, memory,
-# demo, bench.
+# mlir (our numba-cuda-mlir tests and its launch overhead), numba-suite
+# (numba-cuda's whole suite stock vs active), mlir-suite (numba-cuda-mlir's
+# own suite stock vs active), examples, demo, bench.
+# scripts/gpu-lanes.sh runs groups of stages in parallel, one GPU each.
 # A numba-cuda-lcs tree in .before/ (e.g. `git archive <rev> | tar -x -C
 # .before`) is built in place and measured as the before-* benchmark variants.
 #
@@ -34,7 +37,9 @@ say() { echo "$*" | tee -a "$SUMMARY"; }
 export PYTHONUNBUFFERED=1
 # numba-cuda-mlir travels as xz archives (with numpy<2.5 and filecheck), see
 # ../shared/gpu-mlir-carry.sh: carry .mlir instead of .whl for the mlir stage.
-if compgen -G ".mlir/*.tar.xz" > /dev/null; then
+if [ "${INSTALL:-1}" = 0 ]; then
+  [ -d /tmp/lcs-site ] && export PYTHONPATH=/tmp/lcs-site${PYTHONPATH:+:$PYTHONPATH}
+elif compgen -G ".mlir/*.tar.xz" > /dev/null; then
   mkdir -p /tmp/lcs-site && for f in .mlir/*.tar.xz; do tar -xJf "$f" -C /tmp/lcs-site; done
   export PYTHONPATH=/tmp/lcs-site${PYTHONPATH:+:$PYTHONPATH}
 elif compgen -G ".whl/*.whl" > /dev/null; then
@@ -47,7 +52,10 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>
 
 # Build and install (no network needed).  An installed wheel carries the
 # autoload .pth, so numba-cuda's own tests run with the package active.
-if $PY -m pip install --no-deps --no-build-isolation --no-index . > "$LOG_DIR/install.log" 2>&1; then
+# INSTALL=0: already installed (scripts/gpu-lanes.sh installs once).
+if [ "${INSTALL:-1}" = 0 ]; then
+  say "numba-cuda-lcs already installed"
+elif $PY -m pip install --no-deps --no-build-isolation --no-index . > "$LOG_DIR/install.log" 2>&1; then
   say "installed numba-cuda-lcs with pip"
 else
   say "pip install failed (see install.log); building in place"
@@ -72,8 +80,8 @@ if stage launch-tests; then
 fi
 
 if stage tests; then
-  say "== our tests (every test over the C and the pure-Python TLS)"
-  $PY -m pytest -q -p no:cacheprovider "$ROOT/tests" -rs > "$LOG_DIR/pytest.log" 2>&1 || status=1
+  say "== our tests"
+  $PY -m pytest -q -p no:cacheprovider ${PYTEST_JOBS:+-n $PYTEST_JOBS} "$ROOT/tests" -rs > "$LOG_DIR/pytest.log" 2>&1 || status=1
   grep -E "^(FAILED|ERROR)" "$LOG_DIR/pytest.log" | head -30 | tee -a "$SUMMARY"
   tail -n 1 "$LOG_DIR/pytest.log" | tee -a "$SUMMARY"
 fi
@@ -118,6 +126,23 @@ if stage mlir; then
   tail -n 1 "$LOG_DIR/pytest-mlir.log" | tee -a "$SUMMARY"
   $PY "$ROOT/scripts/bench-mlir-launch-overhead.py" --rounds "${BENCH_REPEATS:-5}" --out "$LOG_DIR/mlir-launch-overhead.json" > "$LOG_DIR/bench-mlir.log" 2>&1 || status=1
   tail -n 30 "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"
+fi
+
+if stage numba-suite; then
+  say "== numba-cuda's own suite, stock vs active (${NUMBA_SUITE_PACKAGES:-cudapy cudadrv doc_examples})"
+  LOG_DIR=$LOG_DIR bash "$ROOT/scripts/gpu-numba-suite.sh" ${NUMBA_SUITE_PACKAGES:-cudapy cudadrv doc_examples} > "$LOG_DIR/numba-suite.log" 2>&1 || status=1
+  cat "$LOG_DIR/numba-suite.txt" >> "$SUMMARY"
+fi
+
+if stage mlir-suite; then
+  LOG_DIR=$LOG_DIR bash "$ROOT/scripts/gpu-mlir-suite.sh" > "$LOG_DIR/mlir-suite.log" 2>&1 || status=1
+  cat "$LOG_DIR/mlir-suite.txt" >> "$SUMMARY"
+fi
+
+if stage examples && [ -f "$ROOT/scripts/run-examples.sh" ]; then
+  say "== examples"
+  LOG_DIR=$LOG_DIR bash "$ROOT/scripts/run-examples.sh" > "$LOG_DIR/examples.log" 2>&1 || status=1
+  tail -n 30 "$LOG_DIR/examples.log" | tee -a "$SUMMARY"
 fi
 
 if stage demo; then
