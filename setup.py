@@ -7,6 +7,21 @@ from setuptools.command.build_py import build_py
 
 PTH = "numba_cuda_lcs-autoload.pth"
 
+# The C launcher's parts (numba_cuda_lcs._launcher); MANIFEST.in puts them
+# in the sdist, and arg_kinds.h is also package data (the twin reads it).
+LAUNCHER_C = "numba_cuda_lcs/_launcher_c"
+LAUNCHER_SOURCES = ["cuda_driver.c", "state.c", "launcher.c", "sites.c", "module.c"]
+LAUNCHER_HEADERS = [
+    "common.h",
+    "arg_kinds.h",
+    "cuda_driver.h",
+    "dlpack_abi.h",
+    "array_values.h",
+    "state.h",
+    "launcher.h",
+    "sites.h",
+]
+
 
 class build_py_with_pth(build_py):
     """Also place the start-up .pth at the root of the wheel -- the regular
@@ -43,7 +58,9 @@ setup(
         ),
         Extension(
             "numba_cuda_lcs._launcher",
-            sources=["numba_cuda_lcs/_launcher.c"],
+            # The C launcher in parts (see _launcher_c/common.h for the map).
+            sources=[os.path.join(LAUNCHER_C, name) for name in LAUNCHER_SOURCES],
+            depends=[os.path.join(LAUNCHER_C, name) for name in LAUNCHER_HEADERS],
             # Needs no CUDA headers or libcuda at build time (it dlopens the
             # driver on first launch); _launcher_py is its pure-Python twin.
             libraries=[] if os.name == "nt" else ["dl"],

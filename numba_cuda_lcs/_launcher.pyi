@@ -1,8 +1,15 @@
-"""Typed stub for the C extension ``numba_cuda_lcs._launcher``."""
+"""Typed stub for the C extension ``numba_cuda_lcs._launcher``.
+
+Built from ``numba_cuda_lcs/_launcher_c/`` (``common.h`` maps the parts); its
+pure-Python twin is the package ``numba_cuda_lcs._launcher_py``, in the same
+parts.
+"""
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
+# The argument kinds, defined once in _launcher_c/arg_kinds.h (the twin reads
+# the header: numba_cuda_lcs._launcher_py.arg_kinds).
 K_FALLBACK: int
 K_ARRAY: int
 K_INT: int

@@ -1,14 +1,17 @@
 """The one place that binds the launcher implementation.
 
 A *launcher* marshals a kernel's arguments by a plan built once per compiled
-kernel and launches it through the CUDA driver (see ``_launcher.c``; the
-numba-cuda backend builds the plans, ``backends/numba_cuda/argplan.py``).
+kernel and launches it through the CUDA driver (the C sources are in
+``_launcher_c/``, ``common.h`` maps them; the numba-cuda backend builds the
+plans, ``backends/numba_cuda/argplan.py``; the argument kinds are defined
+once, in ``_launcher_c/arg_kinds.h``).
 A *launch site* (:data:`LaunchSite`, the base class of a backend's
 configured launch) launches again, without the backend's slow path, what
 that path resolved and :func:`remember`-ed.
 
 The C extension ``_launcher`` is used when it is built; its pure-Python twin
-``_launcher_py`` when it is not, or under ``NUMBA_CUDA_LCS_PURE_PYTHON=1``.
+``_launcher_py`` (a package in the same parts) when it is not, or under
+``NUMBA_CUDA_LCS_PURE_PYTHON=1``.
 Callers read the names here at call time, so :func:`use` switches the
 package at once (the tests run over both, together with the TLS twins).
 :data:`LaunchSite` is fixed when this module is imported (classes derive from
@@ -44,7 +47,11 @@ DEFAULT_IMPLEMENTATION = (
     else "c"
 )
 
-#: Bumped by :func:`invalidate`: state prepared before it is stale.
+#: The invalidation counter, bumped by :func:`invalidate`: state prepared
+#: before it (``PreparedLaunch.generation``) is stale.  Each implementation's
+#: sites keep the same count under the same name (C: ``LCS.generation``;
+#: twin: ``state.STATE.generation``), bumped with it, for the fast path to
+#: compare without calling Python.
 generation = 0
 _site_settings = (None, None)  # (typed_class, launch_error), see configure_sites
 _cupy_settings = (None, None)  # (ndarray_class, get_current_stream), see configure_cupy

@@ -20,9 +20,9 @@ import pytest
 
 from numba_cuda_lcs import _launcher_py as twin
 from numba_cuda_lcs import launcher
+from numba_cuda_lcs._launcher_py.arg_kinds import K_ARRAY
 
 CONTEXT = 0x5000
-K_ARRAY = 1
 
 
 class Site(launcher.LaunchSite):
@@ -239,8 +239,8 @@ def test_configure_cupy_rejects_what_is_not_a_class_and_a_callable():
 
 # The twin's declarations of dlpack.h's structs; the C module has its own,
 # so a layout mistake in either fails that module's tests.
-ExchangeAPI = twin._ExchangeAPI
-FROM_PY, WORK_STREAM = twin._FROM_PY, twin._WORK_STREAM
+ExchangeAPI = twin.dlpack_abi.ExchangeAPI
+FROM_PY, WORK_STREAM = twin.dlpack_abi.FROM_PY, twin.dlpack_abi.WORK_STREAM
 
 
 class FakeTensor:

@@ -181,7 +181,7 @@ def test_arguments_without_a_token_are_never_remembered(value):
     assert launcher.impl.remembered(site) == 0
 
 
-def test_context_epoch_and_argument_count_must_match():
+def test_context_generation_and_argument_count_must_match():
     site = Site()
     assert remember(site, [1, 2.0])
     assert match(site, [1, 2.0], CONTEXT + 1) == -1  # another GPU's context
@@ -269,7 +269,7 @@ def test_fast_path_runs_write_backs_and_raises_the_compilers_launch_error(monkey
         pass
 
     written = []
-    monkeypatch.setattr(twin, "current_context", lambda: CONTEXT)
+    monkeypatch.setattr(twin.cuda_driver, "current_context", lambda: CONTEXT)
     twin.configure_sites(None, LaunchRefused)
     try:
         site = Site()

@@ -17,12 +17,14 @@ Every test runs against the C module and the pure-Python twin.
 
 import ctypes
 import enum
+import glob
 import os
 import struct
 import subprocess
 import sys
 import sysconfig
 import warnings
+from importlib.resources import files
 
 import numpy as np
 import pytest
@@ -33,6 +35,7 @@ from numba.cuda.cudadrv.devicearray import DeviceNDArray
 from numba.cuda.dispatcher import _Kernel
 
 from numba_cuda_lcs import launcher
+from numba_cuda_lcs._launcher_py import arg_kinds
 from numba_cuda_lcs.backends.numba_cuda import argplan
 
 _launcher_c = launcher.IMPLEMENTATIONS.get("c")
@@ -445,9 +448,21 @@ def test_plan_is_immutable_and_kinds_match():
     assert isinstance(plan, tuple) and isinstance(plan[1], tuple)
     with pytest.raises(AttributeError):
         plan[0].kind = 3
-    names = "K_FALLBACK K_ARRAY K_INT K_F16 K_F32 K_F64 K_BOOL K_C64 K_C128 K_PTR".split()
+    # Defined once, in _launcher_c/arg_kinds.h: the C module compiles it in
+    # and exports the kinds, the twin reads the header (package data).
+    kinds = arg_kinds.KINDS
+    assert sorted(kinds.values()) == list(range(len(kinds)))
     for mod in [*launcher.IMPLEMENTATIONS.values(), argplan]:
-        assert [getattr(mod, n) for n in names] == list(range(10))
+        assert {name: getattr(mod, name) for name in kinds} == kinds
+
+
+def test_argument_kinds_are_read_from_the_header():
+    text = (files("numba_cuda_lcs") / "_launcher_c" / "arg_kinds.h").read_text()
+    assert arg_kinds.read_kinds(text) == arg_kinds.KINDS
+    assert arg_kinds.read_kinds("    X(K_NEW, 12) /* a new kind */ \\\n") == {"K_NEW": 12}
+    if _launcher_c is not None:  # the C module exports exactly the header's kinds
+        exported = {name: v for name, v in vars(_launcher_c).items() if name.startswith("K_")}
+        assert exported == arg_kinds.KINDS
 
 
 def test_bad_construction_and_calls(impl):
@@ -525,13 +540,15 @@ def test_debug_kernels_have_no_plan():
 
 
 def test_extension_builds_without_cuda(tmp_path):
-    """_launcher.c compiles with the C compiler alone (no CUDA headers) and
-    does not link libcuda; importing it needs no driver."""
+    """The C launcher's parts (numba_cuda_lcs/_launcher_c/*.c) compile with
+    the C compiler alone (no CUDA headers), without warnings, and do not link
+    libcuda; importing the module needs no driver."""
     cc = sysconfig.get_config_var("CC") or "cc"
-    # The checkout's source (an installed wheel does not ship it).
-    src = os.path.join(os.path.dirname(__file__), "..", "..", "numba_cuda_lcs", "_launcher.c")
-    if not os.path.exists(src):
-        pytest.skip("runs from a source checkout (needs numba_cuda_lcs/_launcher.c)")
+    # The checkout's sources (an installed wheel does not ship them).
+    parts = os.path.join(os.path.dirname(__file__), "..", "..", "numba_cuda_lcs", "_launcher_c")
+    sources = sorted(glob.glob(os.path.join(parts, "*.c")))
+    if not sources:
+        pytest.skip("runs from a source checkout (needs numba_cuda_lcs/_launcher_c/*.c)")
     out = tmp_path / ("_launcher" + sysconfig.get_config_var("EXT_SUFFIX"))
     cmd = cc.split() + [
         "-shared",
@@ -541,7 +558,7 @@ def test_extension_builds_without_cuda(tmp_path):
         "-Werror",
         "-Wno-unused-parameter",
         "-I" + sysconfig.get_paths()["include"],
-        src,
+        *sources,
         "-o",
         str(out),
         "-ldl",

@@ -73,6 +73,9 @@ def test_sdist_carries_what_its_wheel_and_tests_need(artifacts):
         "LICENSE",
         "setup.py",
         "numba_cuda_lcs/_tls.c",
+        "numba_cuda_lcs/_launcher_c/module.c",  # the C launcher's parts
+        "numba_cuda_lcs/_launcher_c/sites.h",
+        "numba_cuda_lcs/_launcher_c/arg_kinds.h",
         "tests/conftest.py",
         "tests/support/__init__.py",
         "tests/support/rewrites.py",
@@ -87,6 +90,8 @@ def test_wheel_has_the_hook_and_no_c_source(artifacts):
     assert PTH in names and "_numba_cuda_lcs_autoload.py" in names
     assert "numba_cuda_lcs/py.typed" in names and "numba_cuda_lcs/_tls.pyi" in names
     assert not [n for n in names if n.endswith(".c")]
+    # the argument kinds, which the pure-Python launcher reads at import
+    assert "numba_cuda_lcs/_launcher_c/arg_kinds.h" in names
     assert any(n.startswith("numba_cuda_lcs/_tls.") and n.endswith(".so") for n in names)
     (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
     text = zipfile.ZipFile(wheel).read(metadata).decode()

@@ -27,12 +27,22 @@ import warnings
 import numpy as np
 
 from ... import launcher as _launcher
+from ..._launcher_py.arg_kinds import (  # defined once: _launcher_c/arg_kinds.h
+    K_ARRAY,
+    K_BOOL,
+    K_C64,
+    K_C128,
+    K_F16,
+    K_F32,
+    K_F64,
+    K_FALLBACK,
+    K_INT,
+    K_PTR,
+)
 from .manifest import NAMES as nb
 
 types = nb.types
 numpy_support = nb.numpy_support
-
-K_FALLBACK, K_ARRAY, K_INT, K_F16, K_F32, K_F64, K_BOOL, K_C64, K_C128, K_PTR = range(10)
 
 
 class ParamPlan(typing.NamedTuple):

@@ -177,7 +177,7 @@ def call(self, args, launch):
         if (
             prepared is None
             or prepared.kernel is not kernel
-            or prepared.epoch != _launcher.generation
+            or prepared.generation != _launcher.generation
         ):
             prepared = _prepare(kernel, launch, context)
         launcher = prepared.launcher

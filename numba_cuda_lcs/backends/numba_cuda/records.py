@@ -114,11 +114,12 @@ class PreparedLaunch:
     context needs, built once: a launcher (function handle, dimensions,
     argument plan) and the stream handle."""
 
-    __slots__ = ("kernel", "context", "launcher", "stream_handle", "epoch")
+    __slots__ = ("kernel", "context", "launcher", "stream_handle", "generation")
 
-    def __init__(self, kernel, context, launcher, stream_handle, epoch):
+    def __init__(self, kernel, context, launcher, stream_handle, generation):
         self.kernel = kernel
-        self.epoch = epoch  # configured_launch's epoch when built (see invalidate_prepared)
+        # launcher.generation when built (see configured_launch.invalidate_prepared)
+        self.generation = generation
         self.context = context  # CUcontext handle (int)
         self.launcher = launcher  # None: numba-cuda's _Kernel.launch (debug kernels)
         self.stream_handle = stream_handle

@@ -1,0 +1,52 @@
+/*
+ * cuda_driver.h -- the few CUDA driver API declarations the launcher uses,
+ * declared by hand (see cuda.h), and their loader.
+ *
+ * The extension builds without CUDA headers or libcuda: libcuda.so.1
+ * (nvcuda.dll) is opened on the first launch only (cuda_driver.c), so
+ * importing the module and Launcher.pack() work on machines without a GPU.
+ */
+#ifndef LCS_CUDA_DRIVER_H
+#define LCS_CUDA_DRIVER_H
+
+#include "common.h"
+
+#include <stdint.h>
+
+/* *************************************************************************
+ * Types and prototypes (cuda.h)                                           *
+ * ************************************************************************* */
+
+typedef int CUresult;
+typedef CUresult (*lcs_launch_fn)(void *f, unsigned gx, unsigned gy,
+                                  unsigned gz, unsigned bx, unsigned by,
+                                  unsigned bz, unsigned shmem, void *stream,
+                                  void **params, void **extra);
+typedef CUresult (*lcs_coop_fn)(void *f, unsigned gx, unsigned gy, unsigned gz,
+                                unsigned bx, unsigned by, unsigned bz,
+                                unsigned shmem, void *stream, void **params);
+typedef CUresult (*lcs_errname_fn)(CUresult, const char **);
+typedef CUresult (*lcs_getctx_fn)(void **);
+
+/* *************************************************************************
+ * The entry points, once loaded                                           *
+ * ************************************************************************* */
+
+/* Part of the module state (state.h); `launch` is set last and marks the
+   driver as loaded. */
+typedef struct {
+    lcs_launch_fn launch;      /* cuLaunchKernel */
+    lcs_coop_fn coop;          /* cuLaunchCooperativeKernel */
+    lcs_errname_fn errname;    /* cuGetErrorName */
+    lcs_getctx_fn getctx;      /* cuCtxGetCurrent */
+} lcs_driver;
+
+/* Load the driver's entry points into *d* (once; later calls return at
+ * once).  Call with the GIL held.  0, or -1 with a RuntimeError set. */
+LCS_HIDDEN int lcs_driver_load(lcs_driver *d);
+
+/* The driver's name for *err* ("CUDA_ERROR_?" when it has none). */
+LCS_HIDDEN const char *lcs_driver_error_name(const lcs_driver *d,
+                                             CUresult err);
+
+#endif /* LCS_CUDA_DRIVER_H */

@@ -1,0 +1,322 @@
+"""The twin's launcher (twin of ``_launcher_c/launcher.c``): the parameter
+buffer, plans and :class:`Launcher`.
+
+Same API and the same marshalling rules as the C part (each one follows what
+numba-cuda 0.30.4's ``_Kernel._prepare_args`` hands to cuda.core's
+``launch()``, stored as cuda.core's ``ParamHolder`` stores it); see
+``_launcher_c/launcher.c`` for the reasoning, and for where a second
+compiler's plan builder plugs in.  It launches through
+``cuda.bindings.driver`` (``cuda_driver.py``) with a ``kernelParams`` array
+built with ctypes.
+"""
+
+import ctypes
+import operator
+import struct
+
+import numpy as np
+
+from . import cuda_driver
+from .arg_kinds import (
+    K_ARRAY,
+    K_BOOL,
+    K_C64,
+    K_C128,
+    K_F16,
+    K_F32,
+    K_F64,
+    K_FALLBACK,
+    K_INT,
+    K_PTR,
+    KINDS,
+)
+from .array_values import _MAX, Decline, int_tuple, ssize, strides_from_shape
+
+_NP_SCALARS = tuple(
+    getattr(np, n)
+    for n in "bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 "
+    "float16 float32 float64 complex64 complex128".split()
+)
+_CT_SCALARS = tuple(
+    getattr(ctypes, n)
+    for n in "c_bool c_int8 c_int16 c_int32 c_int64 c_uint8 c_uint16 "
+    "c_uint32 c_uint64 c_float c_double".split()
+)
+_SCALARS = _NP_SCALARS + _CT_SCALARS
+_FIRST_KIND, _LAST_KIND = min(KINDS.values()), max(KINDS.values())
+
+
+class _Buf:
+    __slots__ = ("data", "offs")
+
+    def __init__(self):
+        self.data = bytearray()
+        self.offs = []
+
+    def put(self, raw, size):
+        align = 1
+        while align < 8 and align * 2 <= size:
+            align *= 2
+        self.data += bytes(-len(self.data) % align)
+        self.offs.append(len(self.data))
+        self.data += raw[:size].ljust(size, b"\0")
+
+    def i64(self, x):
+        self.put(struct.pack("<q", x), 8)
+
+
+def _value_bytes(v):
+    """The storage cuda.core's ParamHolder gives one kernel argument."""
+    if isinstance(v, int):  # bool too
+        if not -_MAX - 1 <= v <= _MAX:
+            raise OverflowError("Python int too large to convert to C ssize_t")
+        return struct.pack("<q", v)
+    if isinstance(v, float):
+        return struct.pack("<d", v)
+    if isinstance(v, complex):
+        return struct.pack("<dd", v.real, v.imag)
+    if isinstance(v, _SCALARS):
+        return bytes(memoryview(v).cast("B"))
+    raise TypeError(f"the argument is of unsupported type: {type(v)!r}")
+
+
+def _same_stream(s, consumer):
+    return isinstance(s, int) and s > 0 and (s == consumer or (s == 1 and consumer == 0))
+
+
+def _smv_type():
+    from cuda.core.utils import StridedMemoryView
+
+    return StridedMemoryView
+
+
+def _pack_array(spec, obj, consumer, buf):
+    _, _, _, ndim, itemsize, typestr, cai_sync = spec
+    if isinstance(obj, _smv_type()):
+        raise Decline
+    try:
+        is_dev = bool(obj.__cuda_memory__)
+    except Exception:
+        is_dev = False
+    c = f = True
+    strides = None
+    try:
+        if is_dev:  # numba's own arrays: the shim _to_strided_memory_view returns
+            shim = obj._strided_memory_view_shim
+            ptr, size = ssize(shim.ptr), ssize(shim.size)
+            if shim.dtype.itemsize != itemsize:
+                raise Decline
+            shape = int_tuple(shim.shape, ndim)
+            layout = shim._layout
+            sib = layout.strides_in_bytes
+            if sib:
+                strides = int_tuple(sib, ndim)
+            else:
+                c, f = bool(layout.is_contiguous_c), bool(layout.is_contiguous_f)
+        else:
+            if isinstance(obj, np.ndarray):
+                raise Decline
+            dl = hasattr(obj, "__dlpack__")
+            cai = getattr(obj, "__cuda_array_interface__", None)
+            if type(cai) is not dict:
+                raise Decline
+            s = cai.get("stream")
+            if dl:
+                if s is None or not _same_stream(s, consumer):
+                    raise Decline
+            elif s is not None and (cai_sync or not _same_stream(s, consumer)):
+                raise Decline
+            version = cai.get("version")
+            data = cai.get("data")
+            if (
+                cai.get("mask") is not None
+                or not isinstance(version, int)
+                or version < 3
+                or cai.get("typestr") != typestr
+                or type(data) is not tuple
+                or not data
+            ):
+                raise Decline
+            ptr = ssize(data[0])
+            shape = int_tuple(cai.get("shape"), ndim)
+            size = 1
+            for x in shape:
+                size *= x
+            st = cai.get("strides")
+            if st is not None:
+                strides = int_tuple(st, ndim) if ndim else None
+            else:
+                f = sum(x > 1 for x in shape) <= 1 or size == 0
+    except Decline:
+        raise
+    except Exception:  # an attribute missing or odd: numba-cuda decides
+        raise Decline from None
+    if strides is None:
+        strides = strides_from_shape(shape, itemsize, c, f)
+    for x in (0, 0, size, itemsize, ptr) + shape + strides:
+        buf.i64(x)
+
+
+def _pack_scalar(spec, v, buf):
+    kind, size = spec[0], spec[2][0] if spec[2] else 0
+    if kind == K_INT:
+        try:  # ctypes.c_<ty>(val): __index__, then masked
+            x = operator.index(v)
+        except Exception:
+            raise Decline from None
+        buf.put(struct.pack("<Q", x & 0xFFFFFFFFFFFFFFFF), size)
+    elif kind in (K_BOOL, K_PTR):
+        buf.put(struct.pack("<q", ssize(v)), size)
+    elif kind == K_F16:
+        if type(v) is not float:
+            raise Decline
+        buf.put(np.float16(v).tobytes(), 2)  # np.float16(val).view(np.uint16)
+    elif kind in (K_F32, K_F64):
+        try:
+            buf.put(
+                bytes((ctypes.c_float if kind == K_F32 else ctypes.c_double)(v)),
+                4 if kind == K_F32 else 8,
+            )
+        except Exception:
+            raise Decline from None
+    elif kind in (K_C64, K_C128):
+        if isinstance(v, complex):
+            re, im = v.real, v.imag
+        elif isinstance(v, float):
+            re, im = float(v), 0.0
+        else:
+            raise Decline
+        if kind == K_C128:
+            buf.put(struct.pack("<d", re), 8)
+            buf.put(struct.pack("<d", im), 8)
+        else:
+            buf.put(bytes(ctypes.c_float(re)), 4)
+            buf.put(bytes(ctypes.c_float(im)), 4)
+    else:
+        raise Decline
+
+
+class Launcher:
+    """Launcher(function, grid, block, sharedmem, cooperative, plan)"""
+
+    __slots__ = ("_func", "_grid", "_block", "_shmem", "_coop", "plan")
+
+    def __init__(self, function, grid, block, sharedmem, cooperative, plan):
+        if not isinstance(function, int):
+            raise TypeError("function must be an int (a CUfunction handle)")
+        for what, t in (("grid", grid), ("block", block)):
+            if type(t) is not tuple or len(t) != 3 or not all(isinstance(x, int) for x in t):
+                raise TypeError(f"{what} must be a 3-tuple of ints")
+        if type(plan) is not tuple or not all(_valid_entry(e) for e in plan):
+            raise ValueError("malformed launch plan entry")
+        self._func = function
+        self._grid, self._block = grid, block
+        self._shmem, self._coop = int(sharedmem), bool(cooperative)
+        self.plan = plan
+
+    def _marshal(self, args, consumer, stream, retr, views=None):
+        if type(args) is not tuple or len(args) != len(self.plan):
+            raise TypeError(f"expected a tuple of {len(self.plan)} arguments")
+        buf = _Buf()
+        for i, (spec, v) in enumerate(zip(self.plan, args)):
+            n0, len0 = len(buf.offs), len(buf.data)
+            try:
+                if views is not None and views[i] is not None and spec[0] == K_ARRAY:
+                    # a launch site's reader read and checked them
+                    for x in (0, 0) + views[i]:
+                        buf.i64(x)
+                elif spec[0] == K_ARRAY:
+                    _pack_array(spec, v, consumer, buf)
+                else:
+                    _pack_scalar(spec, v, buf)
+                continue
+            except Decline:
+                del buf.offs[n0:], buf.data[len0:]
+            vals = list(spec[1](v, stream, retr))
+            sizes = spec[2]
+            if sizes is not None and len(vals) != len(sizes):
+                raise TypeError(
+                    f"kernel argument {i} was marshalled to {len(vals)} "
+                    f"parameters; the compiled kernel takes {len(sizes)}"
+                )
+            for j, x in enumerate(vals):
+                raw = _value_bytes(x)
+                buf.put(raw, len(raw) if sizes is None else sizes[j])
+        return buf
+
+    def pack(self, args, stream_handle=0, stream=None):
+        buf = self._marshal(args, stream_handle, stream_handle if stream is None else stream, [])
+        return bytes(buf.data)
+
+    def launch(self, args, stream_handle=0, stream=None, views=None):
+        cuda_driver.load()  # as the C module, before marshalling
+        retr = []
+        fb_stream = stream_handle if stream is None else stream
+        buf = self._marshal(args, stream_handle, fb_stream, retr, views)
+        n = len(buf.offs)
+        storage = (ctypes.c_uint8 * max(len(buf.data), 1)).from_buffer_copy(
+            bytes(buf.data) or b"\0"
+        )
+        base = ctypes.addressof(storage)
+        params = (ctypes.c_void_p * max(n, 1))(*[base + o for o in buf.offs])
+        cuda_driver.launch(
+            self._func,
+            self._grid,
+            self._block,
+            self._shmem,
+            self._coop,
+            stream_handle,
+            ctypes.addressof(params),
+        )
+        return retr if retr else ()
+
+
+def _valid_entry(e):
+    if not isinstance(e, tuple) or len(e) != 7 or not callable(e[1]):
+        return False
+    kind, _, sizes, ndim, itemsize, typestr, _ = e
+    if not _FIRST_KIND <= kind <= _LAST_KIND:
+        return False
+    if sizes is not None and not all(1 <= s <= 16 for s in sizes):
+        return False
+    if kind != K_FALLBACK and not sizes:
+        return False
+    if kind == K_ARRAY:
+        return (
+            ndim >= 0 and len(sizes) == 5 + 2 * ndim and itemsize >= 1 and isinstance(typestr, str)
+        )
+    return True
+
+
+def double_to_half(d):
+    """binary16 bits of a float, round to nearest even (for tests)."""
+    return struct.unpack("<H", np.float16(d).tobytes())[0]
+
+
+# --------------------------------------------------------------------------
+# What launch sites may ask of a plan (launcher.h's questions)
+# --------------------------------------------------------------------------
+
+
+def view_itemsize(spec):
+    """The item size of the array argument plan entry *spec* describes when
+    it can be marshalled from a reader's view values (size, itemsize, data,
+    shape..., strides...); 0 when it cannot."""
+    if spec is None or spec[0] != K_ARRAY:
+        return 0
+    return spec[4]
+
+
+def view_agrees(spec, v, stream, values):
+    """Whether the view *values* of *v* give exactly the parameters the
+    entry's fallback gives for *v* now (with *stream*, and no write-backs);
+    errors mean no."""
+    _, fallback, _, ndim, itemsize, _, _ = spec
+    if len(values) != 3 + 2 * ndim or values[1] != itemsize:
+        return False
+    retr = []
+    try:
+        theirs = [_value_bytes(x) for x in fallback(v, stream, retr)]
+    except Exception:
+        return False
+    return not retr and theirs == [struct.pack("<q", x) for x in (0, 0) + values]
