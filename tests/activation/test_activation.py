@@ -1,4 +1,11 @@
-"""Activation, the integration seam and undoing it (no GPU needed)."""
+"""Activation, the integration seam and undoing it (no GPU needed).
+
+Activating binds the launch sites to the twin in effect (``configure_sites``
+hands the C sites the Python twin's fast path while it is bound), and a
+process activating at start-up binds the twin its environment selects: those
+tests request ``twins`` (their children run the twin under test).  The rest
+does not touch the C speedups: once.
+"""
 
 import os
 import subprocess
@@ -6,6 +13,7 @@ import sys
 from importlib import metadata
 
 import pytest
+from support.processes import run_python
 
 import numba_cuda_lcs
 from numba_cuda_lcs.backends import numba_cuda as backend
@@ -61,7 +69,7 @@ def test_every_patch_is_declared_once_and_described():
     assert any("LaunchConstantRewrite" in line for line in described)
 
 
-def test_uninstall_restores_numba_cuda_exactly():
+def test_uninstall_restores_numba_cuda_exactly(twins):
     from numba.cuda import dispatcher
 
     active = _snapshot()
@@ -70,8 +78,9 @@ def test_uninstall_restores_numba_cuda_exactly():
         stock = _snapshot()
         assert not numba_cuda_lcs.is_active()
         assert dispatcher._LaunchConfiguration is manifest.NAMES.StockLaunchConfiguration
-        assert "_lcs" not in vars(dispatcher.CUDADispatcher)
-        assert "_lcs" not in vars(dispatcher._Kernel)
+        # What activation added to numba-cuda's classes (our records) is gone.
+        added = [(id(spec.owner), spec.name) for spec in patches.PATCHES if spec.adds]
+        assert added and all(stock[name] == "<missing>" for name in added)
         assert LaunchConstantRewrite not in stock["before-inference rewrites"]
         assert stock != active
         # Deactivating twice is harmless.
@@ -135,13 +144,14 @@ def test_install_refuses_an_unsupported_numba_cuda(deactivated, monkeypatch):
     assert not patches.is_installed()
 
 
+# What an activated child bound: its TLS and launcher implementations.
+BOUND = (
+    "from numba_cuda_lcs import launcher, tls\nprint(tls.IMPLEMENTATION, launcher.IMPLEMENTATION)\n"
+)
+
+
 def _run(code, **env):
-    full_env = dict(os.environ, **env)
-    proc = subprocess.run(
-        [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
+    return run_python("-c", code, env=env).stdout.strip()
 
 
 def test_disable_environment_variable_leaves_numba_cuda_untouched():
@@ -159,10 +169,16 @@ def test_entry_point_is_registered():
     eps = metadata.entry_points(group="numba_cuda_extensions")
     found = [ep for ep in eps if ep.name == "init" and ep.value.startswith("numba_cuda_lcs")]
     assert found, "numba_cuda_extensions entry point 'init' is not installed"
-    assert found[0].load() is numba_cuda_lcs.activation.init_extension
+    init = found[0].load()
+    numba_cuda_lcs.deactivate()
+    try:
+        init()  # what numba-cuda calls: activates the package
+        assert numba_cuda_lcs.is_active()
+    finally:
+        numba_cuda_lcs.activate()
 
 
-def test_plain_numba_cuda_code_activates_through_the_entry_point():
+def test_plain_numba_cuda_code_activates_through_the_entry_point(twins):
     # No import of numba_cuda_lcs: creating a kernel runs numba-cuda's
     # extension entry points, and kernels created before that are covered.
     code = (
@@ -173,12 +189,12 @@ def test_plain_numba_cuda_code_activates_through_the_entry_point():
         "    x[0] = 1\n"
         "from numba.cuda.core import entrypoints\n"
         "entrypoints.init_all()\n"
-        "print('numba_cuda_lcs' in sys.modules, type(before[1, 32]).__module__)"
+        "print('numba_cuda_lcs' in sys.modules, type(before[1, 32]).__module__)\n" + BOUND
     )
-    assert _run(code) == f"True {OURS}"
+    assert _run(code).splitlines() == [f"True {OURS}", f"{twins} {twins}"]
 
 
-def test_autoload_hook_activates_plain_programs_without_importing_numba_at_startup():
+def test_autoload_hook_activates_plain_programs_without_importing_numba_at_startup(twins):
     code = (
         "import sys\n"
         "import _numba_cuda_lcs_autoload as autoload\n"
@@ -188,9 +204,9 @@ def test_autoload_hook_activates_plain_programs_without_importing_numba_at_start
         "@cuda.jit\n"
         "def k(x):\n"
         "    x[0] = 1\n"
-        "print(type(k[1, 32]).__module__)\n"
+        "print(type(k[1, 32]).__module__)\n" + BOUND
     )
-    assert _run(code).splitlines() == ["False False", OURS]
+    assert _run(code).splitlines() == ["False False", OURS, f"{twins} {twins}"]
 
 
 def test_autoload_hook_respects_the_disable_variable():

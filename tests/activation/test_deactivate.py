@@ -22,11 +22,15 @@ class FakeKernel:
 
     def __init__(self, launch, mask):
         self.launch_config_sensitive = True
-        self._lcs = KernelTag(
+        self._lcs = KernelTag(  # numba-cuda's _Kernel carries our tag here
             mask=mask,
-            key=launch._lcs_keys[mask],
+            key=launch_keys(launch)[mask],
             compiled_for=(launch.griddim, launch.blockdim, launch.sharedmem),
         )
+
+
+def launch_keys(launch):
+    return keys.launch_keys(launch.griddim, launch.blockdim, launch.sharedmem)
 
 
 def configured(kernel, grid, block):
@@ -56,7 +60,7 @@ def make_routed_kernel():
     state = state_of(kernel).routing = Routing()
     routing.routed_roots.add(kernel)
     state.widen(keys.BLOCKDIM)
-    state.default_keys = default._lcs_keys
+    state.default_keys = launch_keys(default)
     kernel.overloads["sig"] = FakeKernel(default, keys.BLOCKDIM)
     _MADE.append(kernel)
     children = {}
@@ -87,7 +91,7 @@ def test_routed_kernels_are_handed_to_numba_cudas_own_state():
         assert kernel._select_launch_config_dispatcher(configured(kernel, 1, 64)) is children[64]
         fresh = kernel._select_launch_config_dispatcher(configured(kernel, 1, 256))
         assert fresh not in (kernel, *children.values())  # compiles anew
-        assert kernel._lcs.routing is None
+        assert state_of(kernel).routing is None
     finally:
         numba_cuda_lcs.activate()
 

@@ -1,26 +1,20 @@
 """Machines without what the package needs, and the disable variable: the
-package stays importable and says plainly why it is not active."""
+package stays importable and says plainly why it is not active.
 
-import os
-import subprocess
+Nothing here depends on the C speedups: every test runs once (children run
+the twin the session runs, see support/processes.py)."""
+
 import sys
 
 import pytest
+from support import processes
 
 import numba_cuda_lcs
-from numba_cuda_lcs import _toolkit, demo
+from numba_cuda_lcs import demo
 
 
 def run_python(code, **env):
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, **env),
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc
+    return processes.run_python("-c", code, env=env)
 
 
 STATE = (
@@ -50,14 +44,7 @@ def test_simulator_is_inactive_and_says_why():
 
 @pytest.mark.parametrize("command", ["info", "demo"])
 def test_simulator_command_line_answers_plainly(command):
-    proc = subprocess.run(
-        [sys.executable, "-m", "numba_cuda_lcs", command],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ, NUMBA_ENABLE_CUDASIM="1"),
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = processes.run_python("-m", "numba_cuda_lcs", command, env={"NUMBA_ENABLE_CUDASIM": "1"})
     assert "Traceback" not in proc.stderr
     assert "NUMBA_ENABLE_CUDASIM is set" in proc.stdout
 
@@ -110,7 +97,7 @@ def test_import_without_numba_cuda_is_inactive_and_names_the_extra():
 
 def test_demo_without_numba_cuda_fails_with_the_fix():
     code = BLOCK_NUMBA_CUDA + ("from numba_cuda_lcs import demo\nraise SystemExit(demo.main([]))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    proc = processes.run_python("-c", code, check=False)
     assert proc.returncode == 1
     assert "numba-cuda nor numba-cuda-mlir is installed" in proc.stdout
     assert "numba-cuda-lcs[cu13]" in proc.stdout
@@ -146,56 +133,67 @@ NVRTC_MISSING = (
 )
 
 
-def test_missing_library_names_nvrtc_not_nvvm():
-    try:
-        try:
-            raise OSError(NVRTC_MISSING)
-        except OSError as inner:
-            raise RuntimeError("compilation failed") from inner
-    except RuntimeError as exc:
-        assert _toolkit.missing_library(exc) == "NVRTC (libnvrtc)"
-        text = _toolkit.describe_compile_failure(exc)
-    assert text.startswith("NVRTC (libnvrtc) is not installed")
-    assert "numba-cuda-lcs[cu13]" in text and "numba-cuda-lcs[cu12]" in text
-    assert _toolkit.missing_library(OSError("libnvvm.so: cannot open shared object")) == (
-        "NVVM (libnvvm)"
-    )
-    assert _toolkit.missing_library(ValueError("bad argument")) is None
-
-
-def test_demo_names_the_missing_library(monkeypatch, capsys):
+def cpu_demo_with(monkeypatch, compile_ptx):
+    """The demo's text on a machine without a GPU whose ``compile_ptx`` is
+    *compile_ptx* (numba-cuda's public function, which the demo calls)."""
     import io
 
     from numba import cuda
 
-    def no_nvrtc(out):
-        raise OSError(NVRTC_MISSING)
-
     monkeypatch.setattr(cuda, "is_available", lambda: False)
-    monkeypatch.setattr(demo, "_cpu_demo", no_nvrtc)
+    monkeypatch.setattr(cuda, "compile_ptx", compile_ptx)
     out = io.StringIO()
     assert demo.main([], out=out) == 0
-    text = out.getvalue()
-    assert "NVRTC (libnvrtc) is not installed" in text and "[cu13]" in text
-    assert "NVVM" not in text
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "error, says",
+    [
+        (OSError(NVRTC_MISSING), "NVRTC (libnvrtc) is not installed"),
+        ("chained", "NVRTC (libnvrtc) is not installed"),
+        (OSError("libnvvm.so: cannot open shared object"), "NVVM (libnvvm) is not installed"),
+        (
+            ValueError("bad argument"),
+            "CUDA code cannot be compiled here (ValueError: bad argument)",
+        ),
+    ],
+    ids=["nvrtc", "nvrtc-chained", "nvvm", "other"],
+)
+def test_demo_names_the_missing_library(monkeypatch, error, says):
+    def compile_ptx(*args, **kwargs):
+        if error == "chained":  # the loader's error behind numba-cuda's own
+            try:
+                raise OSError(NVRTC_MISSING)
+            except OSError as inner:
+                raise RuntimeError("compilation failed") from inner
+        raise error
+
+    text = cpu_demo_with(monkeypatch, compile_ptx)
+    assert "The compile-only view cannot run: " + says in text
+    if "is not installed" in says:
+        assert "numba-cuda-lcs[cu13]" in text and "numba-cuda-lcs[cu12]" in text
+    if "NVRTC" in says:
+        assert "NVVM" not in text
 
 
 def test_demo_keeps_warnings_the_user_should_see(monkeypatch):
-    import io
     import warnings
 
-    from numba import cuda
+    calls = []
 
-    def warns(out):
-        warnings.warn("something the user should see", UserWarning, stacklevel=1)
-        warnings.warn(
-            "Grid size 1 will likely result in GPU under-utilization", UserWarning, stacklevel=1
-        )
+    def compile_ptx(*args, **kwargs):
+        if not calls:
+            warnings.warn("something the user should see", UserWarning, stacklevel=1)
+            warnings.warn(
+                "Grid size 1 will likely result in GPU under-utilization", UserWarning, stacklevel=1
+            )
+        calls.append(args)
+        return "", None
 
-    monkeypatch.setattr(cuda, "is_available", lambda: False)
-    monkeypatch.setattr(demo, "_cpu_demo", warns)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert demo.main([], out=io.StringIO()) == 0
+        cpu_demo_with(monkeypatch, compile_ptx)
     messages = [str(w.message) for w in caught]
     assert messages == ["something the user should see"]
+    assert len(calls) == 3  # the compile-only view ran, once per block size

@@ -29,8 +29,7 @@ from numba.cuda import types
 from numba.cuda.core import caching as nb_caching
 from numba.cuda.core import config as nb_config
 
-from numba_cuda_lcs import disk_cache, keys
-from numba_cuda_lcs._version import __version__
+from numba_cuda_lcs import __version__, disk_cache, keys
 from numba_cuda_lcs.backends.numba_cuda import compile as lcs_compile
 from numba_cuda_lcs.backends.numba_cuda import records, routing
 from numba_cuda_lcs.backends.numba_cuda.cache import LCSCache

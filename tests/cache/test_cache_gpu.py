@@ -13,11 +13,12 @@ import subprocess
 import time
 
 import pytest
-from conftest import requires_gpu
 
 import numba_cuda_lcs
 
-pytestmark = [pytest.mark.gpu, requires_gpu]
+# The children launch through the launcher (C or twin; they get the twin under
+# test): over both.
+pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("twins")]
 
 from support.processes import (  # noqa: E402
     CHILD_TIMEOUT,

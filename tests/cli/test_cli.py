@@ -1,25 +1,23 @@
-"""``python -m numba_cuda_lcs``: help, version, bad arguments, pipes, info."""
+"""``python -m numba_cuda_lcs``: help, version, bad arguments, pipes, info.
 
-import os
+``info`` reports the TLS implementation the process bound: that test runs
+over both twins (the command's process gets the twin under test); the rest
+runs once."""
+
 import subprocess
 import sys
 
 import pytest
+from support.processes import PACKAGE_PARENT, run_python
+from support.twins import child_env
 
 import numba_cuda_lcs
 
 
 def run_cli(*args, env=None, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "numba_cuda_lcs", *args],
-        # Where the package under test lives: from an unpacked sdist, the
-        # current directory would shadow the installed wheel.
-        cwd=os.path.dirname(os.path.dirname(numba_cuda_lcs.__file__)),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=dict(os.environ, **(env or {})),
-    )
+    # From where the package under test lives (run_python's default): from an
+    # unpacked sdist, the current directory would shadow the installed wheel.
+    return run_python("-m", "numba_cuda_lcs", *args, env=env, check=False, timeout=timeout)
 
 
 def test_help_lists_the_commands():
@@ -53,14 +51,14 @@ def test_unknown_arguments_are_rejected_with_usage(args):
     assert proc.stdout == ""
 
 
-def test_info_reports_versions_tls_hook_and_patches():
+def test_info_reports_versions_tls_hook_and_patches(twins):
     proc = run_cli("info")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     for name in ("numba-cuda-lcs", "numba-cuda", "numba", "numpy", "cuda-bindings", "cuda-core"):
         assert f"\n  {name}: " in out
     assert f"numba-cuda-lcs: {numba_cuda_lcs.__version__}" in out
-    assert f"TLS implementation: {numba_cuda_lcs.tls.DEFAULT_IMPLEMENTATION}" in out
+    assert f"TLS implementation: {twins}" in out
     # and every numba-cuda internal the backend reads, from its manifest
     from numba_cuda_lcs.backends.numba_cuda import manifest
 
@@ -85,6 +83,8 @@ def test_no_broken_pipe_when_the_reader_stops_early(command):
     proc = subprocess.run(
         f"'{sys.executable}' -m numba_cuda_lcs {command} | head -1",
         shell=True,
+        cwd=PACKAGE_PARENT,
+        env=child_env(),
         capture_output=True,
         text=True,
         timeout=600,

@@ -1,9 +1,15 @@
-"""The thread-local launch state: C extension and pure-Python twin alike."""
+"""The thread-local launch state: C extension and pure-Python twin alike.
+
+The tests of the state itself request ``tls_impl`` and run over both twins
+(the contract both must keep); which one a process binds, and switching it,
+run once.
+"""
 
 import sys
 import threading
 
 import pytest
+from support.processes import run_python
 
 
 def test_nothing_published_outside_a_launch(tls_impl):
@@ -150,23 +156,8 @@ def test_published_objects_are_held_while_published(tls_impl):
 
 
 def _selected_in_a_fresh_process(**env):
-    import os
-    import subprocess
-    import sys
-
-    import numba_cuda_lcs
-
-    proc = subprocess.run(
-        [sys.executable, "-c", "from numba_cuda_lcs import tls; print(tls.IMPLEMENTATION)"],
-        env=dict(os.environ, **env),
-        # The package under test, not whatever the current directory holds.
-        cwd=os.path.dirname(os.path.dirname(numba_cuda_lcs.__file__)),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
+    code = "from numba_cuda_lcs import tls; print(tls.IMPLEMENTATION)"
+    return run_python("-c", code, env=env, timeout=120).stdout.strip()
 
 
 def test_c_extension_is_what_the_package_uses_when_built():

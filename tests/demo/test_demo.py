@@ -1,12 +1,10 @@
-"""The demo (the README's main job) on this machine."""
+"""The demo (the README's main job).  On a GPU it launches through the
+launcher and launch sites (C or twin): over both; the rest runs once."""
 
 import io
-import os
-import subprocess
-import sys
 
 import pytest
-from conftest import HAS_GPU, requires_gpu
+from support.processes import run_python
 
 from numba_cuda_lcs import demo
 
@@ -17,9 +15,11 @@ def run_demo():
     return out.getvalue()
 
 
-@pytest.mark.skipif(HAS_GPU, reason="checks the no-GPU message; this machine has a GPU")
 @pytest.mark.needs_compiler
-def test_demo_without_a_gpu_says_so_and_shows_the_compile_only_view():
+def test_demo_without_a_gpu_says_so_and_shows_the_compile_only_view(monkeypatch):
+    from numba import cuda
+
+    monkeypatch.setattr(cuda, "is_available", lambda: False)  # any machine, as one without
     text = run_demo()
     assert "No CUDA GPU is available on this machine" in text
     assert "Traceback" not in text
@@ -29,9 +29,8 @@ def test_demo_without_a_gpu_says_so_and_shows_the_compile_only_view():
     assert "('blockdim',)" in text
 
 
-@requires_gpu
 @pytest.mark.gpu
-def test_demo_on_a_gpu_compiles_once_per_block_size():
+def test_demo_on_a_gpu_compiles_once_per_block_size(twins):
     text = run_demo()
     assert "WRONG" not in text
     part1 = text.split("Part 2")[0]
@@ -40,13 +39,6 @@ def test_demo_on_a_gpu_compiles_once_per_block_size():
 
 
 def test_demo_command_runs_and_exits_zero():
-    proc = subprocess.run(
-        [sys.executable, "-m", "numba_cuda_lcs", "demo"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=dict(os.environ, PYTHONWARNINGS="ignore"),
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = run_python("-m", "numba_cuda_lcs", "demo", env={"PYTHONWARNINGS": "ignore"}, timeout=600)
     assert proc.stdout.startswith("numba-cuda-lcs ")
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -5,10 +5,10 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import requires_gpu
 from support import rewrites  # noqa: F401  (registers stamp_* rewrites)
 
-pytestmark = [pytest.mark.gpu, requires_gpu, pytest.mark.usefixtures("quiet_warnings")]
+# Launches go through the launcher and launch sites (C or twin): over both.
+pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("twins", "quiet_warnings")]
 
 from numba import cuda  # noqa: E402
 

@@ -10,17 +10,21 @@ object (PyTorch 2.10+) by its attributes or one C call, not by building
 
 Fakes stand in for CuPy and PyTorch: a CuPy-like class registered with
 ``configure_cupy``, and a class whose DLPack exchange API is a ctypes table.
-Every test runs over the C module and its pure-Python twin (``twins``).
+The readers' tests run over the C module and its pure-Python twin (their
+fixtures request ``twins``): each implements the readers on its own.  The
+hit counter's base class is fixed at import: once.
 """
 
 import ctypes
+import sys
 
 import numpy as np
 import pytest
 
-from numba_cuda_lcs import _launcher_py as twin
 from numba_cuda_lcs import launcher
 from numba_cuda_lcs._launcher_py.arg_kinds import K_ARRAY
+
+twin = launcher.IMPLEMENTATIONS["python"]
 
 CONTEXT = 0x5000
 
@@ -129,15 +133,24 @@ class FakeCupy:
         return numba_values(self.data.ptr, self.shape, self.strides, self.dtype.itemsize)
 
 
+def configure_cupy_as_import_does():
+    """The reader of the real CuPy where it is imported, else none (what
+    ``import cupy`` configures)."""
+    cupy = sys.modules.get("cupy")
+    if cupy is None:
+        launcher.configure_cupy(None, None)
+    else:
+        launcher.configure_cupy(cupy.ndarray, cupy.cuda.get_current_stream)
+
+
 @pytest.fixture
-def cupy_reader():
+def cupy_reader(twins):
     FakeCupy.current, FakeCupy.null_stream = Stream(0), 1
-    before = launcher._cupy_settings  # the real CuPy's, where it is imported
     launcher.configure_cupy(FakeCupy, lambda: FakeCupy.current)
     try:
         yield
     finally:
-        launcher.configure_cupy(*before)
+        configure_cupy_as_import_does()
 
 
 def test_cupy_arrays_are_read_by_attributes_once_remembered(cupy_reader):
@@ -229,7 +242,7 @@ def test_cupy_reader_off_reads_the_interface(cupy_reader):
     assert match(site, [a]) == 0 and a.interface_reads == 1
 
 
-def test_configure_cupy_rejects_what_is_not_a_class_and_a_callable():
+def test_configure_cupy_rejects_what_is_not_a_class_and_a_callable(twins):
     with pytest.raises(TypeError, match="configure_cupy"):
         launcher.impl.configure_cupy("cupy.ndarray", None)
 
@@ -318,7 +331,7 @@ FakeTensor.__dlpack_c_exchange_api__ = _capsule_new(ctypes.addressof(_API), _NAM
 
 
 @pytest.fixture
-def tensors():
+def tensors(twins):
     FakeTensor.work_stream, FakeTensor.fail = 0, False
     yield
     FakeTensor.work_stream, FakeTensor.fail = 0, False
@@ -391,5 +404,12 @@ def test_dispatcher_state_counts_hits_in_its_base_class():
     assert isinstance(state, launcher.HitCounter) and state.hits == 0
     state.hits += 2
     assert state.hits == 2
+
+
+def test_the_c_hit_counter_is_the_base_class_where_built_and_counts_integers(c_extension):
+    pytest.importorskip("numba.cuda")
+    from numba_cuda_lcs.backends.numba_cuda.records import DispatcherState
+
+    assert launcher.HitCounter is c_extension.HitCounter  # whichever twin is bound
     with pytest.raises(TypeError):
-        state.hits = "many"
+        DispatcherState().hits = "many"

@@ -4,8 +4,10 @@ resolution).  The rule under test: a remembered launch serves new arguments
 only when their numba types must equal those it was resolved for.
 
 Runs on CPU: ``match`` is the fast path's lookup without the launch; the
-GPU tests (``test_launch_sites_gpu.py``) launch for real.  Every test runs
-over the C module and its pure-Python twin (``twins`` fixture).
+GPU tests (``test_launch_sites_gpu.py``) launch for real.  The tests of
+what a site remembers and matches run over the C module and its pure-Python
+twin (they request ``twins``): each implements sites on its own.  The last
+test drives the twin's fast path directly: once.
 """
 
 import pickle
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 
 from numba_cuda_lcs import launcher
+from numba_cuda_lcs.backends.numba_cuda import manifest
 
 CONTEXT = 0x5000
 
@@ -54,15 +57,20 @@ class CAI:
         )
 
 
+def configure_sites_as_activation_does():
+    """What the numba-cuda backend configures when it activates (the package
+    is active while the tests run)."""
+    launcher.configure_sites(manifest.NAMES.DeviceNDArray, manifest.NAMES.CUDAError)
+
+
 @pytest.fixture
-def typed_sites():
+def typed_sites(twins):
     """Sites type instances of :class:`Typed` by their ``_numba_type_``."""
-    before = launcher._site_settings
     launcher.configure_sites(Typed, RuntimeError)
     try:
         yield
     finally:
-        launcher.configure_sites(*before)
+        configure_sites_as_activation_does()
 
 
 def _launcher(nargs=1):
@@ -92,7 +100,7 @@ def match(site, args, context=CONTEXT):
         (np.uint8(1), np.uint8(255), np.int8(1)),
     ],
 )
-def test_same_numba_type_matches_and_other_types_do_not(first, same, different):
+def test_same_numba_type_matches_and_other_types_do_not(first, same, different, twins):
     site = Site()
     assert remember(site, [first])
     assert match(site, [first]) == 0
@@ -100,7 +108,7 @@ def test_same_numba_type_matches_and_other_types_do_not(first, same, different):
     assert match(site, [different]) == -1
 
 
-def test_int_beyond_int64_is_not_remembered_nor_served():
+def test_int_beyond_int64_is_not_remembered_nor_served(twins):
     # numba types such an int as uint64 (or rejects it): not the int64 kernel
     site = Site()
     assert not remember(site, [2**63])
@@ -131,16 +139,15 @@ def test_typed_objects_are_not_kept_alive(typed_sites):
     assert ref() is None
 
 
-def test_without_a_typed_class_typed_objects_have_no_token():
-    before = launcher._site_settings
+def test_without_a_typed_class_typed_objects_have_no_token(twins):
     launcher.configure_sites(None, None)
     try:
         assert not remember(Site(), [Typed("T")])
     finally:
-        launcher.configure_sites(*before)
+        configure_sites_as_activation_does()
 
 
-def test_array_interface_objects_match_only_themselves_unchanged():
+def test_array_interface_objects_match_only_themselves_unchanged(twins):
     site = Site()
     obj = CAI()
     assert remember(site, [obj])
@@ -175,13 +182,13 @@ def test_array_interface_objects_match_only_themselves_unchanged():
     ],
     ids=["ndarray", "tuple", "str", "None", "object", "device-memory"],
 )
-def test_arguments_without_a_token_are_never_remembered(value):
+def test_arguments_without_a_token_are_never_remembered(value, twins):
     site = Site()
     assert not remember(site, [1, value])
     assert launcher.impl.remembered(site) == 0
 
 
-def test_context_generation_and_argument_count_must_match():
+def test_context_generation_and_argument_count_must_match(twins):
     site = Site()
     assert remember(site, [1, 2.0])
     assert match(site, [1, 2.0], CONTEXT + 1) == -1  # another GPU's context
@@ -191,14 +198,14 @@ def test_context_generation_and_argument_count_must_match():
     assert match(site, [1, 2.0]) == -1
 
 
-def test_binding_the_other_twin_invalidates():
+def test_binding_the_other_twin_invalidates(twins):
     site = Site()
     assert remember(site, [1])
     launcher.use(launcher.IMPLEMENTATION)
     assert match(site, [1]) == -1
 
 
-def test_most_recent_first_and_bounded():
+def test_most_recent_first_and_bounded(twins):
     site = Site()
     kinds = [1, 1.0, 1j, True, np.float32(1), np.int8(1)]
     for v in kinds:
@@ -212,7 +219,7 @@ def test_most_recent_first_and_bounded():
     assert match(site, [np.int8(1)]) == -1
 
 
-def test_refuses_other_implementations_launchers_and_too_many_arguments():
+def test_refuses_other_implementations_launchers_and_too_many_arguments(twins):
     site = Site()
     others = [m for name, m in launcher.IMPLEMENTATIONS.items() if name != launcher.IMPLEMENTATION]
     for other in others:
@@ -224,7 +231,7 @@ def test_refuses_other_implementations_launchers_and_too_many_arguments():
     assert launcher.impl.remembered(site) == 0
 
 
-def test_calls_without_a_remembered_launch_take_the_slow_path():
+def test_calls_without_a_remembered_launch_take_the_slow_path(twins):
     site = Site()
     assert site(1, 2.0) == "slow path"
     assert site() == "slow path"
@@ -233,7 +240,7 @@ def test_calls_without_a_remembered_launch_take_the_slow_path():
         site(1, stream=0)
 
 
-def test_configured_launches_pickle_without_launch_state():
+def test_configured_launches_pickle_without_launch_state(twins):
     # numba-cuda pickles configured launches (test_serialize); ours must too,
     # after launching (prepared state, remembered launches are not state).
     from numba import cuda
@@ -257,7 +264,7 @@ def test_configured_launches_pickle_without_launch_state():
 def test_fast_path_runs_write_backs_and_raises_the_compilers_launch_error(monkeypatch):
     # The pure-Python twin's fast path, launching through a stand-in (the C
     # one needs a driver: test_launch_sites_gpu.py).
-    from numba_cuda_lcs import _launcher_py as twin
+    twin = launcher.IMPLEMENTATIONS["python"]
 
     class StandIn(twin.Launcher):
         def launch(self, args, stream_handle=0, stream=None):
@@ -285,4 +292,4 @@ def test_fast_path_runs_write_backs_and_raises_the_compilers_launch_error(monkey
         assert twin.site_call(site, (6,)) == "slow path"
         assert written == [5]
     finally:
-        launcher._apply_site_settings()
+        configure_sites_as_activation_does()

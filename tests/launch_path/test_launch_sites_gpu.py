@@ -6,10 +6,10 @@ kernels write what they were given, so outputs prove which kernel ran.
 
 import numpy as np
 import pytest
-from conftest import requires_gpu
 from support import rewrites  # noqa: F401  (registers the stamp rewrite)
 
-pytestmark = [pytest.mark.gpu, requires_gpu, pytest.mark.usefixtures("quiet_warnings")]
+# The launch sites, C and twin, launching for real: over both twins.
+pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("twins", "quiet_warnings")]
 
 from numba import cuda  # noqa: E402
 from numba.cuda.dispatcher import CUDADispatcher  # noqa: E402

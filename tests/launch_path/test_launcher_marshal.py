@@ -12,7 +12,9 @@ Device memory is stood in for by objects with a fake
 over a fake allocation (size > 0 only: a zero-size one needs a CUDA context).
 cuda.core's ``from_cuda_array_interface`` asks the driver which device owns a
 pointer; that one call is answered by a stub (``fake_pointer_attribute``).
-Every test runs against the C module and the pure-Python twin.
+The tests of a launcher (``impl``) run over the C module and the pure-Python
+twin (``twins``): both must marshal exactly as numba-cuda does.  The plan
+builder and the stream handles are one Python implementation: once.
 """
 
 import ctypes
@@ -21,7 +23,6 @@ import glob
 import os
 import struct
 import subprocess
-import sys
 import sysconfig
 import warnings
 from importlib.resources import files
@@ -33,12 +34,11 @@ from hypothesis import strategies as st
 from numba.cuda import types
 from numba.cuda.cudadrv.devicearray import DeviceNDArray
 from numba.cuda.dispatcher import _Kernel
+from support.processes import run_python
 
 from numba_cuda_lcs import launcher
 from numba_cuda_lcs._launcher_py import arg_kinds
 from numba_cuda_lcs.backends.numba_cuda import argplan
-
-_launcher_c = launcher.IMPLEMENTATIONS.get("c")
 
 HYP = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -335,11 +335,9 @@ def test_double_to_half_matches_numpy(impl):
 
 @given(st.floats(width=64))
 @HYP
-def test_double_to_half_property(v):
-    if _launcher_c is None:
-        pytest.skip("no C module")
+def test_double_to_half_property(impl, v):
     with np.errstate(over="ignore"):
-        assert _launcher_c.double_to_half(v) == int(np.float16(v).view(np.uint16))
+        assert impl.double_to_half(v) == int(np.float16(v).view(np.uint16))
 
 
 # ---- everything else: the fallback ----
@@ -460,9 +458,11 @@ def test_argument_kinds_are_read_from_the_header():
     text = (files("numba_cuda_lcs") / "_launcher_c" / "arg_kinds.h").read_text()
     assert arg_kinds.read_kinds(text) == arg_kinds.KINDS
     assert arg_kinds.read_kinds("    X(K_NEW, 12) /* a new kind */ \\\n") == {"K_NEW": 12}
-    if _launcher_c is not None:  # the C module exports exactly the header's kinds
-        exported = {name: v for name, v in vars(_launcher_c).items() if name.startswith("K_")}
-        assert exported == arg_kinds.KINDS
+
+
+def test_the_c_module_exports_exactly_the_header_kinds(c_extension):
+    exported = {name: v for name, v in vars(c_extension).items() if name.startswith("K_")}
+    assert exported == arg_kinds.KINDS
 
 
 def test_bad_construction_and_calls(impl):
@@ -496,10 +496,10 @@ def _has_libcuda():
         return False
 
 
-@pytest.mark.skipif(_launcher_c is None or _has_libcuda(), reason="needs the C module, no driver")
-def test_c_launch_without_driver_raises():
+@pytest.mark.skipif(_has_libcuda(), reason="checks a machine without the CUDA driver")
+def test_c_launch_without_driver_raises(c_extension):
     plan = argplan.build_plan([types.int32], KERNEL._prepare_args)
-    launcher = _launcher_c.Launcher(1, (1, 1, 1), (1, 1, 1), 0, False, plan)
+    launcher = c_extension.Launcher(1, (1, 1, 1), (1, 1, 1), 0, False, plan)
     with pytest.raises(RuntimeError, match="cannot load the CUDA driver"):
         launcher.launch((1,), 0)
 
@@ -578,8 +578,7 @@ def test_extension_builds_without_cuda(tmp_path):
         "assert L.pack(()) == b'';"
         "print('ok')"
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert res.stdout.strip() == "ok", res.stderr
+    assert run_python("-c", code).stdout.strip() == "ok"
 
 
 def test_array_elements_without_a_numpy_dtype_use_numba_cudas_marshalling():

@@ -13,6 +13,10 @@ import numba_cuda_lcs
 from numba_cuda_lcs import launchconfig, marks
 from numba_cuda_lcs.errors import LaunchConfigUnavailableError
 
+# The API publishes configurations and keeps marks in the compile frames of
+# the bound TLS implementation (C or twin): over both.
+pytestmark = pytest.mark.usefixtures("twins")
+
 
 def test_nothing_is_published_outside_a_compilation():
     assert numba_cuda_lcs.current_launch_config() is None

@@ -19,6 +19,7 @@ pytest.importorskip("numba_cuda_mlir")
 from numba_cuda_mlir import cuda  # noqa: E402
 from numba_cuda_mlir.numba_cuda import float32  # noqa: E402
 from support.mlir import cc90, compiled_for_cubin, fake_launches, shared_bytes  # noqa: F401
+from support.processes import run_python  # noqa: E402
 
 import numba_cuda_lcs  # noqa: E402
 from numba_cuda_lcs import inspection, keys, launch  # noqa: E402
@@ -211,7 +212,8 @@ def test_launches_run_the_kernel_compiled_for_their_block(fake_launches):
         kernel[grid, block](X)
     for launch_, target, cubin in fake_launches.launched:
         assert target is not kernel
-        assert target._lcs.key == launch_._lcs_keys[keys.BLOCKDIM]
+        launch_keys = keys.launch_keys(launch_.griddim, launch_.blockdim, launch_.sharedmem)
+        assert target._lcs.key == launch_keys[keys.BLOCKDIM]
         cres = compiled_for_cubin(target, cubin)
         threads = launch_.blockdim[0]
         assert shared_bytes(cres.metadata["ptx"]) == [4 * threads]
@@ -515,12 +517,8 @@ sys.meta_path.insert(0, _NoNumbaCuda())
 """
 
 
-def _python(code):
-    import subprocess
-
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout.strip().splitlines()[-1]
+def _python(code, **env):
+    return run_python("-c", code, env=env).stdout.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize("order", ["package-first", "compiler-first"])
@@ -557,8 +555,6 @@ def test_both_compilers_in_one_process():
 
 
 def test_disable_environment_leaves_numba_cuda_mlir_untouched():
-    import subprocess
-
     code = textwrap.dedent(
         """
         import numba_cuda_lcs
@@ -567,12 +563,7 @@ def test_disable_environment_leaves_numba_cuda_mlir_untouched():
         print("_lcs" in vars(MLIRDispatcher), numba_cuda_lcs.is_active())
         """
     )
-    env = dict(os.environ, NUMBA_CUDA_LCS_DISABLE="1")
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert proc.stdout.split() == ["False", "False"]
+    assert _python(code, NUMBA_CUDA_LCS_DISABLE="1").split() == ["False", "False"]
 
 
 def test_integer_arithmetic_on_launch_constants_sizes_arrays(cc90):

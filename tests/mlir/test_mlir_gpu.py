@@ -18,23 +18,13 @@ pytest.importorskip("numba_cuda_mlir")
 
 from numba_cuda_mlir import cuda  # noqa: E402
 from numba_cuda_mlir.numba_cuda import float32  # noqa: E402
+from support.twins import child_env  # noqa: E402
 
 import numba_cuda_lcs  # noqa: E402
 from numba_cuda_lcs import inspection, launch  # noqa: E402
 
-
-def _mlir_gpu():
-    try:
-        return bool(cuda.is_available())
-    except Exception:
-        return False
-
-
-pytestmark = [
-    pytest.mark.gpu,
-    pytest.mark.skipif(not _mlir_gpu(), reason="needs a CUDA GPU (numba-cuda-mlir)"),
-    pytest.mark.usefixtures("quiet_warnings"),
-]
+# numba-cuda-mlir launches through its own launcher, not ours: once.
+pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("quiet_warnings")]
 
 
 def stamping_kernels():
@@ -248,7 +238,7 @@ SCRIPT = textwrap.dedent(
 
 
 def _run(tmp_path, *blocks):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    env = child_env(NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     proc = subprocess.run(
         [sys.executable, str(tmp_path / "cached_kernels.py"), *map(str, blocks)],
         capture_output=True,

@@ -19,10 +19,12 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import requires_gpu
 from support import rewrites
+from support.twins import child_env
 
-pytestmark = [pytest.mark.gpu, requires_gpu, pytest.mark.usefixtures("quiet_warnings")]
+# Threads, processes and faults around launches through the launcher and
+# launch sites (C or twin; children get the twin under test): over both.
+pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("twins", "quiet_warnings")]
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/
 
@@ -394,6 +396,7 @@ def test_a_kernel_pickled_to_another_process_compiles_for_its_configurations():
     payload = pickle.dumps(stamp_pickled).hex()
     proc = subprocess.run(
         [sys.executable, "-c", PICKLED_KERNEL_CHILD, TESTS_DIR],
+        env=child_env(),
         input=payload,
         capture_output=True,
         text=True,

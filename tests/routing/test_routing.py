@@ -24,7 +24,9 @@ def as_lcs(kernel, mask, default_launch):
     """Give *kernel* the routing state a compiled LC-S kernel would have."""
     state = state_of(kernel).routing = Routing()
     state.widen(mask)
-    state.default_keys = default_launch._lcs_keys
+    state.default_keys = keys.launch_keys(
+        default_launch.griddim, default_launch.blockdim, default_launch.sharedmem
+    )
     return state
 
 
@@ -59,7 +61,7 @@ def test_lru_eviction_keeps_the_limit_and_warns_once():
         first = route(kernel, 1, 64)
         route(kernel, 1, 96)
         # Touch 64 so that 96 is the least recently used.
-        kernel_64_key = kernel[1, 64]._lcs_keys[keys.BLOCKDIM]
+        kernel_64_key = keys.launch_keys((1, 1, 1), (64, 1, 1), 0)[keys.BLOCKDIM]
         state.routes.move_to_end(kernel_64_key)
         route(kernel, 1, 128)  # over the limit: 96 goes
         route(kernel, 1, 160)  # 64 goes

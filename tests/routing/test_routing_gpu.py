@@ -9,10 +9,11 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import requires_gpu
 from support import rewrites
+from support.processes import run_python
 
-pytestmark = [pytest.mark.gpu, requires_gpu, pytest.mark.usefixtures("quiet_warnings")]
+# Launches go through the launcher and launch sites (C or twin): over both.
+pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("twins", "quiet_warnings")]
 
 from numba import cuda  # noqa: E402
 from numba.cuda import launchconfig as builtin_launchconfig  # noqa: E402
@@ -362,20 +363,10 @@ print(json.dumps({"active": numba_cuda_lcs.is_active(), "result": result}))
 
 def test_invalid_launch_configurations_fail_like_numba_cuda():
     import json
-    import os
-    import subprocess
-    import sys
 
     def run(disable):
-        env = dict(os.environ, NUMBA_CUDA_LCS_DISABLE="1" if disable else "0")
-        proc = subprocess.run(
-            [sys.executable, "-c", BAD_LAUNCH_SCRIPT],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert proc.returncode == 0, proc.stderr
+        env = {"NUMBA_CUDA_LCS_DISABLE": "1" if disable else "0"}
+        proc = run_python("-c", BAD_LAUNCH_SCRIPT, env=env)
         return json.loads(proc.stdout.strip().splitlines()[-1])
 
     stock, ours = run(True), run(False)
@@ -509,7 +500,7 @@ def test_deactivate_never_launches_a_kernel_compiled_for_another_configuration()
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(len(cuda.gpus) < 2 if cuda.is_available() else True, reason="needs 2 GPUs")
+@pytest.mark.gpu(2)
 def test_one_configured_launch_on_two_gpus_keeps_state_per_context():
     kernel = make_block_stamp()
     configured = kernel[1, 32]

@@ -1,6 +1,16 @@
-"""Fresh processes sharing one disk cache: the helpers the cache and
-reliability tests use.  Each child imports a kernel module, launches it with
-the configurations it is given and reports what ran (see CHILD)."""
+"""Child processes of the tests.
+
+Every child runs the twin in effect in the test that starts it
+(``support.twins.child_env``: ``NUMBA_CUDA_LCS_PURE_PYTHON=1`` under the
+Python twin), so a test run over both twins checks both in its children too.
+
+* :func:`run_python`: ``python ARGS...`` in a fresh process (``-c CODE``,
+  ``-m numba_cuda_lcs ...``), from the directory holding the package under
+  test, so that an unpacked sdist does not shadow the installed wheel;
+* fresh processes sharing one disk cache, the helpers the cache and
+  reliability tests use: each child imports a kernel module, launches it with
+  the configurations it is given and reports what ran (see CHILD).
+"""
 
 import json
 import os
@@ -10,6 +20,8 @@ import sys
 import pytest
 
 import numba_cuda_lcs
+
+from .twins import child_env
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tests/
 PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(numba_cuda_lcs.__file__)))
@@ -159,6 +171,29 @@ print("LCS-RESULT " + json.dumps({
 # --------------------------------------------------------------------------
 
 
+def run_python(*args, env=None, check=True, timeout=300, cwd=PACKAGE_PARENT, **options):
+    """``python *args`` in a child process running the twin in effect; *env*:
+    variables to set (None: removed).  *check*: the child must exit 0."""
+    full_env = child_env()
+    for name, value in (env or {}).items():
+        if value is None:
+            full_env.pop(name, None)
+        else:
+            full_env[name] = value
+    proc = subprocess.run(
+        [sys.executable, *args],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **options,
+    )
+    if check:
+        assert proc.returncode == 0, f"{args[:2]} exited {proc.returncode}\n{proc.stderr[-3000:]}"
+    return proc
+
+
 @pytest.fixture
 def workspace(tmp_path):
     src = tmp_path / "src"
@@ -171,7 +206,7 @@ def workspace(tmp_path):
 
 
 def _child_env(cache_dir, disabled):
-    env = dict(os.environ)
+    env = child_env()
     env["NUMBA_CACHE_DIR"] = str(cache_dir)
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("NUMBA_CUDA_LCS_DISABLE", None)

@@ -21,16 +21,26 @@ import threading
 from numba.cuda.core import ir
 from numba.cuda.core.rewrites import Rewrite, register_rewrite, rewrite_registry
 
+import numba_cuda_lcs
 from numba_cuda_lcs import launchconfig
-from numba_cuda_lcs.backends.numba_cuda import patches
 
-# numba-cuda's own ensure_current_launch_config, as code that imported it
-# before numba-cuda-lcs was activated holds it (cuda.coop's pattern).
-builtin_ensure = next(
-    p.original
-    for p in patches._installation.patches
-    if getattr(p, "name", None) == "ensure_current_launch_config"
-)
+
+def _imported_before_activation():
+    """numba-cuda's own ensure_current_launch_config, as code that imported it
+    before numba-cuda-lcs was activated holds it (cuda.coop's pattern): taken
+    while the package is off.  Imported before any kernel is routed."""
+    from numba.cuda import launchconfig as builtin
+
+    if not numba_cuda_lcs.is_active():
+        return builtin.ensure_current_launch_config
+    numba_cuda_lcs.deactivate()
+    try:
+        return builtin.ensure_current_launch_config
+    finally:
+        numba_cuda_lcs.activate()
+
+
+builtin_ensure = _imported_before_activation()
 
 BLOCK_X = 987654321
 GRID_X = 987654322
