@@ -12,7 +12,7 @@ supported compiler installed, an unsupported version),
 import os
 import warnings
 
-from . import inspection, launch
+from . import compat, inspection, launch
 from ._version import __version__
 from .errors import (
     LaunchConfigSpecializationError,
@@ -148,6 +148,7 @@ def activate():
         _activation_error = exc
         raise
     _activation_error = None
+    compat.warn_known_problems()  # numpy 2.5 with numba-cuda 0.30.x, ...
     return True
 
 

@@ -15,15 +15,22 @@ import struct
 import typing
 import weakref
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # a bare install (no compiler extra): nothing can launch
+    np = None
 
 K_FALLBACK, K_ARRAY, K_INT, K_F16, K_F32, K_F64, K_BOOL, K_C64, K_C128, K_PTR = range(10)
 
 _MAX = (1 << 63) - 1
-_NP_SCALARS = tuple(
-    getattr(np, n)
-    for n in "bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 "
-    "float16 float32 float64 complex64 complex128".split()
+_NP_SCALARS = (
+    tuple(
+        getattr(np, n)
+        for n in "bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 "
+        "float16 float32 float64 complex64 complex128".split()
+    )
+    if np is not None
+    else ()
 )
 _CT_SCALARS = tuple(
     getattr(ctypes, n)

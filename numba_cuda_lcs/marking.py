@@ -10,6 +10,7 @@ every thread that launches with that configuration.
 
 from . import keys as _keys
 from . import marks, tls
+from .errors import LaunchConfigUnavailableError
 
 
 class LazyLaunchKeys:
@@ -89,6 +90,29 @@ class CompileOnlyLaunchConfig(LaunchConfigMarking):
         self.blockdim = _keys.normalize_dim(blockdim, "blockdim")
         self.sharedmem = _keys.normalize_sharedmem(sharedmem)
         self.pre_launch_callbacks = []
+
+    def mark_kernel_as_launch_config_sensitive(self, fields=None):
+        """Mark the compilation running inside this configuration's
+        ``compiling_for`` block (see
+        :meth:`LaunchConfigMarking.mark_kernel_as_launch_config_sensitive`).
+
+        Outside that block -- before it, after it, or while another
+        configuration is compiling inside it -- raises
+        :class:`~numba_cuda_lcs.errors.LaunchConfigUnavailableError` naming
+        the fix.
+        """
+        mask = _keys.fields_to_mask(fields)
+        if tls.current_config() is not self:
+            raise LaunchConfigUnavailableError(
+                "No launch config set for this thread: "
+                f"mark_kernel_as_launch_config_sensitive() on {self!r} is only valid "
+                "inside its `with numba_cuda_lcs.compiling_for(griddim, blockdim) as cfg:` "
+                "block, from a hook running during the compile the block wraps (for "
+                "example numba.cuda.compile_ptx(kernel, sig, cc=(9, 0))). Mark inside "
+                "the block, or launch the kernel (kernel[grid, block](...)) so that its "
+                "configured launch is the one compiling."
+            )
+        tls.add_marks(mask)
 
     def __repr__(self):
         return (

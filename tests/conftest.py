@@ -72,6 +72,14 @@ def pytest_runtest_setup(item):
             pytest.skip(f"needs CUDA compilation: {problem}")
 
 
+def pytest_pycollect_makemodule(module_path, parent):
+    # Bare install (no compiler extra): modules importing numpy or numba-cuda
+    # skip naming the missing library and the extra (support/installs.py).
+    from support import installs
+
+    return installs.make_module(module_path, parent)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords and not HAS_GPU:

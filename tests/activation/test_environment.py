@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from support.installs import requires_numba_cuda
 
 import numba_cuda_lcs
 from numba_cuda_lcs import _toolkit, demo
@@ -30,6 +31,7 @@ STATE = (
 )
 
 
+@requires_numba_cuda
 def test_simulator_is_inactive_and_says_why():
     proc = run_python(
         STATE + "from numba import cuda\n"
@@ -49,6 +51,7 @@ def test_simulator_is_inactive_and_says_why():
 
 
 @pytest.mark.parametrize("command", ["info", "demo"])
+@requires_numba_cuda
 def test_simulator_command_line_answers_plainly(command):
     proc = subprocess.run(
         [sys.executable, "-m", "numba_cuda_lcs", command],
@@ -67,6 +70,7 @@ def test_simulator_command_line_answers_plainly(command):
     [("1", False), ("TRUE", False), ("yes", False), ("on", False),
      ("0", True), ("false", True), ("No", True), ("off", True), ("", True)],
 )  # fmt: skip
+@requires_numba_cuda
 def test_disable_variable_accepted_values(value, active):
     proc = run_python(
         "import warnings\nwarnings.simplefilter('error')\n" + STATE,
@@ -79,6 +83,7 @@ def test_disable_variable_accepted_values(value, active):
         assert reason == f"NUMBA_CUDA_LCS_DISABLE={value} is set, so numba-cuda is left untouched."
 
 
+@requires_numba_cuda
 def test_unrecognised_disable_value_warns_and_stays_active():
     proc = run_python(STATE, NUMBA_CUDA_LCS_DISABLE="maybe")
     assert proc.stdout.splitlines()[0].split()[0] == "True"
@@ -117,6 +122,7 @@ def test_demo_without_numba_cuda_fails_with_the_fix():
     assert "Traceback" not in proc.stderr
 
 
+@requires_numba_cuda
 def test_unsupported_numba_cuda_reason_after_a_refused_activation(monkeypatch):
     from numba_cuda_lcs.backends.numba_cuda import manifest
 
@@ -132,6 +138,7 @@ def test_unsupported_numba_cuda_reason_after_a_refused_activation(monkeypatch):
     assert numba_cuda_lcs.inactive_reason() is None
 
 
+@requires_numba_cuda
 def test_deactivate_reason():
     numba_cuda_lcs.deactivate()
     try:
@@ -164,6 +171,7 @@ def test_missing_library_names_nvrtc_not_nvvm():
     assert _toolkit.missing_library(ValueError("bad argument")) is None
 
 
+@requires_numba_cuda
 def test_demo_names_the_missing_library(monkeypatch, capsys):
     import io
 
@@ -175,12 +183,13 @@ def test_demo_names_the_missing_library(monkeypatch, capsys):
     monkeypatch.setattr(cuda, "is_available", lambda: False)
     monkeypatch.setattr(demo, "_cpu_demo", no_nvrtc)
     out = io.StringIO()
-    assert demo.main([], out=out) == 0
+    assert demo.main([], out=out) == 1  # a step that fails fails the demo
     text = out.getvalue()
     assert "NVRTC (libnvrtc) is not installed" in text and "[cu13]" in text
     assert "NVVM" not in text
 
 
+@requires_numba_cuda
 def test_demo_keeps_warnings_the_user_should_see(monkeypatch):
     import io
     import warnings

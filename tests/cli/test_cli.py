@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from support.installs import requires_numba_cuda
 
 import numba_cuda_lcs
 
@@ -53,6 +54,7 @@ def test_unknown_arguments_are_rejected_with_usage(args):
     assert proc.stdout == ""
 
 
+@requires_numba_cuda
 def test_info_reports_versions_tls_hook_and_patches():
     proc = run_cli("info")
     assert proc.returncode == 0, proc.stderr

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from conftest import HAS_GPU, requires_gpu
+from support.installs import requires_numba_cuda
 
 from numba_cuda_lcs import demo
 
@@ -39,6 +40,7 @@ def test_demo_on_a_gpu_compiles_once_per_block_size():
     assert "3 compiled" in text  # the block sum: one compile per block size
 
 
+@requires_numba_cuda
 def test_demo_command_runs_and_exits_zero():
     proc = subprocess.run(
         [sys.executable, "-m", "numba_cuda_lcs", "demo"],
