@@ -71,11 +71,11 @@ _warned_values: set[str] = set()
 _activation_error: Exception | None = None
 
 
-def _disable_value():
+def _disable_value() -> str:
     return os.environ.get(DISABLE_ENV, "").strip().lower()
 
 
-def disabled_by_environment():
+def disabled_by_environment() -> bool:
     """True when ``NUMBA_CUDA_LCS_DISABLE`` is ``1``, ``true``, ``yes`` or ``on``.
 
     ``0``, ``false``, ``no``, ``off`` and the empty string leave the package
@@ -96,17 +96,17 @@ def disabled_by_environment():
     return False
 
 
-def _simulator_enabled():
+def _simulator_enabled() -> bool:
     return os.environ.get(SIMULATOR_ENV, "").strip() not in ("", "0")
 
 
-def _compilers_installed():
+def _compilers_installed() -> list[str]:
     from . import backends
 
-    return [b.compiler for b in backends.BACKENDS if b.installed()]
+    return [str(b.compiler) for b in backends.BACKENDS if b.installed()]
 
 
-def _environment_reason():
+def _environment_reason() -> str | None:
     """Why activation cannot happen in this process, or None."""
     if disabled_by_environment():
         return (
@@ -126,7 +126,7 @@ def _environment_reason():
     return None
 
 
-def activate():
+def activate() -> bool:
     """Install LC-S compilation into every supported compiler the program has
     imported, and arm it for those imported later.
 
@@ -152,7 +152,7 @@ def activate():
     return True
 
 
-def deactivate():
+def deactivate() -> bool:
     """Undo every patch :func:`activate` made (kernels compiled per
     configuration are handed to the compiler's own state first, so none is
     launched with a configuration it was not compiled for).
@@ -160,10 +160,10 @@ def deactivate():
     Returns False when the package was not active."""
     from . import backends
 
-    return backends.deactivate_all()
+    return bool(backends.deactivate_all())
 
 
-def is_active():
+def is_active() -> bool:
     """True while numba-cuda-lcs is installed into a compiler, or armed to
     install as soon as an installed compiler is imported."""
     from . import backends
@@ -171,14 +171,14 @@ def is_active():
     return bool(backends.installed_modules() or backends.armed_compilers())
 
 
-def active_compilers():
+def active_compilers() -> list[str]:
     """The compilers numba-cuda-lcs is installed into now."""
     from . import backends
 
-    return [module.COMPILER for module in backends.installed_modules()]
+    return [str(module.COMPILER) for module in backends.installed_modules()]
 
 
-def inactive_reason():
+def inactive_reason() -> str | None:
     """None while the package is active; otherwise a sentence saying why not
     (disabled by ``NUMBA_CUDA_LCS_DISABLE``, the CUDA simulator, numba-cuda
     not installed, an unsupported numba-cuda, or :func:`deactivate`)."""
@@ -192,12 +192,12 @@ def inactive_reason():
     return "numba_cuda_lcs.deactivate() was called; numba_cuda_lcs.activate() turns it back on."
 
 
-def _init_extension():
+def _init_extension() -> None:
     """numba-cuda ``numba_cuda_extensions`` entry point (``init``)."""
     activate()
 
 
-def _activate_on_import():
+def _activate_on_import() -> None:
     try:
         activate()
     except UnsupportedNumbaCudaError as exc:

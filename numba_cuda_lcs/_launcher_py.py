@@ -18,7 +18,7 @@ import weakref
 try:
     import numpy as np
 except ImportError:  # a bare install (no compiler extra): nothing can launch
-    np = None
+    np = None  # type: ignore[assignment]
 
 K_FALLBACK, K_ARRAY, K_INT, K_F16, K_F32, K_F64, K_BOOL, K_C64, K_C128, K_PTR = range(10)
 

@@ -10,6 +10,8 @@
     inspection.set_launch_bounds_from_block(kernel)
 """
 
+from typing import Any
+
 __all__ = [
     "specializations",
     "compile_counters",
@@ -19,13 +21,13 @@ __all__ = [
 ]
 
 
-def _backend(kernel):
+def _backend(kernel: Any) -> Any:
     from .backends import backend_for
 
     return backend_for(kernel)
 
 
-def specializations(kernel):
+def specializations(kernel: Any) -> list[dict[str, Any]]:
     """One dict per compiled kernel of *kernel* (its per-configuration
     specializations included): ``signature``, ``default`` (served by the
     kernel itself), ``launch_config_sensitive``, ``fields`` and ``key`` (the
@@ -34,31 +36,33 @@ def specializations(kernel):
     specialization; counted for LC-S kernels, without a lock, so approximate
     while several threads launch the same kernel), ``compile_seconds`` (None when
     loaded from the disk cache) and ``from_cache``."""
-    return _backend(kernel).kernel_rows(kernel)
+    rows: list[dict[str, Any]] = _backend(kernel).kernel_rows(kernel)
+    return rows
 
 
-def compile_counters(kernel):
+def compile_counters(kernel: Any) -> dict[str, Any]:
     """``compiles``, ``cache_loads``, ``specializations`` (live, the kernel
     itself included), ``evictions``, ``max_specializations`` and ``fields``
     (the union of the fields the kernel depends on)."""
-    return _backend(kernel).counters(kernel)
+    counters: dict[str, Any] = _backend(kernel).counters(kernel)
+    return counters
 
 
-def set_max_specializations(kernel, limit):
+def set_max_specializations(kernel: Any, limit: int | None) -> None:
     """Limit the live specializations of *kernel* (None: back to the jit
     option / ``NUMBA_CUDA_LCS_MAX_SPECIALIZATIONS`` / 32).  Beyond it the
     least recently used one is dropped, and recompiled if launched again."""
     _backend(kernel).set_max_specializations(kernel, limit)
 
 
-def set_launch_bounds_from_block(kernel, enabled=True):
+def set_launch_bounds_from_block(kernel: Any, enabled: bool = True) -> None:
     """Compile *kernel* with launch bounds equal to the block's thread count
     (like ``@cuda.jit(lcs_launch_bounds=True)``); it becomes sensitive to the
     block size.  Takes effect for compilations from now on."""
     _backend(kernel).set_launch_bounds_from_block(kernel, enabled)
 
 
-def format_specializations(kernel):
+def format_specializations(kernel: Any) -> str:
     """A text table of :func:`specializations` and :func:`compile_counters`."""
     rows = specializations(kernel)
     counts = compile_counters(kernel)
