@@ -24,6 +24,7 @@ import importlib.abc
 import os
 import sys
 import threading
+from collections.abc import Callable
 
 #: The module of each supported compiler whose import activates the package
 #: (numba_cuda_lcs.activation builds its backend table from this).
@@ -46,7 +47,7 @@ _callbacks: dict = {}  # module name -> callbacks to run once it has been import
 _lock = threading.RLock()
 
 
-def disabled():
+def disabled() -> bool:
     """Whether ``NUMBA_CUDA_LCS_DISABLE`` holds one of :data:`DISABLE_TRUE`."""
     return os.environ.get(DISABLE_ENV, "").strip().lower() in DISABLE_TRUE
 
@@ -121,7 +122,7 @@ def _remove_finder():
         sys.meta_path.remove(_finder)
 
 
-def watch(module_name, callback):
+def watch(module_name: str, callback: Callable[[], object] | str) -> None:
     """Run *callback* (a callable or a ``"module:function"`` string) once
     *module_name* has been imported: now if it already is, else right after
     its import completes."""
@@ -134,7 +135,7 @@ def watch(module_name, callback):
             sys.meta_path.insert(0, _finder)
 
 
-def unwatch(module_name, callback):
+def unwatch(module_name: str, callback: Callable[[], object] | str) -> None:
     """Forget a :func:`watch` that has not fired yet."""
     with _lock:
         callbacks = _callbacks.get(module_name, [])

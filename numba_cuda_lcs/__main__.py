@@ -8,6 +8,7 @@ import os
 import site
 import sys
 import sysconfig
+import typing
 from importlib import metadata
 
 from ._version import __version__
@@ -77,11 +78,17 @@ def startup_hook_path() -> str | None:
     return None
 
 
-def info(out=None) -> int:
+def info(out: typing.TextIO | None = None) -> int:
+    """Print what is installed and active (``python -m numba_cuda_lcs info``);
+    known problems of the environment (numpy 2.5 with numba-cuda 0.30.x)
+    come first and again next to ``active:``."""
     out = out or sys.stdout
     import numba_cuda_lcs
-    from numba_cuda_lcs import tls
+    from numba_cuda_lcs import compat, tls
 
+    problems = compat.known_problems()
+    for problem in problems:
+        print(f"WARNING: {problem}", file=out)
     print("versions:", file=out)
     for name in VERSIONED:
         print(f"  {name}: {_version_of(name)}", file=out)
@@ -111,6 +118,10 @@ def info(out=None) -> int:
     print(f"active: {reason is None}", file=out)
     if reason is not None:
         print(f"  why not: {reason}", file=out)
+        if not activation.compilers_installed():
+            print(f"  fix: {compat.INSTALL_COMMAND}", file=out)
+    for problem in problems:
+        print(f"  WARNING (kernels will not compile): {problem}", file=out)
     for module in registry.installed():
         print(f"patches ({module.COMPILER}):", file=out)
         for line in module.installed_patches():

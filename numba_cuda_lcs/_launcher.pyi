@@ -25,7 +25,7 @@ K_PTR: int
 #  typestr or None, cai_sync); see backends/numba_cuda/argplan.ParamPlan
 _Entry = tuple[
     int,
-    Callable[[Any, Any, list], Sequence[Any]],
+    Callable[[Any, Any, list[Any]], Sequence[Any]],
     tuple[int, ...] | None,
     int,
     int,
@@ -47,9 +47,11 @@ class Launcher:
         cooperative: bool,
         plan: tuple[_Entry, ...],
     ) -> None: ...
-    def pack(self, args: tuple, stream_handle: int = 0, stream: Any = None, /) -> bytes: ...
+    def pack(
+        self, args: tuple[Any, ...], stream_handle: int = 0, stream: Any = None, /
+    ) -> bytes: ...
     def launch(
-        self, args: tuple, stream_handle: int = 0, stream: Any = None, /
+        self, args: tuple[Any, ...], stream_handle: int = 0, stream: Any = None, /
     ) -> list[Callable[[], Any]] | tuple[()]: ...
 
 def current_context() -> int: ...
@@ -65,7 +67,7 @@ class LaunchSite:
 
 def remember(
     site: LaunchSite,
-    args: tuple,
+    args: tuple[Any, ...],
     launcher: Launcher,
     stream_handle: int,
     stream: Any,
@@ -73,14 +75,14 @@ def remember(
     context: int,
     /,
 ) -> bool: ...
-def match(site: LaunchSite, args: tuple, context: int, /) -> int: ...
+def match(site: LaunchSite, args: tuple[Any, ...], context: int, /) -> int: ...
 def remembered(site: LaunchSite, /) -> int: ...
 def forget(site: LaunchSite, /) -> None: ...
 def invalidate() -> None: ...
 def configure_sites(
     typed_class: type | None,
     launch_error: type[BaseException] | None,
-    twin_site_call: Callable[[Any, tuple], Any] | None,
+    twin_site_call: Callable[[Any, tuple[Any, ...]], Any] | None,
     /,
 ) -> None: ...
 def configure_cupy(

@@ -36,9 +36,21 @@ def missing_library(exc: BaseException) -> str | None:
     return None
 
 
+#: Top-level modules a compiler extra brings -> what to call them.
+_MODULES = {
+    "numba": "numba-cuda",
+    "numba_cuda": "numba-cuda",
+    "numpy": "numpy",
+    "cuda": "cuda-bindings / cuda-core",
+}
+
+
 def describe_compile_failure(exc: BaseException) -> str:
     """A sentence for a failed compile: the missing library and the extra
     that brings it, or the error itself."""
+    if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] in _MODULES:
+        what = _MODULES[(exc.name or "").split(".")[0]]
+        return f"{what} is not installed, so CUDA code cannot be compiled here; {EXTRA_HINT}"
     library = missing_library(exc)
     if library is not None:
         return f"{library} is not installed, so CUDA code cannot be compiled here; {EXTRA_HINT}"

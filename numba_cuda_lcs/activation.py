@@ -16,10 +16,12 @@ import os
 import sys
 import threading
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import _numba_cuda_lcs_autoload as hook
 
-from . import launcher, registry
+from . import compat, launcher, registry
 from .errors import UnsupportedCompilerError
 
 DISABLE_ENV = hook.DISABLE_ENV
@@ -38,14 +40,14 @@ class SupportedCompiler:
 
     __slots__ = ("compiler", "distribution", "probe", "trigger", "package")
 
-    def __init__(self, compiler, distribution, probe, package):
+    def __init__(self, compiler: str, distribution: str, probe: str, package: str) -> None:
         self.compiler = compiler  # the name users know
         self.distribution = distribution  # what pip installs
         self.probe = probe  # a top-level module only it installs
         self.trigger = hook.TRIGGERS[compiler]  # importing this means it is in use
         self.package = package  # our backend subpackage (imported by name)
 
-    def installed(self):
+    def installed(self) -> bool:
         """Whether the compiler is installed (importable) at all."""
         if self.probe in sys.modules:
             return True
@@ -54,11 +56,11 @@ class SupportedCompiler:
         except (ImportError, ValueError):
             return False
 
-    def backend(self):
+    def backend(self) -> Any:
         """Our backend module for it (imports the compiler's internals)."""
         return importlib.import_module(self.package)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<SupportedCompiler {self.compiler}>"
 
 
@@ -75,7 +77,7 @@ SUPPORTED = (
 )
 
 _lock = threading.RLock()
-_armed: dict = {}  # compiler -> callback waiting for its trigger import
+_armed: dict[str, Callable[[], None]] = {}  # compiler -> callback waiting for its trigger import
 _installing = threading.local()
 _warned_values: set[str] = set()
 # Why the last activation attempt failed (an unsupported compiler version).
@@ -87,7 +89,7 @@ _activation_error: Exception | None = None
 # ---------------------------------------------------------------------------
 
 
-def disabled_by_environment():
+def disabled_by_environment() -> bool:
     """True when ``NUMBA_CUDA_LCS_DISABLE`` is ``1``, ``true``, ``yes`` or ``on``.
 
     ``0``, ``false``, ``no``, ``off`` and the empty string leave the package
@@ -108,16 +110,16 @@ def disabled_by_environment():
     return False
 
 
-def _simulator_enabled():
+def _simulator_enabled() -> bool:
     return os.environ.get(SIMULATOR_ENV, "").strip() not in ("", "0")
 
 
-def compilers_installed():
+def compilers_installed() -> list[str]:
     """The supported compilers installed (importable) in this environment."""
     return [entry.compiler for entry in SUPPORTED if entry.installed()]
 
 
-def _environment_reason():
+def _environment_reason() -> str | None:
     """Why activation cannot happen in this process, or None."""
     if disabled_by_environment():
         return (
@@ -142,13 +144,13 @@ def _environment_reason():
 # ---------------------------------------------------------------------------
 
 
-def installing():
+def installing() -> bool:
     """True while this thread is installing a backend (its own imports of the
     compiler must not re-enter activation)."""
     return getattr(_installing, "depth", 0) > 0
 
 
-def _install(entry):
+def _install(entry: SupportedCompiler) -> None:
     with _lock:
         _armed.pop(entry.compiler, None)
         _installing.depth = getattr(_installing, "depth", 0) + 1
@@ -160,7 +162,7 @@ def _install(entry):
             _installing.depth -= 1
 
 
-def _activate_all():
+def _activate_all() -> None:
     """Install every backend whose compiler is imported, and arm the others
     (installed but not imported yet) to install when it is."""
     with _lock:
@@ -171,14 +173,14 @@ def _activate_all():
                 _install(entry)
                 continue
 
-            def on_import(entry=entry):
+            def on_import(entry: SupportedCompiler = entry) -> None:
                 _install(entry)
 
             _armed[entry.compiler] = on_import
             hook.watch(entry.trigger, on_import)
 
 
-def _deactivate_all():
+def _deactivate_all() -> bool:
     """Uninstall every backend and disarm the rest; True if any was installed."""
     with _lock:
         for entry in SUPPORTED:
@@ -192,11 +194,11 @@ def _deactivate_all():
         return removed
 
 
-def import_installed_compilers():
+def import_installed_compilers() -> dict[str, Exception]:
     """Import the trigger module of every installed compiler (which installs
     its backend while the package is active); {compiler: error} for those
     that failed to import."""
-    failed = {}
+    failed: dict[str, Exception] = {}
     for entry in SUPPORTED:
         if entry.installed():
             try:
@@ -206,7 +208,7 @@ def import_installed_compilers():
     return failed
 
 
-def armed_compilers():
+def armed_compilers() -> list[str]:
     """Compilers whose backend installs as soon as they are imported."""
     with _lock:
         return sorted(_armed)
@@ -217,7 +219,7 @@ def armed_compilers():
 # ---------------------------------------------------------------------------
 
 
-def activate():
+def activate() -> bool:
     """Install LC-S compilation into every supported compiler the program has
     imported, and arm it for those imported later.
 
@@ -237,10 +239,11 @@ def activate():
         _activation_error = exc
         raise
     _activation_error = None
+    compat.warn_known_problems()  # numpy 2.5 with numba-cuda 0.30.x, ...
     return True
 
 
-def deactivate():
+def deactivate() -> bool:
     """Undo every patch :func:`activate` made (kernels compiled per
     configuration are handed to the compiler's own state first, so none is
     launched with a configuration it was not compiled for).
@@ -249,18 +252,18 @@ def deactivate():
     return _deactivate_all()
 
 
-def is_active():
+def is_active() -> bool:
     """True while numba-cuda-lcs is installed into a compiler, or armed to
     install as soon as an installed compiler is imported."""
     return bool(registry.installed() or armed_compilers())
 
 
-def active_compilers():
+def active_compilers() -> list[str]:
     """The compilers numba-cuda-lcs is installed into now."""
     return [backend.COMPILER for backend in registry.installed()]
 
 
-def inactive_reason():
+def inactive_reason() -> str | None:
     """None while the package is active; otherwise a sentence saying why not
     (disabled by ``NUMBA_CUDA_LCS_DISABLE``, the CUDA simulator, numba-cuda
     not installed, an unsupported numba-cuda, or :func:`deactivate`)."""
@@ -280,7 +283,7 @@ def inactive_reason():
 # ---------------------------------------------------------------------------
 
 
-def activate_on_import():
+def activate_on_import() -> None:
     """Importing the package activates it; an unsupported compiler version
     leaves it inactive with a warning (:func:`activate` itself raises)."""
     try:
@@ -289,7 +292,7 @@ def activate_on_import():
         warnings.warn(f"numba-cuda-lcs is not active: {exc}", RuntimeWarning, stacklevel=4)
 
 
-def activate_on_trigger_import():
+def activate_on_trigger_import() -> None:
     """What the start-up hook runs (by name) when a compiler's trigger module
     has been imported."""
     if installing():
@@ -299,12 +302,12 @@ def activate_on_trigger_import():
     activate_on_import()
 
 
-def init_extension():
+def init_extension() -> None:
     """numba-cuda ``numba_cuda_extensions`` entry point (``init``)."""
     activate()
 
 
-def _cupy_imported():
+def _cupy_imported() -> None:
     cupy = sys.modules["cupy"]
     try:
         launcher.configure_cupy(cupy.ndarray, cupy.cuda.get_current_stream)

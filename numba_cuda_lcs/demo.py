@@ -12,12 +12,26 @@ right, and the inspection table shows the specializations.
 
 Without a GPU the demo says so and shows the compile-only path (the shared
 buffer in the PTX follows the block size).
+
+Exit status: 0 when every step ran and gave the right result; 1 when a step
+failed (a wrong result, a compile error, a known problem such as numpy 2.5
+with numba-cuda 0.30.x) or nothing could run (no compiler installed: the
+message names the command that installs one).  Under
+``NUMBA_CUDA_LCS_DISABLE=1`` or the CUDA simulator the demo says so and
+exits 0 (those are choices, not failures).
 """
 
 import sys
 import warnings
 
-import numpy as np
+from . import compat
+
+#: Where to read next (printed by the demo).
+DOCS_HINT = (
+    "Read next: docs/launch-config.md (the API, also in the documentation site: "
+    "the 'Documentation' link of `pip show numba-cuda-lcs`) and examples/ "
+    "(runnable examples, each with a compile-only path for machines without a GPU)."
+)
 
 BLOCK = 987654001  # placeholder the rewrite replaces with the block size
 COMPILED: list[tuple] = []  # (griddim, blockdim) of each compilation
@@ -89,6 +103,7 @@ def make_block_sum():
 
 
 def _hook_demo(out):
+    import numpy as np
     from numba import cuda
 
     COMPILED.clear()  # this run's compilations only (main() may run again)
@@ -115,6 +130,7 @@ def _hook_demo(out):
 
 
 def _launch_constants_demo(out):
+    import numpy as np
     from numba import cuda
 
     from . import inspection
@@ -152,8 +168,10 @@ def _cpu_demo(out):
     from . import launchconfig
 
     print(
-        "Compile-only view (numba.cuda.compile_ptx, no GPU needed): "
-        "the shared buffer in the PTX follows the block size.",
+        "Compile-only view (numba.cuda.compile_ptx with cc=(9, 0), no GPU needed):\n"
+        "block_sum sizes its shared buffer with launch.threads_per_block(); each\n"
+        "compile runs inside numba_cuda_lcs.compiling_for(1, block), so the buffer\n"
+        "in the PTX follows the block size.",
         file=out,
     )
     func = make_block_sum().py_func
@@ -163,6 +181,16 @@ def _cpu_demo(out):
         shared = [line.strip() for line in ptx.splitlines() if ".shared" in line and ".b8" in line]
         found = shared[0] if shared else "?"
         print(f"  blockdim={block:4d}: {found}  (marked: {cfg.marked_fields})", file=out)
+        expected = f"[{block * 8}]"  # float64: 8 bytes per thread
+        if expected not in found or cfg.marked_fields != ("blockdim",):
+            raise RuntimeError(f"the PTX for blockdim={block} does not hold a {expected} buffer")
+    print(
+        "\n'marked: ('blockdim',)' means the compile read the block size (here through\n"
+        "launch.threads_per_block()) and marked the kernel launch-config sensitive on\n"
+        "that field only: on a GPU it is compiled once per block size and reused for\n"
+        "every grid size; a kernel nothing marks is compiled once for all launches.",
+        file=out,
+    )
 
 
 #: numba-cuda's warning for grids too small to fill a GPU: the demo launches
@@ -170,11 +198,22 @@ def _cpu_demo(out):
 SMALL_GRID_WARNING = r".*Grid size .* will likely result in GPU under-utilization"
 
 
+def _failed(out, what, exc=None):
+    """Print why a step failed (and every known problem of this
+    environment, with its fix); returns the exit status 1."""
+    from . import _toolkit
+
+    detail = "" if exc is None else ": " + _toolkit.describe_compile_failure(exc)
+    print(f"demo FAILED: {what}{detail}", file=out)
+    for problem in compat.known_problems():
+        print(f"Known problem: {problem}", file=out)
+    return 1
+
+
 def main(argv=None, out=None):
+    """Run the demo; returns the exit status (see the module docstring)."""
     out = out or sys.stdout
     import numba_cuda_lcs
-
-    from . import _toolkit
 
     reason = numba_cuda_lcs.inactive_reason()
     numba_cuda_installed = "numba-cuda" in numba_cuda_lcs.activation.compilers_installed()
@@ -187,16 +226,28 @@ def main(argv=None, out=None):
     print(f"numba-cuda-lcs {numba_cuda_lcs.__version__}: {state}", file=out)
     if reason is not None:
         print(reason, file=out)
+        if not numba_cuda_installed:
+            print(f"Fix: {compat.INSTALL_COMMAND}", file=out)
         print("Nothing to demonstrate.", file=out)
         # A missing numba-cuda is an installation problem; the simulator or
         # NUMBA_CUDA_LCS_DISABLE are choices.
         return 0 if numba_cuda_installed else 1
-    from numba import cuda
+    for problem in compat.known_problems():
+        print(f"WARNING: {problem}", file=out)
+    try:
+        import numpy  # noqa: F401  (numba-cuda needs it; a broken install says so here)
+        from numba import cuda
+    except Exception as exc:
+        return _failed(out, "numba-cuda cannot be imported", exc)
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=SMALL_GRID_WARNING)
-        _register_rewrite()
-        if not cuda.is_available():
+        try:
+            _register_rewrite()
+            gpu = cuda.is_available()
+        except Exception as exc:
+            return _failed(out, "numba-cuda is not usable", exc)
+        if not gpu:
             print(
                 "No CUDA GPU is available on this machine, so the demo cannot launch kernels.",
                 file=out,
@@ -204,11 +255,15 @@ def main(argv=None, out=None):
             try:
                 _cpu_demo(out)
             except Exception as exc:
-                print(
-                    "The compile-only view cannot run: " + _toolkit.describe_compile_failure(exc),
-                    file=out,
-                )
+                return _failed(out, "the compile-only view cannot run", exc)
+            print(DOCS_HINT, file=out)
             return 0
-        _hook_demo(out)
-        _launch_constants_demo(out)
+        try:
+            _hook_demo(out)
+            _launch_constants_demo(out)
+        except SystemExit as exc:  # a wrong result
+            return _failed(out, str(exc.code))
+        except Exception as exc:
+            return _failed(out, "a launch or compile failed", exc)
+    print(DOCS_HINT, file=out)
     return 0

@@ -9,6 +9,11 @@ Pure logic: nothing here touches numba-cuda.
 """
 
 import operator
+from collections.abc import Iterable
+from typing import Any
+
+#: A specialization key: ``(mask, value of each field in mask, ...)``.
+Key = tuple[Any, ...]
 
 GRIDDIM = 1
 BLOCKDIM = 2
@@ -20,7 +25,7 @@ FIELD_NAMES = ("griddim", "blockdim", "sharedmem")
 _FIELD_BITS = {"griddim": GRIDDIM, "blockdim": BLOCKDIM, "sharedmem": SHAREDMEM}
 
 
-def fields_to_mask(fields=None):
+def fields_to_mask(fields: str | Iterable[str] | None = None) -> int:
     """Return the bitmask for *fields*.
 
     ``None`` means all three fields.  A single name or an iterable of names is
@@ -54,12 +59,14 @@ def fields_to_mask(fields=None):
     return mask
 
 
-def mask_to_fields(mask):
+def mask_to_fields(mask: int) -> tuple[str, ...]:
     """Return the field names in *mask*, in key order."""
     return tuple(name for name in FIELD_NAMES if mask & _FIELD_BITS[name])
 
 
-def launch_keys(griddim, blockdim, sharedmem):
+def launch_keys(
+    griddim: tuple[int, int, int], blockdim: tuple[int, int, int], sharedmem: int
+) -> tuple[Key, ...]:
     """Return the specialization key of a launch for every mask.
 
     ``launch_keys(...)[mask]`` is ``(mask, <values of the fields in mask>)``.
@@ -78,23 +85,24 @@ def launch_keys(griddim, blockdim, sharedmem):
 # every LC-S launch, so it stays a tuple; these helpers name its parts.
 
 
-def key_mask(key):
+def key_mask(key: Key) -> int:
     """The fields a key holds, as a mask."""
-    return key[0]
+    mask: int = key[0]
+    return mask
 
 
-def key_values(key):
+def key_values(key: Key) -> dict[str, Any]:
     """``{field name: value}`` of a key."""
     return dict(zip(mask_to_fields(key[0]), key[1:], strict=True))
 
 
-def is_key(obj):
+def is_key(obj: object) -> bool:
     """Whether *obj* is one of our keys (numba-cuda's own launch-config keys
     are ``(griddim, blockdim, sharedmem)`` tuples of tuples)."""
     return isinstance(obj, tuple) and bool(obj) and type(obj[0]) is int
 
 
-def project(key, mask):
+def project(key: Key, mask: int) -> Key | None:
     """The key for *mask* of the launch that has *key*, or None when *key*
     does not hold every field of *mask*."""
     if mask & ~key_mask(key):
@@ -115,7 +123,7 @@ MAX_SHAREDMEM = 227 * 1024
 _AXES = ("x", "y", "z")
 
 
-def _as_int(value):
+def _as_int(value: Any) -> int | None:
     """*value* as a plain int if it is an integer (numpy integers included,
     bool excluded), else None."""
     if isinstance(value, bool):
@@ -126,7 +134,7 @@ def _as_int(value):
         return None
 
 
-def normalize_dim(dim, name):
+def normalize_dim(dim: Any, name: str) -> tuple[int, int, int]:
     """``64`` -> ``(64, 1, 1)``; a sequence of 1-3 positive ints -> 3-tuple.
 
     Integers of any kind (numpy's included) are accepted and returned as
@@ -138,7 +146,7 @@ def normalize_dim(dim, name):
     validation so that bad launches fail exactly as they always did.
     """
     raw = list(dim) if isinstance(dim, (tuple, list)) else [dim]
-    values = [_as_int(v) for v in raw]
+    values: list[Any] = [_as_int(v) for v in raw]
     if not 1 <= len(values) <= 3 or not all(v is not None and v > 0 for v in values):
         raise ValueError(
             f"{name} must be a positive int or a sequence of 1 to 3 positive ints, got {dim!r}"
@@ -161,7 +169,7 @@ def normalize_dim(dim, name):
     return result
 
 
-def normalize_sharedmem(sharedmem):
+def normalize_sharedmem(sharedmem: Any) -> int:
     """Dynamic shared memory in bytes as a plain int; raises
     :class:`ValueError` unless 0 <= *sharedmem* <= :data:`MAX_SHAREDMEM`."""
     value = _as_int(sharedmem)
@@ -175,7 +183,7 @@ def normalize_sharedmem(sharedmem):
     return value
 
 
-def describe_key(key):
+def describe_key(key: Key) -> str:
     """Human-readable form of a key: ``"blockdim=(64, 1, 1)"``."""
     parts = [f"{name}={value!r}" for name, value in key_values(key).items()]
     return ", ".join(parts) if parts else "(no fields)"

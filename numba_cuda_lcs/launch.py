@@ -27,6 +27,9 @@ function is compiled once per launch key (of the fields it reads) and its
 fields are added to the calling kernel's.
 """
 
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn
+
 from . import keys as _keys
 
 __all__ = [
@@ -38,8 +41,8 @@ __all__ = [
 ]
 
 
-def _device_only(name):
-    def accessor():
+def _device_only(name: str) -> Callable[[], Any]:
+    def accessor() -> NoReturn:
         raise TypeError(
             f"numba_cuda_lcs.launch.{name}() is a compile-time constant for use "
             "inside a @cuda.jit kernel; it cannot be called from Python"
@@ -49,19 +52,19 @@ def _device_only(name):
     return accessor
 
 
-griddim = _device_only("griddim")
+griddim: Callable[[], tuple[int, int, int]] = _device_only("griddim")
 griddim.__doc__ = "The launch's grid dimensions, a 3-tuple of ints."
-blockdim = _device_only("blockdim")
+blockdim: Callable[[], tuple[int, int, int]] = _device_only("blockdim")
 blockdim.__doc__ = "The launch's block dimensions, a 3-tuple of ints."
-sharedmem = _device_only("sharedmem")
+sharedmem: Callable[[], int] = _device_only("sharedmem")
 sharedmem.__doc__ = "The launch's dynamic shared memory size in bytes."
-threads_per_block = _device_only("threads_per_block")
+threads_per_block: Callable[[], int] = _device_only("threads_per_block")
 threads_per_block.__doc__ = "blockdim[0] * blockdim[1] * blockdim[2]."
-blocks_per_grid = _device_only("blocks_per_grid")
+blocks_per_grid: Callable[[], int] = _device_only("blocks_per_grid")
 blocks_per_grid.__doc__ = "griddim[0] * griddim[1] * griddim[2]."
 
 
-def _product(dims):
+def _product(dims: Iterable[int]) -> int:
     total = 1
     for d in dims:
         total *= d
@@ -69,7 +72,7 @@ def _product(dims):
 
 
 #: accessor -> (field bit it depends on, value for a configuration)
-ACCESSORS = {
+ACCESSORS: dict[Callable[[], Any], tuple[int, Callable[[Any], Any]]] = {
     griddim: (_keys.GRIDDIM, lambda cfg: tuple(cfg.griddim)),
     blockdim: (_keys.BLOCKDIM, lambda cfg: tuple(cfg.blockdim)),
     sharedmem: (_keys.SHAREDMEM, lambda cfg: cfg.sharedmem),

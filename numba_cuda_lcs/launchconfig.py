@@ -10,6 +10,8 @@ this thread.  While the package is active, numba-cuda's own
 
 import contextlib
 import threading
+from collections.abc import Iterator
+from typing import Any
 
 from . import marks, registry, tls
 from .errors import LaunchConfigUnavailableError
@@ -33,13 +35,13 @@ MISSING_CONFIG_HINT = (
 )
 
 
-def current_launch_config():
+def current_launch_config() -> Any:
     """Return the configured launch being compiled for on this thread, or
     None when no launch-triggered compilation is in progress."""
     return marks.current_config()
 
 
-def ensure_current_launch_config():
+def ensure_current_launch_config() -> Any:
     """Return the configured launch being compiled for, or raise
     :class:`LaunchConfigUnavailableError` (a ``RuntimeError``) when none is."""
     config = current_launch_config()
@@ -51,7 +53,7 @@ def ensure_current_launch_config():
     return config
 
 
-def inactive_hint():
+def inactive_hint() -> str | None:
     """Why no configuration can be published while the package is inactive
     (None while it is active for some compiler)."""
     if registry.installed():
@@ -66,12 +68,12 @@ def inactive_hint():
 
 # capture_compile_config() observers: (dispatcher, record) pairs.  Backends
 # call notify_compile() only while this list is non-empty.
-observers: list[tuple[object, dict]] = []
+observers: list[tuple[object, dict[str, Any]]] = []
 _observers_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def capture_compile_config(dispatcher):
+def capture_compile_config(dispatcher: Any) -> Iterator[dict[str, Any]]:
     """Capture the launch configuration seen by a compilation of *dispatcher*
     that a launch inside the ``with`` block triggers.
 
@@ -82,7 +84,7 @@ def capture_compile_config(dispatcher):
     """
     if dispatcher is None:
         raise TypeError("capture_compile_config() requires a dispatcher")
-    record = {"config": None}
+    record: dict[str, Any] = {"config": None}
     entry = (dispatcher, record)
     with _observers_lock:
         observers.append(entry)
@@ -93,7 +95,7 @@ def capture_compile_config(dispatcher):
             observers.remove(entry)
 
 
-def notify_compile(dispatcher, config):
+def notify_compile(dispatcher: object, config: object) -> None:
     """Record *config* for the observers of *dispatcher* (called by backends)."""
     with _observers_lock:
         entries = list(observers)
@@ -103,7 +105,7 @@ def notify_compile(dispatcher, config):
 
 
 @contextlib.contextmanager
-def compile_frame(kernel, config, extra_marks=0):
+def compile_frame(kernel: Any, config: Any, extra_marks: int = 0) -> Iterator[None]:
     """The frame of one compilation of *kernel* (a backend's kernel or one
     of its specializations' root) for the configured launch *config* (None:
     no launch is in progress -- launch constants and marks then fail with
@@ -132,7 +134,9 @@ def compile_frame(kernel, config, extra_marks=0):
 
 
 @contextlib.contextmanager
-def compiling_for(griddim, blockdim, sharedmem=0):
+def compiling_for(
+    griddim: Any, blockdim: Any, sharedmem: int = 0
+) -> Iterator[CompileOnlyLaunchConfig]:
     """Publish a launch configuration for compilations that no launch
     triggers, such as ``numba.cuda.compile_ptx`` (which needs no GPU).
 

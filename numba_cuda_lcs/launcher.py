@@ -54,7 +54,7 @@ DEFAULT_IMPLEMENTATION = (
 #: compare without calling Python.
 generation = 0
 _site_settings = (None, None)  # (typed_class, launch_error), see configure_sites
-_cupy_settings = (None, None)  # (ndarray_class, get_current_stream), see configure_cupy
+_cupy_settings: tuple[object, object] = (None, None)  # (ndarray_class, get_current_stream)
 
 impl = IMPLEMENTATIONS[DEFAULT_IMPLEMENTATION]
 IMPLEMENTATION = DEFAULT_IMPLEMENTATION
@@ -94,7 +94,7 @@ def configure_sites(typed_class=None, launch_error=None):
     _apply_site_settings()
 
 
-def configure_cupy(ndarray_class=None, get_current_stream=None):
+def configure_cupy(ndarray_class: object = None, get_current_stream: object = None) -> None:
     """Let launch sites read CuPy arrays by their attributes (``data.ptr``,
     ``shape``, ``strides``, ``dtype``; *get_current_stream*: CuPy's current
     stream) instead of building ``__cuda_array_interface__`` on every launch.

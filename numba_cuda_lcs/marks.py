@@ -14,26 +14,28 @@ configuration on this thread.
 """
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from . import tls
 from .errors import LaunchConfigUnavailableError
 
 # Functions returning the configuration a compiler published for the launch
 # compiling on this thread (or None); registered by backends while installed.
-_builtin_readers: list = []
+_builtin_readers: list[Callable[[], Any]] = []
 
 
-def add_builtin_reader(reader):
+def add_builtin_reader(reader: Callable[[], Any]) -> None:
     if reader not in _builtin_readers:
         _builtin_readers.append(reader)
 
 
-def remove_builtin_reader(reader):
+def remove_builtin_reader(reader: Callable[[], Any]) -> None:
     if reader in _builtin_readers:
         _builtin_readers.remove(reader)
 
 
-def builtin_config():
+def builtin_config() -> Any:
     """The configuration a compiler published on this thread, or None."""
     for reader in list(_builtin_readers):
         config = reader()
@@ -42,7 +44,7 @@ def builtin_config():
     return None
 
 
-def current_config():
+def current_config() -> Any:
     """The configuration being compiled for on this thread, or None."""
     config = tls.current_config()
     if config is None and not tls.in_compile():
@@ -51,14 +53,14 @@ def current_config():
 
 
 class _EarlyMarks(threading.local):
-    config = None
-    mask = 0
+    config: Any = None
+    mask: int = 0
 
 
 _early = _EarlyMarks()
 
 
-def mark(config, mask, what):
+def mark(config: object, mask: int, what: str) -> None:
     """Add *mask* to the marks of the compilation in progress for *config*;
     *what* names the caller for the error raised when none is."""
     if tls.current_config() is config:
@@ -77,12 +79,12 @@ def mark(config, mask, what):
     )
 
 
-def early_marks(config):
+def early_marks(config: object) -> int:
     """Marks recorded for *config* before its compile frame opened (0: none)."""
     return _early.mask if _early.config is config else 0
 
 
-def apply_early_marks(config):
+def apply_early_marks(config: object) -> None:
     """Move the early marks for *config* into the compile frame just opened."""
     if _early.config is config:
         tls.add_marks(_early.mask)

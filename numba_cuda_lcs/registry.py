@@ -9,13 +9,14 @@ satisfying :class:`numba_cuda_lcs.contract.Backend`.
 """
 
 import threading
+from typing import Any
 
 _lock = threading.Lock()
-_installed: tuple = ()  # installed now, in install order (read without the lock)
-_known: tuple = ()  # every backend ever installed in this process
+_installed: tuple[Any, ...] = ()  # installed now, in install order (read without the lock)
+_known: tuple[Any, ...] = ()  # every backend ever installed in this process
 
 
-def add(backend):
+def add(backend: Any) -> None:
     """Record that *backend* is installed."""
     global _installed, _known
     with _lock:
@@ -25,19 +26,19 @@ def add(backend):
             _known = (*_known, backend)
 
 
-def remove(backend):
+def remove(backend: Any) -> None:
     """Record that *backend* is no longer installed."""
     global _installed
     with _lock:
         _installed = tuple(b for b in _installed if b is not backend)
 
 
-def installed():
+def installed() -> tuple[Any, ...]:
     """The backends installed now."""
     return _installed
 
 
-def backend_for(kernel):
+def backend_for(kernel: Any) -> Any:
     """The installed backend that owns *kernel*."""
     for backend in _installed:
         if backend.owns(kernel):

@@ -12,6 +12,8 @@ the launch-config fields marked so far.
 """
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from . import _tls_py
 
@@ -37,14 +39,14 @@ _FUNCTIONS = (
 )
 
 # Bound by use(); declared here for readers and type checkers.
-current_args = _tls_py.current_args
-current_config = _tls_py.current_config
-swap_args = _tls_py.swap_args
-begin_compile = _tls_py.begin_compile
-end_compile = _tls_py.end_compile
-in_compile = _tls_py.in_compile
-compile_marks = _tls_py.compile_marks
-add_marks = _tls_py.add_marks
+current_args: Callable[[], tuple[Any, ...] | None] = _tls_py.current_args
+current_config: Callable[[], Any] = _tls_py.current_config
+swap_args: Callable[[tuple[Any, ...] | None], tuple[Any, ...] | None] = _tls_py.swap_args
+begin_compile: Callable[[Any], Any] = _tls_py.begin_compile
+end_compile: Callable[[Any], None] = _tls_py.end_compile
+in_compile: Callable[[], bool] = _tls_py.in_compile
+compile_marks: Callable[[], int] = _tls_py.compile_marks
+add_marks: Callable[[int], int] = _tls_py.add_marks
 
 #: The module providing the functions above, and its name ("c" or "python").
 impl = _tls_py

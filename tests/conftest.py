@@ -131,6 +131,14 @@ def gpu_skip_reason(needed):
     return f"needs {needed} CUDA GPUs: this machine has {count}"
 
 
+def pytest_pycollect_makemodule(module_path, parent):
+    # Bare install (no compiler extra): modules importing numpy or numba-cuda
+    # skip naming the missing library and the extra (support/installs.py).
+    from support import installs
+
+    return installs.make_module(module_path, parent)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         needed = [m.args[0] if m.args else m.kwargs.get("n", 1) for m in item.iter_markers("gpu")]

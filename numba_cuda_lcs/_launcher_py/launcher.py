@@ -14,7 +14,10 @@ import ctypes
 import operator
 import struct
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # a bare install (no compiler extra): nothing can launch
+    np = None  # type: ignore[assignment]
 
 from . import cuda_driver
 from .arg_kinds import (
@@ -32,10 +35,14 @@ from .arg_kinds import (
 )
 from .array_values import _MAX, Decline, int_tuple, ssize, strides_from_shape
 
-_NP_SCALARS = tuple(
-    getattr(np, n)
-    for n in "bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 "
-    "float16 float32 float64 complex64 complex128".split()
+_NP_SCALARS = (
+    tuple(
+        getattr(np, n)
+        for n in "bool_ int8 int16 int32 int64 uint8 uint16 uint32 uint64 "
+        "float16 float32 float64 complex64 complex128".split()
+    )
+    if np is not None
+    else ()
 )
 _CT_SCALARS = tuple(
     getattr(ctypes, n)

@@ -12,7 +12,10 @@ import ctypes
 import typing
 import weakref
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # a bare install (no compiler extra): nothing can launch
+    np = None  # type: ignore[assignment]
 
 from . import cuda_driver, dlpack_abi
 from .array_values import int_tuple, ssize, strides_from_shape

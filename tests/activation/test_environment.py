@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from support import processes
+from support.installs import requires_numba_cuda
 
 import numba_cuda_lcs
 from numba_cuda_lcs import demo
@@ -24,6 +25,7 @@ STATE = (
 )
 
 
+@requires_numba_cuda
 def test_simulator_is_inactive_and_says_why():
     proc = run_python(
         STATE + "from numba import cuda\n"
@@ -43,6 +45,7 @@ def test_simulator_is_inactive_and_says_why():
 
 
 @pytest.mark.parametrize("command", ["info", "demo"])
+@requires_numba_cuda
 def test_simulator_command_line_answers_plainly(command):
     proc = processes.run_python("-m", "numba_cuda_lcs", command, env={"NUMBA_ENABLE_CUDASIM": "1"})
     assert "Traceback" not in proc.stderr
@@ -54,6 +57,7 @@ def test_simulator_command_line_answers_plainly(command):
     [("1", False), ("TRUE", False), ("yes", False), ("on", False),
      ("0", True), ("false", True), ("No", True), ("off", True), ("", True)],
 )  # fmt: skip
+@requires_numba_cuda
 def test_disable_variable_accepted_values(value, active):
     proc = run_python(
         "import warnings\nwarnings.simplefilter('error')\n" + STATE,
@@ -66,6 +70,7 @@ def test_disable_variable_accepted_values(value, active):
         assert reason == f"NUMBA_CUDA_LCS_DISABLE={value} is set, so numba-cuda is left untouched."
 
 
+@requires_numba_cuda
 def test_unrecognised_disable_value_warns_and_stays_active():
     proc = run_python(STATE, NUMBA_CUDA_LCS_DISABLE="maybe")
     assert proc.stdout.splitlines()[0].split()[0] == "True"
@@ -104,6 +109,7 @@ def test_demo_without_numba_cuda_fails_with_the_fix():
     assert "Traceback" not in proc.stderr
 
 
+@requires_numba_cuda
 def test_unsupported_numba_cuda_reason_after_a_refused_activation(monkeypatch):
 
     numba_cuda_lcs.deactivate()
@@ -118,6 +124,7 @@ def test_unsupported_numba_cuda_reason_after_a_refused_activation(monkeypatch):
     assert numba_cuda_lcs.inactive_reason() is None
 
 
+@requires_numba_cuda
 def test_deactivate_reason():
     numba_cuda_lcs.deactivate()
     try:
@@ -134,8 +141,9 @@ NVRTC_MISSING = (
 
 
 def cpu_demo_with(monkeypatch, compile_ptx):
-    """The demo's text on a machine without a GPU whose ``compile_ptx`` is
-    *compile_ptx* (numba-cuda's public function, which the demo calls)."""
+    """The demo's exit code and text on a machine without a GPU whose
+    ``compile_ptx`` is *compile_ptx* (numba-cuda's public function, which
+    the demo calls)."""
     import io
 
     from numba import cuda
@@ -143,8 +151,8 @@ def cpu_demo_with(monkeypatch, compile_ptx):
     monkeypatch.setattr(cuda, "is_available", lambda: False)
     monkeypatch.setattr(cuda, "compile_ptx", compile_ptx)
     out = io.StringIO()
-    assert demo.main([], out=out) == 0
-    return out.getvalue()
+    code = demo.main([], out=out)
+    return code, out.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -160,6 +168,7 @@ def cpu_demo_with(monkeypatch, compile_ptx):
     ],
     ids=["nvrtc", "nvrtc-chained", "nvvm", "other"],
 )
+@requires_numba_cuda
 def test_demo_names_the_missing_library(monkeypatch, error, says):
     def compile_ptx(*args, **kwargs):
         if error == "chained":  # the loader's error behind numba-cuda's own
@@ -169,14 +178,16 @@ def test_demo_names_the_missing_library(monkeypatch, error, says):
                 raise RuntimeError("compilation failed") from inner
         raise error
 
-    text = cpu_demo_with(monkeypatch, compile_ptx)
-    assert "The compile-only view cannot run: " + says in text
+    code, text = cpu_demo_with(monkeypatch, compile_ptx)
+    assert code == 1  # a step that fails fails the demo
+    assert "the compile-only view cannot run: " + says in text
     if "is not installed" in says:
         assert "numba-cuda-lcs[cu13]" in text and "numba-cuda-lcs[cu12]" in text
     if "NVRTC" in says:
         assert "NVVM" not in text
 
 
+@requires_numba_cuda
 def test_demo_keeps_warnings_the_user_should_see(monkeypatch):
     import warnings
 
@@ -196,4 +207,5 @@ def test_demo_keeps_warnings_the_user_should_see(monkeypatch):
         cpu_demo_with(monkeypatch, compile_ptx)
     messages = [str(w.message) for w in caught]
     assert messages == ["something the user should see"]
-    assert len(calls) == 3  # the compile-only view ran, once per block size
+    # The compile-only view ran (this fake's empty PTX then fails the demo).
+    assert calls

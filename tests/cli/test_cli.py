@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from support.installs import requires_numba_cuda
 from support.processes import PACKAGE_PARENT, run_python
 from support.twins import child_env
 
@@ -51,6 +52,7 @@ def test_unknown_arguments_are_rejected_with_usage(args):
     assert proc.stdout == ""
 
 
+@requires_numba_cuda
 def test_info_reports_versions_tls_hook_and_patches(twins):
     proc = run_cli("info")
     assert proc.returncode == 0, proc.stderr

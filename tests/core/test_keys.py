@@ -1,6 +1,7 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.installs import requires_numpy
 
 from numba_cuda_lcs import keys
 
@@ -61,6 +62,7 @@ def test_project_to_fewer_fields():
     assert keys.project(full[keys.BLOCKDIM], keys.GRIDDIM) is None
 
 
+@requires_numpy
 def test_compile_only_configurations_accept_numpy_integers():
     import numpy as np
 

@@ -4,6 +4,7 @@ launcher and launch sites (C or twin): over both; the rest runs once."""
 import io
 
 import pytest
+from support.installs import requires_numba_cuda
 from support.processes import run_python
 
 from numba_cuda_lcs import demo
@@ -38,6 +39,7 @@ def test_demo_on_a_gpu_compiles_once_per_block_size(twins):
     assert "3 compiled" in text  # the block sum: one compile per block size
 
 
+@requires_numba_cuda
 def test_demo_command_runs_and_exits_zero():
     proc = run_python("-m", "numba_cuda_lcs", "demo", env={"PYTHONWARNINGS": "ignore"}, timeout=600)
     assert proc.stdout.startswith("numba-cuda-lcs ")

@@ -156,3 +156,25 @@ def test_marks_made_before_the_compile_frame_opens_reach_the_compilation():
     finally:
         numba_cuda_lcs.tls.end_compile(token)
     assert marks.early_marks(configured) == 0
+
+
+def test_compile_only_marking_outside_its_block_raises_naming_the_fix():
+    # Documented (docs/launch-config.md): marking outside a compilation for
+    # that configuration raises LaunchConfigUnavailableError.
+    from numba_cuda_lcs.marking import CompileOnlyLaunchConfig
+
+    def check(cfg):
+        with pytest.raises(LaunchConfigUnavailableError) as info:
+            cfg.mark_kernel_as_launch_config_sensitive("blockdim")
+        message = str(info.value)
+        assert message.startswith("No launch config set")
+        assert "compiling_for(griddim, blockdim)" in message and "cc=(9, 0)" in message
+
+    check(CompileOnlyLaunchConfig(1, 64))  # never published
+    with launchconfig.compiling_for(1, 64) as outer:
+        with launchconfig.compiling_for(1, 128):
+            check(outer)  # another configuration is compiling
+        outer.mark_kernel_as_launch_config_sensitive("blockdim")  # its own block: fine
+    check(outer)  # after its block
+    assert outer.marked_fields == ("blockdim",)
+    assert outer.get_kernel_launch_config_fields() == ()
