@@ -8,10 +8,11 @@
 #   LANES="tests launcher demo|bench" bash scripts/gpu-lanes.sh
 #
 # Default lanes (with fewer GPUs than lanes, lanes share GPUs in turn):
-#   0: tests (PYTEST_JOBS=4), launcher, mlir, examples, demo
+#   0: tests (PYTEST_JOBS=4), launcher, examples, demo
 #   1: bench (before/after when .before/ holds another tree)
 #   2: numba-suite cudapy
-#   3: mlir-suite, then numba-suite cudadrv doc_examples
+#   3: mlir (our numba-cuda-mlir tests), mlir-suite, numba-suite cudadrv doc_examples
+# LANE_TIMEOUT (540 s) bounds each lane, so that one device call returns.
 # Logs: gpu-out/lane-N/; $OUT gets logs.tar.gz, summary.txt and the JSON.
 set -u
 cd "$(dirname "$0")/.."
@@ -36,7 +37,7 @@ $PY -m pip install --no-deps --no-build-isolation --no-index . > "$OUT_DIR/insta
 
 GPUS=$(nvidia-smi --query-gpu=index --format=csv,noheader | wc -l)
 CORES=$(nproc)
-DEFAULT_LANES="tests launcher mlir examples demo|bench|numba-suite:cudapy|mlir-suite numba-suite:cudadrv,doc_examples"
+DEFAULT_LANES="tests launcher examples demo|bench|numba-suite:cudapy|mlir mlir-suite numba-suite:cudadrv,doc_examples"
 IFS='|' read -r -a lanes <<< "${LANES:-$DEFAULT_LANES}"
 BENCH_CORES=4
 pids=()
@@ -59,13 +60,14 @@ for i in "${!lanes[@]}"; do
   echo "lane $i on GPU $gpu, cores $cpus: ${stages[*]} ${pkgs:+($pkgs)}" | tee -a "$SUMMARY"
   env -u OUT CUDA_VISIBLE_DEVICES=$gpu INSTALL=0 LOG_DIR=$dir STAGES="${stages[*]}" \
     NUMBA_SUITE_PACKAGES="$pkgs" PYTEST_JOBS=${PYTEST_JOBS:-4} \
-    taskset -c "$cpus" bash scripts/gpu-suite.sh > "$dir/lane.log" 2>&1 &
+    timeout "${LANE_TIMEOUT:-540}" taskset -c "$cpus" bash scripts/gpu-suite.sh > "$dir/lane.log" 2>&1 &
   pids+=($!)
 done
 status=0
 for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || status=1
   { echo; echo "######## lane $i: ${lanes[$i]}"; cat "$OUT_DIR/lane-$i/summary.txt"; } >> "$SUMMARY"
+  # A lane stopped by LANE_TIMEOUT leaves its partial logs (and says so).
 done
 echo "== lanes exit status $status" | tee -a "$SUMMARY"
 if [ -n "${OUT:-}" ]; then

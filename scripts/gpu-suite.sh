@@ -141,8 +141,8 @@ fi
 
 if stage examples && [ -f "$ROOT/scripts/run-examples.sh" ]; then
   say "== examples"
-  LOG_DIR=$LOG_DIR bash "$ROOT/scripts/run-examples.sh" > "$LOG_DIR/examples.log" 2>&1 || status=1
-  tail -n 30 "$LOG_DIR/examples.log" | tee -a "$SUMMARY"
+  LOG=$LOG_DIR/examples.log bash "$ROOT/scripts/run-examples.sh" > "$LOG_DIR/examples-run.log" 2>&1 || status=1
+  tail -n 30 "$LOG_DIR/examples-run.log" | tee -a "$SUMMARY"
 fi
 
 if stage demo; then
