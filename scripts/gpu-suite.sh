@@ -159,7 +159,7 @@ if stage bench && [ "${SKIP_BENCH:-0}" != 1 ]; then
   fi
   say "== launch-overhead benchmark ${before[*]:+(with ${before[*]})}"
   $PY "$ROOT/scripts/bench-launch-overhead.py" --loops "${BENCH_LOOPS:-20000}" --loops4 "${BENCH_LOOPS4:-10000}" \
-     --repeats "${BENCH_REPEATS:-5}" "${before[@]}" --output "$LOG_DIR/launch-overhead.json" > "$LOG_DIR/bench.log" 2> "$LOG_DIR/bench.err" || status=1
+     --repeats "${BENCH_REPEATS:-5}" ${BENCH_VARIANTS:+--variants "$BENCH_VARIANTS"} "${before[@]}" --output "$LOG_DIR/launch-overhead.json" > "$LOG_DIR/bench.log" 2> "$LOG_DIR/bench.err" || status=1
   cat "$LOG_DIR/bench.log" >> "$SUMMARY"
 fi
 

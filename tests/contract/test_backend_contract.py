@@ -200,7 +200,9 @@ def test_one_limit_rule_on_both_compilers(compiler):
             assert out.copy_to_host()[0] == block
     counts = inspection.compile_counters(kernel)
     assert counts["evictions"] == 2 and counts["fields"] == ("blockdim",)
-    keyed = {tuple(r["key"].get("blockdim", ())) for r in inspection.specializations(kernel)}
-    assert {(96, 1, 1), (128, 1, 1), (160, 1, 1)} <= keyed
+    keyed = {r["key"]["blockdim"] for r in inspection.specializations(kernel) if r["key"]}
+    # Three live keys, the two most recent among them (numba-cuda's kernel
+    # keeps serving its first block, 32, itself; numba-cuda-mlir keeps 96).
+    assert len(keyed) == 3 and {(128, 1, 1), (160, 1, 1)} <= keyed
     found = [w for w in caught if "live specializations" in str(w.message)]
     assert len(found) == 1 and found[0].filename == __file__

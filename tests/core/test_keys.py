@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.installs import requires_numpy
 
@@ -96,6 +96,7 @@ def test_compile_only_configurations_no_device_can_launch_are_rejected(
             pass
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(
     st.tuples(st.integers(1, 2**31 - 1), st.integers(1, 65535), st.integers(1, 65535)),
     st.tuples(st.integers(1, 1024), st.integers(1, 1024), st.integers(1, 64)),
