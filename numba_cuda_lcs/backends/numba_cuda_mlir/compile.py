@@ -41,7 +41,7 @@ from ...errors import LaunchConfigUnavailableError
 from .cache import LCSCache
 from .manifest import NAMES
 from .routing import root_state
-from .state import Compiled, KernelState, launching, request_reroute
+from .state import Compiled, KernelState, launching, request_reroute, swap_on_marked
 
 
 class Reroute(Exception):
@@ -66,6 +66,17 @@ def _is_active(dispatcher):
 def _reroute(why):
     request_reroute()
     raise Reroute(why)
+
+
+def _reroute_marked(rstate):
+    """``launching.on_marked`` for a launch compiling the kernel itself."""
+
+    def on_marked(marker):
+        with NAMES.compiler_lock:
+            rstate.widen(marker)
+        _reroute("another process marked the kernel launch-config sensitive")
+
+    return on_marked
 
 
 def config_for(root):
@@ -123,6 +134,9 @@ def make_compile_impl(original):
                         rstate.widen(marker)
                     _reroute("the disk cache marks the kernel launch-config sensitive")
         _active.dispatchers.append(self)
+        previous_on_marked = swap_on_marked(
+            _reroute_marked(rstate) if config is not None and not child else None
+        )
         try:
             launch_bounds = _keys.BLOCKDIM if rstate.launch_bounds else 0
             with _launchconfig.compile_frame(root, config, launch_bounds):
@@ -133,7 +147,11 @@ def make_compile_impl(original):
                 seconds = time.perf_counter() - started
                 marked = tls.compile_marks()
         finally:
+            swap_on_marked(previous_on_marked)
             _active.dispatchers.pop()
+            cache = _cache_of(self)
+            if cache is not None:
+                cache.release_lock()  # the compile failed, or saved elsewhere
         new = [k for k in list(self.overloads) if k not in before]
         from_cache = sum(self._cache_hits.values()) != hits_before
         if not new:
@@ -241,6 +259,7 @@ def make_compile_public(original):
         config = outer if outer is not None and getattr(outer, "dispatcher", 0) is None else None
         before = set(self.overloads)
         token = tls.begin_compile(config)
+        previous_on_marked = swap_on_marked(None)  # no launch to route again
         try:
             try:
                 result = original(self, sig, *rest, **kwargs)
@@ -260,6 +279,10 @@ def make_compile_public(original):
             marked = tls.compile_marks()
         finally:
             tls.end_compile(token)
+            swap_on_marked(previous_on_marked)
+            cache = _cache_of(self)
+            if cache is not None:
+                cache.release_lock()
         if marked:
             tls.add_marks(marked)  # the compiling_for() block's marks
             with NAMES.compiler_lock:
