@@ -367,6 +367,14 @@ class Waiter:
                 return Claim(UNLOCKED)
             reason = stale_reason(holder, self.bound)
             if reason is not None:
+                if reason.startswith("older"):
+                    _warn_once(
+                        ("stale", path, holder.get("token")),
+                        f"numba-cuda-lcs: the lock of {self.what} held by "
+                        f"{describe_holder(holder)} is {reason}; taking it over and "
+                        f"compiling here (lock {path}). Set {TIMEOUT_ENV} to a larger "
+                        "number of seconds if its compiles take longer.",
+                    )
                 break_stale(path, holder)
                 continue
             now = self._clock()

@@ -73,6 +73,18 @@ def pytest_runtest_setup(item):
 
 
 def pytest_collection_modifyitems(config, items):
+    # one_twin: tests whose work happens in child processes (which bind
+    # their own implementation) run once, over the C twin when built.
+    if len(TWINS) > 1:
+        dropped = [
+            item
+            for item in items
+            if "one_twin" in item.keywords
+            and getattr(getattr(item, "callspec", None), "params", {}).get("twins") != TWINS[0]
+        ]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if item not in dropped]
     for item in items:
         if "gpu" in item.keywords and not HAS_GPU:
             item.add_marker(pytest.mark.skip(reason=NO_GPU_REASON))

@@ -40,12 +40,17 @@ def parse_signature(text):
             with contextlib.suppress(Exception):
                 argtypes, _return_type = nb.normalize_signature(f"({text},)")
         if argtypes is not None:
-            return tuple(argtypes)
+            return tuple(argtypes)  # no return type
         raise WarmError(
             f"cannot parse the signature {text!r} ({type(exc).__name__}: {exc}). Write the "
             "argument types as numba-cuda does, e.g. 'float32[::1], int64' or "
             "'void(float32[:, ::1], int32)'"
         ) from None
+    if _return_type is not None and _return_type != nb.none_type:
+        raise WarmError(
+            f"the signature {text!r} returns {_return_type}, but a kernel returns "
+            "nothing: give the argument types alone, or void(...)"
+        )
     return tuple(argtypes)
 
 
