@@ -51,6 +51,7 @@ class SlowBuild(t.FakeBuild):
 lcs_compile._build_kernel = SlowBuild(spec["mask"])
 dispatcher = t.process_dispatcher(module.kern)
 if spec.get("start_file"):
+    open(spec["start_file"] + f".ready.{os.getpid()}", "w").close()
     while not os.path.exists(spec["start_file"]):
         time.sleep(0.002)
 with warnings.catch_warnings(record=True) as caught:
@@ -131,11 +132,19 @@ def compiles(workspace):
     return [tuple(line.split()) for line in log.read_text().splitlines()] if log.exists() else []
 
 
+def release_together(workspace, procs):
+    """Start *procs* at once: when every one has imported and is waiting."""
+    deadline = time.monotonic() + TIMEOUT
+    while len(list(workspace.glob("start.ready.*"))) < len(procs):
+        assert time.monotonic() < deadline, "children never got ready"
+        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+        time.sleep(0.02)
+    (workspace / "start").touch()
+
+
 def together(workspace, count, **spec):
-    start = workspace / "start"
-    procs = [child(workspace, start_file=start, **spec) for _ in range(count)]
-    time.sleep(1.5)  # numba-cuda imported in all of them
-    start.touch()
+    procs = [child(workspace, start_file=workspace / "start", **spec) for _ in range(count)]
+    release_together(workspace, procs)
     return [report(p) for p in procs]
 
 
@@ -179,8 +188,7 @@ def test_concurrent_saves_of_different_entries_all_stay_in_the_index(workspace):
     procs = [
         child(workspace, start_file=start, save_keys=blocks, rounds=1) for blocks in per_process
     ]
-    time.sleep(1.5)
-    start.touch()
+    release_together(workspace, procs)
     for proc in procs:
         report(proc)
     everything = [b for blocks in per_process for b in blocks]

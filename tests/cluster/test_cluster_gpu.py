@@ -79,7 +79,9 @@ if spec["compiler"] == "numba-cuda-mlir":
     from numba_cuda_mlir import cuda
 else:
     from numba import cuda
+cuda.to_device(np.zeros(1, np.float32))  # the CUDA context, before the start
 if spec.get("start_file"):
+    open(spec["start_file"] + f".ready.{os.getpid()}", "w").close()
     while not os.path.exists(spec["start_file"]):
         time.sleep(0.002)
 started = time.perf_counter()
@@ -170,7 +172,10 @@ def report(proc):
 def test_processes_started_together_compile_each_configuration_once(workspace, compiler, processes):
     start = workspace / "start"
     procs = [child(workspace, compiler, BLOCKS, start) for _ in range(processes)]
-    time.sleep(8)  # every child has imported its compiler and is waiting
+    deadline = time.monotonic() + TIMEOUT
+    while len(list(workspace.glob("start.ready.*"))) < processes:  # all at the line
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs)
+        time.sleep(0.05)
     start.touch()
     reports = [report(p) for p in procs]
     assert all(r["correct"] for r in reports)

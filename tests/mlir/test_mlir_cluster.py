@@ -79,6 +79,7 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     with backend.compile_target((9, 0)):
         if spec.get("start_file"):
+            open(spec["start_file"] + f".ready.{os.getpid()}", "w").close()
             while not os.path.exists(spec["start_file"]):
                 time.sleep(0.002)
         for block in spec["blocks"]:
@@ -141,6 +142,16 @@ def report(proc):
     return json.loads(lines[-1][len("LCS-RESULT ") :])
 
 
+def release_together(workspace, procs):
+    """Start *procs* at once: when every one has imported and is waiting."""
+    deadline = time.monotonic() + TIMEOUT
+    while len(list(workspace.glob("start.ready.*"))) < len(procs):
+        assert time.monotonic() < deadline, "children never got ready"
+        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+        time.sleep(0.02)
+    (workspace / "start").touch()
+
+
 def run_child(workspace, kernel, blocks, **env):
     return report(child(workspace, kernel, blocks, **env))
 
@@ -179,8 +190,7 @@ BLOCKS = [32, 64, 128, 256]
 def test_processes_started_together_compile_each_configuration_once(workspace, processes):
     start = workspace / "start"
     procs = [child(workspace, "blocky", BLOCKS, start_file=start) for _ in range(processes)]
-    time.sleep(1.0)
-    start.touch()
+    release_together(workspace, procs)
     reports = [report(p) for p in procs]
     assert sum(r["compiles"] for r in reports) == len(BLOCKS), reports
     assert sum(r["cache_loads"] for r in reports) == len(BLOCKS) * (processes - 1)
@@ -191,8 +201,7 @@ def test_processes_started_together_compile_each_configuration_once(workspace, p
 def test_processes_started_together_compile_a_plain_kernel_once(workspace):
     start = workspace / "start"
     procs = [child(workspace, "plain", BLOCKS, start_file=start) for _ in range(3)]
-    time.sleep(1.0)
-    start.touch()
+    release_together(workspace, procs)
     reports = [report(p) for p in procs]
     assert sum(r["compiles"] for r in reports) == 1, reports
     assert sum(r["cache_loads"] for r in reports) == 2
