@@ -115,6 +115,17 @@ def make_compile_impl(original):
         state = self.__dict__.get("_lcs")
         if state is not None and state.device_masks is not None:
             return original(self, args, *rest, **kwargs)
+        try:
+            return compile_and_place(self, state, args, rest, kwargs)
+        finally:
+            # The entry lock a miss took (cache.py) goes once the result is
+            # where it belongs: saved by numba-cuda-mlir, moved and saved
+            # under its launch key with the marker written, or failed.
+            cache = _cache_of(self)
+            if cache is not None:
+                cache.release_lock()
+
+    def compile_and_place(self, state, args, rest, kwargs):
         child = state is not None and state.root is not None
         root = state.root if child else self
         rstate = root_state(root)
@@ -149,9 +160,6 @@ def make_compile_impl(original):
         finally:
             swap_on_marked(previous_on_marked)
             _active.dispatchers.pop()
-            cache = _cache_of(self)
-            if cache is not None:
-                cache.release_lock()  # the compile failed, or saved elsewhere
         new = [k for k in list(self.overloads) if k not in before]
         from_cache = sum(self._cache_hits.values()) != hits_before
         if not new:
