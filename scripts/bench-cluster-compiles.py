@@ -101,6 +101,17 @@ print("LCS-RESULT " + json.dumps({
 """
 
 
+def package_parent():
+    """Where the numba_cuda_lcs this Python imports lives (installed, or this
+    checkout when it is not installed)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("numba_cuda_lcs")
+    if spec is None or spec.origin is None:
+        return ROOT
+    return os.path.dirname(os.path.dirname(spec.origin))
+
+
 def run(processes, args, workdir):
     cache = os.path.join(workdir, f"cache-{processes}")
     shutil.rmtree(cache, ignore_errors=True)
@@ -109,7 +120,7 @@ def run(processes, args, workdir):
     env = dict(os.environ)
     env["NUMBA_CACHE_DIR"] = cache
     env["BENCH_COMPILER"] = args.compiler
-    env["PYTHONPATH"] = os.pathsep.join([workdir, ROOT, env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([workdir, package_parent(), env.get("PYTHONPATH", "")])
     env.pop("NUMBA_CUDA_LCS_DISABLE", None)
     if args.no_locks:
         env["NUMBA_CUDA_LCS_CACHE_LOCK_TIMEOUT"] = "0"
