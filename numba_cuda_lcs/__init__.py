@@ -30,6 +30,7 @@ from .errors import (
     LaunchConstantUsageError,
     UnsupportedCompilerError,
     UnsupportedNumbaCudaError,
+    WarmError,
 )
 from .inspection import set_launch_bounds_from_block, set_max_specializations
 from .keys import FIELD_NAMES
@@ -62,6 +63,10 @@ __all__ = [
     "LaunchConstantUsageError",
     "UnsupportedCompilerError",
     "UnsupportedNumbaCudaError",
+    "WarmError",
+    "warm",
 ]
 
 _activation.activate_on_import()
+
+from .warming import warm  # noqa: E402  (after activation: it reads the registry)

@@ -1,5 +1,6 @@
 """``python -m numba_cuda_lcs``: ``demo`` (the default) runs the demo,
-``info`` prints what is installed and active."""
+``info`` prints what is installed and active, ``warm`` compiles launch
+configurations of a kernel into its disk cache ahead of time."""
 
 from __future__ import annotations
 
@@ -55,7 +56,76 @@ def _parser() -> argparse.ArgumentParser:
             "numba-cuda attributes it patches."
         ),
     )
+    warm = commands.add_parser(
+        "warm",
+        help="compile launch configurations of a cache=True kernel into its disk cache",
+        description=(
+            "Compile MODULE:KERNEL (a @cuda.jit(cache=True) kernel; MODULE may be a "
+            "path/to/file.py) for every signature and every grid x block x sharedmem "
+            "configuration into its disk cache (NUMBA_CACHE_DIR), without launching it, "
+            "so that production processes load on their first launch. numba-cuda-mlir "
+            "kernels compile without a GPU for --cc; numba-cuda kernels need a GPU of "
+            "the compute capability the cache is for. Exit status: 0 done, 1 some "
+            "failed, 2 bad input, 130 interrupted."
+        ),
+    )
+    warm.add_argument("kernel", metavar="MODULE:KERNEL")
+    warm.add_argument(
+        "--signature",
+        "-s",
+        action="append",
+        required=True,
+        help="argument types, as @cuda.jit takes them ('float32[::1], int64'); repeatable",
+    )
+    warm.add_argument(
+        "--block", "-b", required=True, help="block sizes: 64,128,256 (16x16 for 2-D)"
+    )
+    warm.add_argument("--grid", "-g", default="1", help="grid sizes (default 1)")
+    warm.add_argument(
+        "--sharedmem", default="0", help="dynamic shared memory sizes in bytes (default 0)"
+    )
+    warm.add_argument(
+        "-j", "--jobs", type=int, default=1, help="compile in N worker processes (default 1)"
+    )
+    warm.add_argument(
+        "--cc",
+        default=None,
+        help="compute capability to compile for (9.0); without a GPU: numba-cuda-mlir only",
+    )
     return parser
+
+
+def _warm(args: argparse.Namespace) -> int:
+    from . import warming as _warm_module
+    from .errors import WarmError
+
+    try:
+        if args.jobs < 1:
+            raise WarmError(f"-j takes a number of processes of at least 1, got {args.jobs}")
+        configs = _warm_module.configurations(
+            _warm_module.parse_dims(args.grid, "grid size"),
+            _warm_module.parse_dims(args.block, "block size"),
+            [int(v) for v in _warm_module.parse_dims(args.sharedmem, "sharedmem")],
+        )
+        report = _warm_module.warm(
+            args.kernel,
+            args.signature,
+            configs,
+            jobs=args.jobs,
+            cc=args.cc,
+            progress=sys.stderr,
+            isolated=True,  # this process only warms
+        )
+    except WarmError as exc:
+        print(f"{PROG} warm: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG} warm: interrupted", file=sys.stderr)
+        return 130
+    print(report.summary())
+    if report.interrupted:
+        return 130
+    return 0 if report.ok else 1
 
 
 def _version_of(name: str) -> str:
@@ -133,6 +203,8 @@ def info(out: typing.TextIO | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "warm":
+        return _warm(args)
     if args.command in (None, "demo"):
         from .demo import main as demo_main
 

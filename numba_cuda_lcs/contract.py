@@ -24,6 +24,7 @@ only after its compiler's trigger module has been imported; importing it
 loads and checks its manifest.
 """
 
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
 from .inspection import CompileCounters, SpecializationRow
@@ -71,3 +72,31 @@ class Backend(Protocol):
 
     def set_launch_bounds_from_block(self, kernel: Any, enabled: bool = True) -> None:
         """Compile *kernel* with launch bounds = the block's thread count."""
+
+    # -- warming the disk cache (numba_cuda_lcs.warm) ----------------------------
+
+    def has_disk_cache(self, kernel: Any) -> bool:
+        """True when *kernel* was declared with ``cache=True``."""
+
+    def parse_signature(self, text: Any) -> tuple[Any, ...]:
+        """The argument types of a signature (text as ``@cuda.jit`` takes
+        it, or a tuple of types); :class:`~numba_cuda_lcs.errors.WarmError`
+        naming the fix when it cannot be read."""
+
+    def compile_target(self, cc: tuple[int, int] | None) -> AbstractContextManager[Any]:
+        """While open, compiles are for compute capability *cc* (None: the
+        current device's); raises ``WarmError`` saying why when the compiler
+        cannot compile for it here (numba-cuda: no GPU of that compute
+        capability)."""
+
+    def compile_for_launch(
+        self,
+        kernel: Any,
+        argtypes: tuple[Any, ...],
+        griddim: tuple[int, ...],
+        blockdim: tuple[int, ...],
+        sharedmem: int,
+    ) -> Any:
+        """Compile, or load from the disk cache, what ``kernel[griddim,
+        blockdim, 0, sharedmem]`` would run for arguments of *argtypes*,
+        routed as a launch, without launching."""

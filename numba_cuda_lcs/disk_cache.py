@@ -24,6 +24,14 @@ else is here, once:
   with a warning; an LC-S kernel the compiler cannot serialize stays in
   memory (one warning per cache).  Plain kernels keep the compiler's
   behaviour for the last case.
+- *Compile once across processes* (:mod:`numba_cuda_lcs.cache_locks`): the
+  lock of an entry (:meth:`LCSDiskCache.lcs_lock_path`, claimed through
+  :meth:`LCSDiskCache.lcs_waiter` by the backend around its miss, compile
+  and save), and the index lock every save holds, so that concurrent saves
+  of different entries all stay in the index.
+- *A shared cache is code* (:mod:`numba_cuda_lcs.cache_trust`): a cache
+  directory or entry that others can write is warned about once and neither
+  loaded from, locked in nor saved to.
 """
 
 import abc
@@ -31,8 +39,8 @@ import json
 import os
 import threading
 
+from . import cache_locks, cache_trust, user_warnings
 from . import keys as _keys
-from . import user_warnings
 from ._version import __version__ as LCS_VERSION
 
 #: Where an LC-S entry's payload holds the launch key it was saved for.
@@ -134,6 +142,24 @@ class LCSDiskCache(abc.ABC):
         """Atomically write the marker; False when it cannot be written."""
         return write_marker(self.marker_path, mask, self.lcs_ensure_directory)
 
+    def lcs_trusted(self):
+        """Whether this function's files in the cache directory may be
+        loaded (warns once per directory when not; see ``cache_trust``)."""
+        name, directory, base = self.lcs_location()
+        return cache_trust.trusted(directory, f"{base}.", name)
+
+    def lcs_lock_path(self, index_key):
+        """The lock file of the entry whose full index key is *index_key*."""
+        _name, directory, base = self.lcs_location()
+        return cache_locks.entry_lock_path(directory, base, index_key)
+
+    def lcs_waiter(self):
+        """A :class:`~numba_cuda_lcs.cache_locks.Waiter` for one compile of
+        this function (it never waits when locks are off or the directory is
+        not trusted)."""
+        name, _directory, _base = self.lcs_location()
+        return cache_locks.Waiter(name, None if self.lcs_trusted() else 0)
+
     def lcs_index_key(self, compiler_key):
         """The compiler's index key, plus the index extra for LC-S entries."""
         extra = index_extra(self.lcs_launch_key)
@@ -142,6 +168,8 @@ class LCSDiskCache(abc.ABC):
     def lcs_load(self, load, saved_key_of):
         """``load()`` (the compiler's load), or None when it fails or found
         an entry saved for another key (``saved_key_of(result)``)."""
+        if not self.lcs_trusted():
+            return None
         try:
             result = load()
         except Exception as exc:  # a corrupted index or data file
@@ -156,12 +184,18 @@ class LCSDiskCache(abc.ABC):
         return result
 
     def lcs_save(self, save):
-        """``save()`` (the compiler's save) with the faults above handled."""
+        """``save()`` (the compiler's save) with the faults above handled,
+        under the index lock; nothing is saved in an untrusted directory."""
+        name, directory, base = self.lcs_location()
+        if not self.lcs_trusted():
+            return
         try:
-            self.lcs_reset_unreadable_index()
-            save()
+            self.lcs_ensure_directory()
+            index_path = os.path.join(directory, f"{base}.nbi")
+            with cache_locks.index_locked(index_path, name):
+                self.lcs_reset_unreadable_index()
+                save()
         except OSError as exc:
-            name, directory, _base = self.lcs_location()
             user_warnings.warn(
                 f"numba-cuda-lcs: cannot write the disk cache for {name} in "
                 f"{directory!r} ({exc}); the kernel stays compiled in memory"
@@ -173,7 +207,6 @@ class LCSDiskCache(abc.ABC):
             # device arrays, ...): its specializations stay in memory.
             if not self.lcs_unsaveable_warned:
                 self.lcs_unsaveable_warned = True
-                name, _directory, _base = self.lcs_location()
                 user_warnings.warn(
                     f"numba-cuda-lcs: {name} cannot be disk-cached ({exc}); its "
                     "launch-config specializations stay compiled in memory"

@@ -33,3 +33,10 @@ class UnsupportedCompilerError(UnsupportedNumbaCudaError):
 class LaunchConstantUsageError(TypeError):
     """A ``numba_cuda_lcs.launch`` accessor is misused in kernel code (used
     without parentheses, or called with arguments); the message names the fix."""
+
+
+class WarmError(ValueError):
+    """``numba_cuda_lcs.warm`` cannot do what it was asked (a kernel or
+    module not found, a signature or configuration it cannot use, a compiler
+    that cannot compile here); the message names the fix.  Nothing was
+    written to the cache."""

@@ -19,6 +19,7 @@ from .inspection import (
 from .manifest import COMPILER, check_version
 from .manifest import describe as describe_internals
 from .patches import install, installed_patches, is_installed, uninstall
+from .warm import compile_for_launch, compile_target, has_disk_cache, parse_signature
 
 __all__ = [
     "COMPILER",
@@ -33,4 +34,8 @@ __all__ = [
     "counters",
     "set_max_specializations",
     "set_launch_bounds_from_block",
+    "has_disk_cache",
+    "parse_signature",
+    "compile_target",
+    "compile_for_launch",
 ]

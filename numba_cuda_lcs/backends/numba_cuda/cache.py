@@ -7,7 +7,8 @@ What the package adds to a compiler's cache is compiler-neutral
 key, so stock processes sharing the directory still load them.  One cache
 object serves every launch key of a kernel: :meth:`LCSCache.load_for` and
 :meth:`LCSCache.save_for` set the key around one call (under numba-cuda's
-compiler lock).
+compiler lock).  Across processes, ``compile._obtain_kernel`` claims the
+entry's lock (:meth:`LCSCache.lock_path_for`) between a miss and the save.
 """
 
 from ... import disk_cache
@@ -66,6 +67,15 @@ class LCSCache(disk_cache.LCSDiskCache, nb.CUDACache):
                 lambda: self.load_overload(sig, target_context),
                 lambda kernel: kernel._lcs.saved_key,
             )
+        finally:
+            self._keyed(None)
+
+    def lock_path_for(self, sig, codegen, launch_key):
+        """The lock file of the entry of *sig* for *launch_key* (None:
+        plain): keyed by the full index key, as a load would look it up."""
+        self._keyed(launch_key)
+        try:
+            return self.lcs_lock_path(self._index_key(sig, codegen))
         finally:
             self._keyed(None)
 

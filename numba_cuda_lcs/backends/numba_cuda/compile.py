@@ -10,7 +10,7 @@ was compiled for.  Follows numba-cuda 0.30.4's ``CUDADispatcher.compile``
 
 import time
 
-from ... import disk_cache, marks, tls
+from ... import cache_locks, disk_cache, marks, tls
 from ... import keys as _keys
 from ... import launchconfig as _launchconfig
 from ...errors import LaunchConfigUnavailableError
@@ -141,43 +141,76 @@ def _obtain_kernel(self, root, sig, argtypes, config):
             raise RuntimeError("Compilation disabled")
         return _build_kernel(self, argtypes, config)
 
+    # Load, else compile once across processes: claim the entry's lock, and
+    # while another process holds it wait, then load what it saved.  The
+    # entry (its mask, so its key) is read afresh after every wait: the
+    # holder may have found the kernel LC-S and written the marker.
     routing = root._lcs.routing if root._lcs is not None else None
-    marker_mask = cache.read_marker()
-    mask = (marker_mask or 0) | (routing.mask if routing is not None else 0)
-    kernel = None
+    waiter = None
+    lock = None
+    try:
+        while True:
+            marker_mask = cache.read_marker()
+            mask = (marker_mask or 0) | (routing.mask if routing is not None else 0)
+            kernel, launch_key = _load(self, cache, sig, mask, config)
+            if kernel is not None:
+                self._cache_hits[sig] += 1
+                state_of(root).cache_loads += 1
+                if kernel.launch_config_sensitive:
+                    # Saved under this mask's key: valid for every launch that
+                    # has the same key.
+                    _tag(kernel, mask, config)
+                return kernel
+            if mask and config is None:
+                break  # nothing to key an entry by: compile in memory
+            path = cache.lock_path_for(sig, self.targetctx.codegen(), launch_key)
+            if lock is not None:
+                if lock.path == path:
+                    break  # held, and still a miss: compile it
+                lock.release()  # the entry changed (the kernel turned LC-S)
+                lock = None
+            if waiter is None:
+                waiter = cache.lcs_waiter()
+            claim = waiter.claim(path)
+            if claim.outcome == cache_locks.HELD:
+                lock = claim.lock  # load once more under it
+            elif claim.outcome != cache_locks.RELEASED:
+                break  # compile without the lock
+
+        self._cache_misses[sig] += 1
+        if not self._can_compile:
+            raise RuntimeError("Compilation disabled")
+        kernel = _build_kernel(self, argtypes, config)
+        if kernel.launch_config_sensitive:
+            mask |= kernel._lcs.mask
+        if mask:
+            if marker_mask != mask and not cache.write_marker(mask):
+                _disable_disk_cache(self, root, cache)
+                return kernel
+            if config is None:
+                return kernel  # nothing to key an entry of an LC-S kernel by
+            cache.save_for(sig, kernel, config._lcs_keys[mask])
+        else:
+            cache.save_for(sig, kernel, None)
+        return kernel
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _load(self, cache, sig, mask, config):
+    """(the entry for *mask*'s key of *config*, or None; that key)."""
     if not mask:
         kernel = cache.load_for(sig, self.targetctx, None)
         if kernel is not None and kernel.launch_config_sensitive:
             # An LC-S entry without a marker: whoever wrote it, it cannot be
             # trusted for this configuration.  Recompile and re-mark.
             kernel = None
-    elif config is not None:
-        kernel = cache.load_for(sig, self.targetctx, config._lcs_keys[mask])
-    if kernel is not None:
-        self._cache_hits[sig] += 1
-        state_of(root).cache_loads += 1
-        if kernel.launch_config_sensitive:
-            # Saved under this mask's key: valid for every launch that has
-            # the same key.
-            _tag(kernel, mask, config)
-        return kernel
-
-    self._cache_misses[sig] += 1
-    if not self._can_compile:
-        raise RuntimeError("Compilation disabled")
-    kernel = _build_kernel(self, argtypes, config)
-    if kernel.launch_config_sensitive:
-        mask |= kernel._lcs.mask
-    if mask:
-        if marker_mask != mask and not cache.write_marker(mask):
-            _disable_disk_cache(self, root, cache)
-            return kernel
-        if config is None:
-            return kernel  # nothing to key an entry of an LC-S kernel by
-        cache.save_for(sig, kernel, config._lcs_keys[mask])
-    else:
-        cache.save_for(sig, kernel, None)
-    return kernel
+        return kernel, None
+    if config is None:
+        return None, None
+    launch_key = config._lcs_keys[mask]
+    return cache.load_for(sig, self.targetctx, launch_key), launch_key
 
 
 def _disable_disk_cache(self, root, cache):

@@ -10,10 +10,22 @@ it).  A specialization's cache holds its launch key for every entry.
 
 numba-cuda-mlir skips its disk cache for every kernel while a
 whole-function planner is registered; numba-cuda-lcs registers none.
+
+Compile once across processes: numba-cuda-mlir's ``_compile_impl`` loads,
+compiles and saves in one method, so the entry's lock is claimed where a
+load misses (:meth:`LCSCache.load_overload`: while another process holds
+it, wait and load what it saved) and released after the save
+(:meth:`LCSCache.save_overload`), or by the wrapped ``_compile_impl`` /
+``_compile_public`` when the compile fails or its result goes elsewhere
+(:meth:`LCSCache.release_lock`).  A kernel found LC-S meanwhile (the holder
+wrote the marker) asks the launch to route again (``state.launching.on_marked``).
 """
 
-from ... import disk_cache, tls
+import threading
+
+from ... import cache_locks, disk_cache, tls
 from .manifest import NAMES
+from .state import launching
 
 
 class LCSCacheImpl(NAMES.MLIRCacheImpl):
@@ -41,6 +53,7 @@ class LCSCache(disk_cache.LCSDiskCache, NAMES.MLIRCache):
         super().__init__(py_func, targetoptions)
         self.lcs_launch_key = self._impl.lcs_launch_key = launch_key
         self.lcs_mask = mask
+        self._lcs_held = {}  # thread id -> the entry lock it holds
 
     # -- what numba_cuda_lcs.disk_cache needs from numba-cuda-mlir's cache -------
 
@@ -62,10 +75,54 @@ class LCSCache(disk_cache.LCSDiskCache, NAMES.MLIRCache):
     # -- numba-cuda-mlir's load and save, through the shared layer ------------------
 
     def load_overload(self, sig, target_context):
+        result = self._load(sig, target_context)
+        if result is not None:
+            return result
+        self.release_lock()
+        path = self.lcs_lock_path(self._index_key(sig, target_context.codegen()))
+        waiter = self.lcs_waiter()
+        while True:
+            claim = waiter.claim(path)
+            if claim.outcome == cache_locks.UNLOCKED:
+                return None  # compile without the lock
+            if claim.outcome == cache_locks.HELD:
+                try:
+                    self._check_marker()
+                    result = self._load(sig, target_context)
+                except BaseException:
+                    claim.lock.release()
+                    raise
+                if result is not None:
+                    claim.lock.release()
+                    return result
+                # Released after the save, or by the compile's wrapper.
+                self._lcs_held[threading.get_ident()] = claim.lock
+                return None
+            self._check_marker()  # RELEASED: what did the holder save?
+            result = self._load(sig, target_context)
+            if result is not None:
+                return result
+
+    def _load(self, sig, target_context):
         return self.lcs_load(
             lambda: super(LCSCache, self).load_overload(sig, target_context),
             lambda cres: cres.metadata.pop(disk_cache.SAVED_KEY, None),
         )
+
+    def _check_marker(self):
+        """The kernel's own cache (plain key): if another process found the
+        kernel LC-S meanwhile, the launch compiling it routes again."""
+        on_marked = launching.on_marked
+        if on_marked is not None and self.lcs_launch_key is None:
+            marker = self.read_marker()
+            if marker:
+                on_marked(marker)
+
+    def release_lock(self):
+        """Release the entry lock this thread holds here, if any."""
+        lock = self._lcs_held.pop(threading.get_ident(), None)
+        if lock is not None:
+            lock.release()
 
     def save_overload(self, sig, data):
         # A compile that marked fields this cache's key does not hold
@@ -73,7 +130,10 @@ class LCSCache(disk_cache.LCSDiskCache, NAMES.MLIRCache):
         # moves to, under that key.
         if tls.in_compile() and tls.compile_marks() & ~self.lcs_mask:
             return
-        self.lcs_save(lambda: super(LCSCache, self).save_overload(sig, data))
+        try:
+            self.lcs_save(lambda: super(LCSCache, self).save_overload(sig, data))
+        finally:
+            self.release_lock()
 
     def save_moved(self, compiled):
         """Save a result compiled elsewhere and moved here."""

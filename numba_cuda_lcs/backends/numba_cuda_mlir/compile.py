@@ -41,7 +41,7 @@ from ...errors import LaunchConfigUnavailableError
 from .cache import LCSCache
 from .manifest import NAMES
 from .routing import root_state
-from .state import Compiled, KernelState, launching, request_reroute
+from .state import Compiled, KernelState, launching, request_reroute, swap_on_marked
 
 
 class Reroute(Exception):
@@ -66,6 +66,17 @@ def _is_active(dispatcher):
 def _reroute(why):
     request_reroute()
     raise Reroute(why)
+
+
+def _reroute_marked(rstate):
+    """``launching.on_marked`` for a launch compiling the kernel itself."""
+
+    def on_marked(marker):
+        with NAMES.compiler_lock:
+            rstate.widen(marker)
+        _reroute("another process marked the kernel launch-config sensitive")
+
+    return on_marked
 
 
 def config_for(root):
@@ -104,6 +115,17 @@ def make_compile_impl(original):
         state = self.__dict__.get("_lcs")
         if state is not None and state.device_masks is not None:
             return original(self, args, *rest, **kwargs)
+        try:
+            return compile_and_place(self, state, args, rest, kwargs)
+        finally:
+            # The entry lock a miss took (cache.py) goes once the result is
+            # where it belongs: saved by numba-cuda-mlir, moved and saved
+            # under its launch key with the marker written, or failed.
+            cache = _cache_of(self)
+            if cache is not None:
+                cache.release_lock()
+
+    def compile_and_place(self, state, args, rest, kwargs):
         child = state is not None and state.root is not None
         root = state.root if child else self
         rstate = root_state(root)
@@ -123,6 +145,9 @@ def make_compile_impl(original):
                         rstate.widen(marker)
                     _reroute("the disk cache marks the kernel launch-config sensitive")
         _active.dispatchers.append(self)
+        previous_on_marked = swap_on_marked(
+            _reroute_marked(rstate) if config is not None and not child else None
+        )
         try:
             launch_bounds = _keys.BLOCKDIM if rstate.launch_bounds else 0
             with _launchconfig.compile_frame(root, config, launch_bounds):
@@ -133,6 +158,7 @@ def make_compile_impl(original):
                 seconds = time.perf_counter() - started
                 marked = tls.compile_marks()
         finally:
+            swap_on_marked(previous_on_marked)
             _active.dispatchers.pop()
         new = [k for k in list(self.overloads) if k not in before]
         from_cache = sum(self._cache_hits.values()) != hits_before
@@ -241,6 +267,7 @@ def make_compile_public(original):
         config = outer if outer is not None and getattr(outer, "dispatcher", 0) is None else None
         before = set(self.overloads)
         token = tls.begin_compile(config)
+        previous_on_marked = swap_on_marked(None)  # no launch to route again
         try:
             try:
                 result = original(self, sig, *rest, **kwargs)
@@ -260,6 +287,10 @@ def make_compile_public(original):
             marked = tls.compile_marks()
         finally:
             tls.end_compile(token)
+            swap_on_marked(previous_on_marked)
+            cache = _cache_of(self)
+            if cache is not None:
+                cache.release_lock()
         if marked:
             tls.add_marks(marked)  # the compiling_for() block's marks
             with NAMES.compiler_lock:

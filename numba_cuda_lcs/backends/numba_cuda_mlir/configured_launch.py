@@ -47,6 +47,13 @@ def invoke(marshaller, target, args):
     return marshaller(*args)
 
 
+def compile_without_launch(marshaller, target, args):
+    """What numba-cuda-mlir's configured launcher does on a miss -- compile
+    *target* for *args* (its ``_compile``, which loads from the disk cache
+    first) -- and nothing else."""
+    return target._compile(list(args))
+
+
 class LaunchConfiguration(LaunchConfigMarking):
     """What ``kernel[...]`` returns while numba-cuda-lcs is active for
     numba-cuda-mlir.
@@ -110,7 +117,29 @@ class LaunchConfiguration(LaunchConfigMarking):
             current.launch = prev_launch
             tls.swap_args(prev_args)
 
-    def _launch_routed(self, args):
+    def compile_only(self, args):
+        """Compile (or load from the disk cache) what calling this launch
+        with *args* would run, routing as a launch does, without launching
+        (nor running pre-launch callbacks): ``numba_cuda_lcs.warm``."""
+        prev_args = tls.swap_args(args)
+        current = launching
+        prev_launch = current.launch
+        current.launch = self
+        try:
+            if not self._state.mask:
+                current.reroute = False
+                try:
+                    return compile_without_launch(self._plain, self.dispatcher, args)
+                except Exception:
+                    if not current.reroute:
+                        raise
+                    current.reroute = False
+            return self._launch_routed(args, compile_without_launch)
+        finally:
+            current.launch = prev_launch
+            tls.swap_args(prev_args)
+
+    def _launch_routed(self, args, run=None):
         current = launching
         for _ in range(MAX_ROUTING_ATTEMPTS):
             state = self._state
@@ -137,7 +166,7 @@ class LaunchConfiguration(LaunchConfigMarking):
                 target._lcs.hits += 1
             current.reroute = False
             try:
-                return invoke(marshaller, target, args)
+                return (run or invoke)(marshaller, target, args)
             except Exception:
                 if not current.reroute:
                     raise

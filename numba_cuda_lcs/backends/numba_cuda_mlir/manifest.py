@@ -128,7 +128,45 @@ TABLE = (
         _DESCRIPTOR,
         "MLIRDispatcher._compile",
         None,
-        "called: the native launcher's compile callback (tests)",
+        "called: the native launcher's compile callback (warm compiles through it "
+        "without launching; so do the tests' fake launches)",
+    ),
+    Internal(
+        "numba_cuda_mlir.tools",
+        None,
+        "tools",
+        "warm --cc: the compute capability to compile for without a GPU",
+    ),
+    Internal(
+        "numba_cuda_mlir.tools",
+        "_cached_cc",
+        None,
+        "replaced for the duration of a warm with --cc (patches.compile_for_cc): "
+        "get_gpu_compute_capability() returns it instead of asking the driver",
+    ),
+    Internal(
+        "numba_cuda_mlir.tools",
+        "get_gpu_compute_capability",
+        None,
+        "called: the current device's compute capability (warm without --cc)",
+    ),
+    Internal(
+        "numba_cuda_mlir.numba_cuda.typing.typeof",
+        "typeof",
+        "typeof",
+        "warm: checks that a sample argument has the signature's type",
+    ),
+    Internal(
+        "numba_cuda_mlir.numba_cuda.np.numpy_support",
+        None,
+        "numpy_support",
+        "warm: numpy dtypes of the signature's array and scalar types",
+    ),
+    Internal(
+        "numba_cuda_mlir.numba_cuda",
+        "types",
+        "types",
+        "warm: the kinds of argument types it can make samples of",
     ),
     InstanceAttribute(
         "MLIRDispatcher",

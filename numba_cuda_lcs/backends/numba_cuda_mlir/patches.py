@@ -18,7 +18,10 @@ configuration: a kernel itself never holds configuration-dependent code
 to their specializations.
 """
 
-from ...patching import Installation, PatchSpec
+import contextlib
+import threading
+
+from ...patching import Installation, PatchSet, PatchSpec
 from . import compile as _compile
 from . import configured_launch as _configured_launch
 from . import constants as _constants
@@ -130,3 +133,26 @@ def install():
 def uninstall():
     """Undo :func:`install`.  Returns False if it was not installed."""
     return _installation.uninstall()
+
+
+_cc_lock = threading.Lock()
+
+CC_WHY = (
+    "warm --cc: numba-cuda-mlir compiles (and keys cache entries) for this "
+    "compute capability instead of asking the driver for the device's"
+)
+
+
+@contextlib.contextmanager
+def compile_for_cc(cc):
+    """While the block runs, numba-cuda-mlir compiles for compute capability
+    *cc* ((major, minor)) in this whole process, GPU or not: its
+    ``tools.get_gpu_compute_capability()`` returns the value cached in
+    ``tools._cached_cc`` before asking the driver.  Restored afterwards."""
+    with _cc_lock:
+        patches = PatchSet()
+        patches.replace(NAMES.tools, "_cached_cc", (int(cc[0]), int(cc[1])), CC_WHY)
+        try:
+            yield
+        finally:
+            patches.undo()

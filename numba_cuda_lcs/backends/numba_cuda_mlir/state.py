@@ -96,13 +96,24 @@ def max_specializations(state):
 
 class _Launching(threading.local):
     """The configured launch whose call is in progress on this thread (its
-    compilations see it), and whether a compile asked it to route again."""
+    compilations see it), whether a compile asked it to route again, and
+    what a compile of the kernel itself does when its disk cache turns out
+    to mark it LC-S while it waited for another process (``on_marked(mask)``,
+    raises; None outside such a compile)."""
 
     launch = None
     reroute = False
+    on_marked = None
 
 
 launching = _Launching()
+
+
+def swap_on_marked(on_marked):
+    """Set ``launching.on_marked`` for this thread; returns the previous one."""
+    previous = launching.on_marked
+    launching.on_marked = on_marked
+    return previous
 
 
 def request_reroute():

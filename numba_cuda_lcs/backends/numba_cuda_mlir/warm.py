@@ -1,0 +1,126 @@
+"""Warming the disk cache ahead of time (numba-cuda-mlir): compile what a
+launch with a given configuration and argument types would run, without
+launching -- and, given a compute capability, without a GPU.
+
+numba-cuda-mlir compiles cubins for the compute capability its
+``tools.get_gpu_compute_capability()`` returns and keys its cache entries by
+it; :func:`compile_target` makes that the one named (``patches.compile_for_cc``),
+so a container build or a CI job without a GPU can fill the cache for the
+GPUs production runs on.
+
+A launch compiles for the numba types of its arguments (``typeof``), so the
+compile goes through numba-cuda-mlir's own path with a small sample argument
+of each type of the signature (arrays of 2 elements per dimension, zeros;
+scalars): what a launch with real arguments of those types would compile.
+"""
+
+import contextlib
+
+import numpy as np
+
+from ...errors import WarmError
+from .configured_launch import LaunchConfiguration
+from .manifest import NAMES
+from .patches import compile_for_cc
+
+
+def parse_signature(text):
+    """The argument types of *text* (``"float32[::1], int64"``,
+    ``"void(float32[::1])"``) or of a tuple of numba-cuda-mlir types."""
+    try:
+        argtypes, _return_type = NAMES.normalize_signature(text)
+    except Exception as exc:
+        argtypes = None
+        if isinstance(text, str):
+            # One argument type ("float32[::1]") is not a tuple yet.
+            with contextlib.suppress(Exception):
+                argtypes, _return_type = NAMES.normalize_signature(f"({text},)")
+        if argtypes is not None:
+            return tuple(argtypes)  # no return type
+        raise WarmError(
+            f"cannot parse the signature {text!r} ({type(exc).__name__}: {exc}). Write the "
+            "argument types as numba-cuda-mlir does, e.g. 'float32[::1], int64' or "
+            "'void(float32[:, ::1], int32)'"
+        ) from None
+    if _return_type is not None and _return_type != NAMES.types.none:
+        raise WarmError(
+            f"the signature {text!r} returns {_return_type}, but a kernel returns "
+            "nothing: give the argument types alone, or void(...)"
+        )
+    return tuple(argtypes)
+
+
+def _device_cc():
+    try:
+        return tuple(NAMES.tools.get_gpu_compute_capability(tuple))
+    except Exception as exc:
+        raise WarmError(
+            "numba-cuda-mlir found no CUDA device to compile for "
+            f"({type(exc).__name__}: {exc}). Name the compute capability of the GPUs the "
+            "cache is for: --cc 9.0 (warm(..., cc=(9, 0)))."
+        ) from None
+
+
+@contextlib.contextmanager
+def compile_target(cc):
+    """Compile for compute capability *cc* ((major, minor)), with or
+    without a GPU; None: the current device's (a GPU is needed)."""
+    if cc is None:
+        yield _device_cc()
+        return
+    with compile_for_cc(cc):
+        yield tuple(cc)
+
+
+def has_disk_cache(kernel):
+    return isinstance(kernel._cache, NAMES.MLIRCache)
+
+
+def sample_args(argtypes):
+    """One argument value per type whose ``typeof`` is that type."""
+    return tuple(_sample(ty) for ty in argtypes)
+
+
+def _sample(ty):
+    types = NAMES.types
+    try:
+        if isinstance(ty, types.Array):
+            dtype = NAMES.numpy_support.as_dtype(ty.dtype)
+            shape = (2,) * ty.ndim
+            if ty.layout == "F":
+                value = np.zeros(shape, dtype, order="F")
+            elif ty.layout == "A" and ty.ndim:
+                value = np.zeros((*shape[:-1], 4), dtype)[..., ::2]
+            else:
+                value = np.zeros(shape, dtype)
+            if not ty.mutable:
+                value.flags.writeable = False
+        elif isinstance(ty, (types.Boolean, types.Integer, types.Float, types.Complex)):
+            value = NAMES.numpy_support.as_dtype(ty).type(0)
+        else:
+            raise TypeError(f"no sample value for {type(ty).__name__} arguments")
+        found = NAMES.typeof(value)
+    except Exception as exc:
+        raise WarmError(
+            f"warm cannot make an argument of type {ty} ({exc}): it compiles for arrays "
+            "and numeric or boolean scalars. Warm this kernel by launching it once "
+            "per configuration in a warm-up script instead."
+        ) from None
+    if found != ty:
+        raise WarmError(
+            f"warm cannot make an argument of type {ty} (a sample is typed {found}): "
+            "warm this kernel by launching it once per configuration in a warm-up "
+            "script instead."
+        )
+    return value
+
+
+def compile_for_launch(kernel, argtypes, griddim, blockdim, sharedmem):
+    """Compile (or load from the disk cache) what ``kernel[griddim, blockdim,
+    0, sharedmem]`` would run for arguments of types *argtypes*, routing as
+    a launch does, without launching."""
+    args = sample_args(argtypes)
+    launch = kernel[griddim, blockdim, 0, sharedmem]
+    if not isinstance(launch, LaunchConfiguration):
+        raise WarmError(f"{kernel!r} is not a kernel numba-cuda-lcs routes")
+    launch.compile_only(args)
