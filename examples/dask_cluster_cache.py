@@ -141,7 +141,8 @@ def main(argv=None):
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:
         print(
-            f"skipped: dask.distributed is not installed ({exc}): pip install 'numba-cuda-lcs[dask]'"
+            f"skipped: dask.distributed is not installed ({exc}): "
+            "pip install 'numba-cuda-lcs[dask]'"
         )
         return 0
 
