@@ -27,17 +27,11 @@ SUMMARY=$LOG_DIR/summary.txt
 say() { echo "$*" | tee -a "$SUMMARY"; }
 export PYTHONUNBUFFERED=1
 
-SITE=/tmp/lcs-site
 if [ "${INSTALL:-1}" != 0 ]; then
-  mkdir -p "$SITE"
-  if compgen -G ".mlir/*.tar.xz" > /dev/null; then
-    for f in .mlir/*.tar.xz; do tar -xJf "$f" -C "$SITE"; done
-  fi
-  if compgen -G ".whl/*.whl" > /dev/null; then
-    $PY -m pip install -q --no-index --no-deps --target "$SITE" .whl/*.whl
-  fi
+  . scripts/gpu-carried-site.sh
+elif [ -d /tmp/lcs-site ]; then
+  export PYTHONPATH=/tmp/lcs-site${PYTHONPATH:+:$PYTHONPATH}
 fi
-[ -d "$SITE" ] && export PYTHONPATH=$SITE${PYTHONPATH:+:$PYTHONPATH}
 if [ "${INSTALL:-1}" != 0 ]; then
   if $PY -m pip install --no-deps --no-build-isolation --no-index . > "$LOG_DIR/install.log" 2>&1; then
     say "installed numba-cuda-lcs"
@@ -64,7 +58,8 @@ if stage tests; then
 fi
 
 if stage bench; then
-  for variant in "numba-cuda:" "numba-cuda:--no-locks" "numba-cuda-mlir:"; do
+  # CLUSTER_BENCH="numba-cuda: numba-cuda-mlir:" picks variants (compiler:extra args).
+  for variant in ${CLUSTER_BENCH:-numba-cuda: numba-cuda:--no-locks numba-cuda-mlir:}; do
     compiler=${variant%%:*}; extra=${variant#*:}
     name=cluster-compiles-$compiler${extra:+-no-locks}
     $PY scripts/bench-cluster-compiles.py --compiler "$compiler" $extra \
@@ -74,7 +69,7 @@ if stage bench; then
 fi
 
 if stage dask; then
-  for compiler in numba-cuda numba-cuda-mlir; do
+  for compiler in ${DASK_COMPILERS:-numba-cuda numba-cuda-mlir}; do
     $PY examples/dask_cluster_cache.py --workers 4 --compiler "$compiler" --json \
         > "$LOG_DIR/dask-$compiler.txt" 2>&1 || status=1
     say "dask example, $compiler:"; grep -v '^LCS-DASK' "$LOG_DIR/dask-$compiler.txt" | tail -8 | tee -a "$SUMMARY"

@@ -24,23 +24,7 @@ SUMMARY=$OUT_DIR/summary.txt
 : > "$SUMMARY"
 
 export PYTHONUNBUFFERED=1
-if compgen -G ".mlir/*.tar.xz" > /dev/null; then
-  mkdir -p /tmp/lcs-site && for f in .mlir/*.tar.xz; do tar -xJf "$f" -C /tmp/lcs-site; done
-elif compgen -G ".whl/*.whl" > /dev/null; then
-  $PY -m pip install -q --no-index --no-deps --target /tmp/lcs-site .whl/*.whl
-fi
-[ -d /tmp/lcs-site ] && export PYTHONPATH=/tmp/lcs-site${PYTHONPATH:+:$PYTHONPATH}
-# The carried numpy (<2.5) also replaces the environment's own: a child process
-# whose working directory is site-packages (our subprocess tests run there)
-# puts that directory before PYTHONPATH and would import numpy 2.5, which
-# numba-cuda 0.30 cannot use.
-SITE=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-if compgen -G "/tmp/lcs-site/numpy-*.dist-info" > /dev/null && [ -w "$SITE" ]; then
-  rm -rf "$SITE"/numpy "$SITE"/numpy-*.dist-info "$SITE"/numpy.libs
-  cp -a /tmp/lcs-site/numpy /tmp/lcs-site/numpy-*.dist-info "$SITE"/
-  [ -d /tmp/lcs-site/numpy.libs ] && cp -a /tmp/lcs-site/numpy.libs "$SITE"/
-  echo "numpy in $SITE: $(cd /tmp && $PY -c 'import numpy; print(numpy.__version__)')" | tee -a "$SUMMARY"
-fi
+. scripts/gpu-carried-site.sh
 echo "== $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)" | tee -a "$SUMMARY"
 nvidia-smi --query-gpu=index,name,driver_version --format=csv,noheader 2>&1 | tee -a "$SUMMARY"
 $PY -m pip install --no-deps --no-build-isolation --no-index . > "$OUT_DIR/install.log" 2>&1 \

@@ -39,12 +39,8 @@ export PYTHONUNBUFFERED=1
 # ../shared/gpu-mlir-carry.sh: carry .mlir instead of .whl for the mlir stage.
 if [ "${INSTALL:-1}" = 0 ]; then
   [ -d /tmp/lcs-site ] && export PYTHONPATH=/tmp/lcs-site${PYTHONPATH:+:$PYTHONPATH}
-elif compgen -G ".mlir/*.tar.xz" > /dev/null; then
-  mkdir -p /tmp/lcs-site && for f in .mlir/*.tar.xz; do tar -xJf "$f" -C /tmp/lcs-site; done
-  export PYTHONPATH=/tmp/lcs-site${PYTHONPATH:+:$PYTHONPATH}
-elif compgen -G ".whl/*.whl" > /dev/null; then
-  $PY -m pip install -q --no-index --no-deps --target /tmp/lcs-site .whl/*.whl
-  export PYTHONPATH=/tmp/lcs-site${PYTHONPATH:+:$PYTHONPATH}
+else
+  . scripts/gpu-carried-site.sh
 fi
 
 say "== $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)"
