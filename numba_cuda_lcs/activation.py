@@ -299,6 +299,13 @@ def activate_on_trigger_import() -> None:
         # numba-cuda-lcs itself is importing the compiler (an install is in
         # progress): that activation completes the job.
         return
+    if all(
+        entry.compiler in active_compilers()
+        for entry in SUPPORTED
+        if entry.trigger in sys.modules and entry.installed()
+    ):
+        # Importing the package to resolve this callback activated it already.
+        return
     activate_on_import()
 
 

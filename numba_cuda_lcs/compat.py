@@ -14,8 +14,9 @@ warns about them once per process (called at activation), and
 from __future__ import annotations
 
 import sys
-import warnings
 from importlib import metadata
+
+from . import user_warnings
 
 __all__ = [
     "INSTALL_COMMAND",
@@ -101,5 +102,5 @@ def warn_known_problems() -> list[str]:
     if problems and not _warned:
         _warned = True
         for problem in problems:
-            warnings.warn(f"numba-cuda-lcs: {problem}", RuntimeWarning, stacklevel=3)
+            user_warnings.warn(f"numba-cuda-lcs: {problem}", RuntimeWarning)
     return problems

@@ -61,10 +61,21 @@ def with_saved_key(payload, launch_key):
     return dict(payload, **{SAVED_KEY: launch_key})
 
 
+#: Where numba-cuda entries written by numba-cuda-lcs 0.1.0 held it.
+LEGACY_SAVED_KEYS = ("_lcs_saved_key",)
+
+
 def split_saved_key(payload):
-    """(the payload without the saved key, the saved key or None)."""
+    """(the payload without the saved key, the saved key or None); entries
+    written by 0.1.0 (:data:`LEGACY_SAVED_KEYS`) read as well, so that the
+    compiler never sees a field it does not know."""
     payload = dict(payload)
-    return payload, payload.pop(SAVED_KEY, None)
+    saved = payload.pop(SAVED_KEY, None)
+    for legacy in LEGACY_SAVED_KEYS:
+        found = payload.pop(legacy, None)
+        if saved is None:
+            saved = found
+    return payload, saved
 
 
 def read_marker(path):

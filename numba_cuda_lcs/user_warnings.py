@@ -8,18 +8,30 @@ numba-cuda-lcs and the compilers, whichever path reached the warning.
 
 import sys
 import warnings
+from types import FrameType
 
-#: Module prefixes whose frames are not the user's.
-_OURS_AND_COMPILERS = ("numba_cuda_lcs", "numba.", "numba_cuda", "_numba_cuda_lcs_autoload")
+#: Packages whose frames are not the user's: ours and the compilers'.
+_NOT_USER = (
+    "numba_cuda_lcs",
+    "_numba_cuda_lcs_autoload",
+    "numba",
+    "numba_cuda",
+    "numba_cuda_mlir",
+)
 
 
-def warn(message, category=RuntimeWarning):
+def _is_user(module: str) -> bool:
+    return not any(module == name or module.startswith(name + ".") for name in _NOT_USER)
+
+
+def warn(message: str | Warning, category: type[Warning] = RuntimeWarning) -> None:
     """``warnings.warn`` at the first frame outside numba-cuda-lcs and the
     compilers (*category* is ignored when *message* is a Warning)."""
-    frame, level = sys._getframe(1), 2  # level 2: the caller of warn()
+    frame: FrameType | None = sys._getframe(1)
+    level = 2  # the caller of warn()
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
-        if not module.startswith(_OURS_AND_COMPILERS):
+        if _is_user(module):
             break
         frame, level = frame.f_back, level + 1
     else:

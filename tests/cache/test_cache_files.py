@@ -186,6 +186,18 @@ def test_index_extra_is_none_for_plain_kernels_and_tagged_otherwise():
     assert disk_cache.index_extra(KEY32) == ("numba-cuda-lcs", __version__, KEY32)
 
 
+def test_saved_key_round_trip_and_entries_written_by_0_1_0():
+    payload = disk_cache.with_saved_key({"cubin": b"x"}, KEY32)
+    assert disk_cache.split_saved_key(payload) == ({"cubin": b"x"}, KEY32)
+    assert disk_cache.with_saved_key({"cubin": b"x"}, None) == {"cubin": b"x"}
+    # 0.1.0 stored the key under another name: it is read, and never left
+    # in the payload for numba-cuda's _Kernel._rebuild(**payload) to choke on.
+    assert disk_cache.split_saved_key({"cubin": b"x", "_lcs_saved_key": KEY64}) == (
+        {"cubin": b"x"},
+        KEY64,
+    )
+
+
 def test_plain_index_key_is_numba_cudas_and_lcs_keys_append_the_extra(mod):
     ours, stock = LCSCache(mod.kern), StockCUDACache(mod.kern)
     codegen = StubCodegen()

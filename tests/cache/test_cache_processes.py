@@ -13,6 +13,7 @@ import time
 import warnings
 
 import pytest
+from support import installs
 
 import numba_cuda_lcs
 from numba_cuda_lcs import cache_locks, cache_trust, keys
@@ -73,6 +74,8 @@ print("LCS-RESULT " + json.dumps({
 
 @pytest.fixture
 def workspace(tmp_path):
+    if not installs.installed("numba_cuda"):  # the children compile with numba-cuda
+        pytest.skip(installs.reason_for("numba") or "needs numba-cuda")
     src = tmp_path / "src"
     src.mkdir()
     from test_cache_files import MODULE_SOURCE

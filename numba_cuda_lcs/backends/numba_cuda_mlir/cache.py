@@ -76,7 +76,9 @@ class LCSCache(disk_cache.LCSDiskCache, NAMES.MLIRCache):
 
     def load_overload(self, sig, target_context):
         result = self._load(sig, target_context)
-        if result is not None:
+        if result is not None or not self._enabled:
+            # A disabled cache (its marker could not be written) saves
+            # nothing: no other process should wait for it.
             return result
         self.release_lock()
         path = self.lcs_lock_path(self._index_key(sig, target_context.codegen()))
@@ -130,6 +132,9 @@ class LCSCache(disk_cache.LCSDiskCache, NAMES.MLIRCache):
         # moves to, under that key.
         if tls.in_compile() and tls.compile_marks() & ~self.lcs_mask:
             return
+        if not self._enabled:  # disabled: numba-cuda-mlir would save nothing
+            self.release_lock()
+            return
         try:
             self.lcs_save(lambda: super(LCSCache, self).save_overload(sig, data))
         finally:
@@ -138,4 +143,6 @@ class LCSCache(disk_cache.LCSDiskCache, NAMES.MLIRCache):
     def save_moved(self, compiled):
         """Save a result compiled elsewhere and moved here."""
         cres = getattr(compiled, "cres", compiled)
+        if not self._enabled:
+            return
         self.lcs_save(lambda: super(LCSCache, self).save_overload(cres.signature, cres))

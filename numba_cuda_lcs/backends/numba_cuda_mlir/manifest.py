@@ -176,6 +176,11 @@ TABLE = (
     ),
     InstanceAttribute("MLIRDispatcher", "_cache", "the disk cache object enable_caching() set"),
     InstanceAttribute(
+        "MLIRCache",
+        "_enabled",
+        "False once disable() ran (marker not writable): no entry locks are taken for it",
+    ),
+    InstanceAttribute(
         "MLIRDispatcher", "_cache_hits", "counter read to tell a disk-cache load from a compile"
     ),
     InstanceAttribute(
