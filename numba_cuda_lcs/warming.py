@@ -36,6 +36,8 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
 
 from . import keys as _keys
 from . import registry
@@ -50,12 +52,12 @@ SKIPPED = "skipped"  # not reached (interrupted)
 
 @dataclasses.dataclass(frozen=True)
 class Configuration:
-    griddim: tuple
-    blockdim: tuple
+    griddim: tuple[int, int, int]
+    blockdim: tuple[int, int, int]
     sharedmem: int
 
-    def describe(self):
-        def dim(d):
+    def describe(self) -> str:
+        def dim(d: tuple[int, ...]) -> str:
             return "x".join(str(v) for v in (d[:1] if d[1:] == (1, 1) else d))
 
         return f"grid={dim(self.griddim)} block={dim(self.blockdim)} sharedmem={self.sharedmem}"
@@ -73,31 +75,31 @@ class Result:
 @dataclasses.dataclass
 class WarmReport:
     kernel: str
-    results: list
-    fields: tuple = ()  # the fields the kernel depends on (empty: plain)
+    results: list[Result]
+    fields: tuple[str, ...] = ()  # the fields the kernel depends on (empty: plain)
     seconds: float = 0.0
     interrupted: bool = False
 
-    def count(self, status):
+    def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
 
     @property
-    def compiled(self):
+    def compiled(self) -> int:
         return self.count(COMPILED)
 
     @property
-    def cached(self):
+    def cached(self) -> int:
         return self.count(CACHED)
 
     @property
-    def failed(self):
+    def failed(self) -> int:
         return self.count(FAILED)
 
     @property
-    def ok(self):
+    def ok(self) -> bool:
         return not self.failed and not self.interrupted
 
-    def summary(self):
+    def summary(self) -> str:
         total = len(self.results)
         lines = [
             f"warm {self.kernel}: {total} configuration(s): {self.compiled} compiled, "
@@ -123,7 +125,9 @@ class WarmReport:
 # -- input -------------------------------------------------------------------------
 
 
-def configurations(grids=(1,), blocks=(), sharedmems=(0,)):
+def configurations(
+    grids: Iterable[Any] = (1,), blocks: Iterable[Any] = (), sharedmems: Iterable[int] = (0,)
+) -> list[Configuration]:
     """Every (grid, block, sharedmem) of the three lists, validated: a
     configuration no CUDA device launches raises :class:`WarmError`."""
     if not blocks:
@@ -147,7 +151,7 @@ def configurations(grids=(1,), blocks=(), sharedmems=(0,)):
     return list(dict.fromkeys(found))
 
 
-def as_configuration(value):
+def as_configuration(value: Any) -> Configuration:
     """A :class:`Configuration` from one, a dict (griddim, blockdim,
     sharedmem) or a tuple (griddim, blockdim[, sharedmem])."""
     if isinstance(value, Configuration):
@@ -168,7 +172,7 @@ def as_configuration(value):
     return configurations([grid], [block], [shared])[0]
 
 
-def parse_dims(text, what):
+def parse_dims(text: str, what: str) -> list[Any]:
     """``"64,128,256"`` -> [64, 128, 256]; ``"16x16,32x8"`` -> [(16, 16), (32, 8)]."""
     found = []
     for item in str(text).replace(" ", "").split(","):
@@ -187,7 +191,7 @@ def parse_dims(text, what):
     return found
 
 
-def parse_cc(text):
+def parse_cc(text: Any) -> tuple[int, int] | None:
     """``"9.0"`` / ``"90"`` / ``"sm_90"`` / ``(9, 0)`` -> (9, 0)."""
     if text is None:
         return None
@@ -205,7 +209,7 @@ def parse_cc(text):
     raise WarmError(f"cannot read the compute capability {text!r}: write it as 9.0 (or sm_90)")
 
 
-def load_kernel(reference):
+def load_kernel(reference: str) -> Any:
     """The kernel named by ``MODULE:KERNEL`` or ``path/to/file.py:KERNEL``."""
     module_part, sep, name = str(reference).rpartition(":")
     if not sep or not module_part or not name:
@@ -246,7 +250,7 @@ def load_kernel(reference):
     return found
 
 
-def _import_file(path):
+def _import_file(path: str) -> Any:
     path = os.path.abspath(path)
     if not os.path.isfile(path):
         raise WarmError(f"no file {path!r}: give the path of the kernel's Python file")
@@ -266,11 +270,11 @@ def _import_file(path):
     return module
 
 
-def _is_kernel(value):
+def _is_kernel(value: Any) -> bool:
     return any(backend.owns(value) for backend in registry.installed())
 
 
-def kernel_reference(kernel):
+def kernel_reference(kernel: Any) -> str | None:
     """``module:name`` (or ``file.py:name``) under which worker processes
     find *kernel*, or None."""
     py_func = getattr(kernel, "py_func", None)
@@ -286,14 +290,14 @@ def kernel_reference(kernel):
     return f"{module.__name__}:{names[0]}"
 
 
-def _backend(kernel):
+def _backend(kernel: Any) -> Any:
     try:
         return registry.backend_for(kernel)
     except (TypeError, RuntimeError) as exc:
         raise WarmError(str(exc)) from None
 
 
-def _signature_text(signature):
+def _signature_text(signature: Any) -> str:
     if isinstance(signature, str):
         return signature
     if isinstance(signature, (tuple, list)):
@@ -304,14 +308,16 @@ def _signature_text(signature):
 # -- one compile ---------------------------------------------------------------------
 
 
-def _counts(kernel):
+def _counts(kernel: Any) -> tuple[int, int]:
     from .inspection import compile_counters
 
     counts = compile_counters(kernel)
     return counts["compiles"], counts["cache_loads"]
 
 
-def _compile_one(backend, kernel, argtypes, signature, configuration):
+def _compile_one(
+    backend: Any, kernel: Any, argtypes: Any, signature: str, configuration: Configuration
+) -> Result:
     before = _counts(kernel)
     started = time.perf_counter()
     try:
@@ -338,7 +344,7 @@ def _compile_one(backend, kernel, argtypes, signature, configuration):
     return Result(signature, configuration, status, time.perf_counter() - started)
 
 
-def _fields(kernel):
+def _fields(kernel: Any) -> tuple[str, ...]:
     from .inspection import compile_counters
 
     return tuple(compile_counters(kernel)["fields"])
@@ -347,7 +353,16 @@ def _fields(kernel):
 # -- the warm ------------------------------------------------------------------------
 
 
-def warm(kernel, signatures, configurations, *, jobs=1, cc=None, progress=None, isolated=False):
+def warm(
+    kernel: Any,
+    signatures: Any,
+    configurations: Iterable[Any],
+    *,
+    jobs: int = 1,
+    cc: Any = None,
+    progress: TextIO | None = None,
+    isolated: bool = False,
+) -> WarmReport:
     """Compile *kernel* (a ``cache=True`` kernel, or ``"MODULE:KERNEL"``)
     for every signature of *signatures* (strings as ``@cuda.jit`` takes them,
     or tuples of types) and launch configuration of *configurations*
@@ -403,12 +418,14 @@ def warm(kernel, signatures, configurations, *, jobs=1, cc=None, progress=None, 
     return WarmReport(name, results, fields, time.perf_counter() - started, interrupted)
 
 
-def _is_signature_list(value):
+def _is_signature_list(value: Any) -> bool:
     return isinstance(value, tuple) and all(isinstance(v, (str, tuple)) for v in value)
 
 
-def _warm_here(backend, kernel, tasks, cc, bar):
-    results = []
+def _warm_here(
+    backend: Any, kernel: Any, tasks: list[Any], cc: Any, bar: Progress
+) -> tuple[list[Result], bool]:
+    results: list[Result] = []
     with _interrupts_between_tasks() as interrupt, backend.compile_target(cc):
         for text, argtypes, config in tasks:
             if interrupt.asked:
@@ -422,10 +439,10 @@ def _warm_here(backend, kernel, tasks, cc, bar):
 
 # -- worker processes ----------------------------------------------------------------
 
-_worker: dict = {}
+_worker: dict[str, Any] = {}
 
 
-def _worker_init(reference, cc):
+def _worker_init(reference: str, cc: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us between tasks
     try:
         kernel = load_kernel(reference)
@@ -437,7 +454,7 @@ def _worker_init(reference, cc):
         _worker["error"] = f"{type(exc).__name__}: {exc}"
 
 
-def _worker_task(text, config):
+def _worker_task(text: str, config: Configuration) -> tuple[Result, tuple[str, ...]]:
     if "error" in _worker:
         return Result(text, config, FAILED, 0.0, _worker["error"]), ()
     backend, kernel = _worker["backend"], _worker["kernel"]
@@ -446,12 +463,14 @@ def _worker_task(text, config):
     return result, _fields(kernel)
 
 
-def _warm_in_workers(reference, tasks, jobs, cc, bar):
+def _warm_in_workers(
+    reference: str, tasks: list[Any], jobs: int, cc: Any, bar: Progress
+) -> tuple[list[Result], bool, tuple[str, ...]]:
     import concurrent.futures
     import multiprocessing
 
-    results = [None for _ in tasks]
-    fields = set()
+    results: list[Result | None] = [None for _ in tasks]
+    fields: set[str] = set()
     context = multiprocessing.get_context("spawn")
     interrupted = False
     with _interrupts_between_tasks() as interrupt:
@@ -501,11 +520,11 @@ def _warm_in_workers(reference, tasks, jobs, cc, bar):
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
         interrupted = interrupt.asked
-    results = [
+    complete = [
         r if r is not None else Result(tasks[i][0], tasks[i][2], SKIPPED)
         for i, r in enumerate(results)
     ]
-    return results, interrupted, tuple(f for f in _keys.FIELD_NAMES if f in fields)
+    return complete, interrupted, tuple(f for f in _keys.FIELD_NAMES if f in fields)
 
 
 # -- interrupts and progress ---------------------------------------------------------
@@ -516,7 +535,7 @@ class _Interrupt:
 
 
 @contextlib.contextmanager
-def _interrupts_between_tasks():
+def _interrupts_between_tasks() -> Iterator[_Interrupt]:
     """The first Ctrl-C asks to stop after the task in progress; the second
     stops at once (KeyboardInterrupt).  Only in the main thread."""
     state = _Interrupt()
@@ -524,7 +543,7 @@ def _interrupts_between_tasks():
         yield state
         return
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: Any) -> None:
         if state.asked:
             raise KeyboardInterrupt
         state.asked = True
@@ -547,7 +566,7 @@ class Progress:
 
     WIDTH = 30
 
-    def __init__(self, total, stream, name):
+    def __init__(self, total: int, stream: TextIO | None, name: str) -> None:
         self.total = total
         self.stream = stream
         self.name = name
@@ -555,7 +574,7 @@ class Progress:
         self.counts = {COMPILED: 0, CACHED: 0, SHARED: 0, FAILED: 0}
         self.tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
 
-    def update(self, result):
+    def update(self, result: Result) -> None:
         if self.stream is None:
             return
         self.done += 1
@@ -576,7 +595,7 @@ class Progress:
             )
         self.stream.flush()
 
-    def close(self):
+    def close(self) -> None:
         if self.stream is not None and self.tty and self.done:
             self.stream.write("\n")
             self.stream.flush()
