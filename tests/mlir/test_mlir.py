@@ -490,6 +490,31 @@ def test_plain_kernels_keep_the_disk_cache_while_active(fake_launches, cache_dir
     assert stock.load_overload(sig, mlir_target.target_context) is not None
 
 
+def test_a_disabled_cache_takes_no_entry_locks(fake_launches, cache_dir, monkeypatch):
+    # A cache whose marker could not be written is disabled and saves
+    # nothing: other processes must not queue behind its compiles.
+    from numba_cuda_lcs import cache_locks
+
+    claims = []
+    real_claim = cache_locks.Waiter.claim
+
+    def claim(self, path):
+        claims.append(path)
+        return real_claim(self, path)
+
+    monkeypatch.setattr(cache_locks.Waiter, "claim", claim)
+    enabled = cuda.jit(cache=True)(cached_plain_kernel_source)
+    enabled[1, 32](X)
+    assert claims  # an enabled cache locks the entry it compiles
+    claims.clear()
+    disabled = cuda.jit(cache=True)(cached_plain_kernel_source)
+    disabled._cache.disable()
+    disabled[1, 32](X)
+    assert inspection.compile_counters(disabled)["compiles"] == 1
+    assert claims == []
+    assert not [p for p in os.listdir(_cache_subdir(cache_dir)) if p.endswith(".lock")]
+
+
 def test_recompile_drops_specializations_and_configured_launches(fake_launches):
     kernel = block_kernel()
     before = kernel[1, 64]
