@@ -4,24 +4,18 @@ save holds, and the trust check -- with the stand-ins of
 ``test_cache_files`` (code generation replaced by a slow fake that logs each
 "compile"; entries go through numba-cuda's own index and data files)."""
 
-import json
 import os
 import stat
-import subprocess
-import sys
-import time
 import warnings
 
 import pytest
-from support import installs
+from support import cluster, installs
+from support.cluster import release_together, report
 
-import numba_cuda_lcs
 from numba_cuda_lcs import cache_locks, cache_trust, keys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS_DIR = os.path.dirname(HERE)
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(numba_cuda_lcs.__file__)))
-TIMEOUT = 300
 
 CHILD = r"""
 import importlib.util, json, os, sys, time, warnings
@@ -87,15 +81,7 @@ def workspace(tmp_path):
 
 
 def env_for(workspace, **extra):
-    env = dict(os.environ)
-    env["NUMBA_CACHE_DIR"] = str(workspace / "cache")
-    env["PYTHONPATH"] = os.pathsep.join(
-        [PACKAGE_PARENT] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    )
-    for name in ("NUMBA_CUDA_LCS_DISABLE", cache_locks.TIMEOUT_ENV, cache_trust.TRUST_ENV):
-        env.pop(name, None)
-    env.update(extra)
-    return env
+    return cluster.cache_env(workspace, **extra)
 
 
 def child(workspace, *, mask=keys.BLOCKDIM, blocks=(), start_file=None, **spec_extra):
@@ -111,36 +97,12 @@ def child(workspace, *, mask=keys.BLOCKDIM, blocks=(), start_file=None, **spec_e
         "start_file": None if start_file is None else str(start_file),
         **spec_extra,
     }
-    return subprocess.Popen(
-        [sys.executable, str(workspace / "child.py"), json.dumps(spec)],
-        env=env_for(workspace, **env_extra),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def report(proc):
-    out, err = proc.communicate(timeout=TIMEOUT)
-    assert proc.returncode == 0, f"{out}\n{err}"
-    lines = [line for line in out.splitlines() if line.startswith("LCS-RESULT ")]
-    assert lines, f"{out}\n{err}"
-    return json.loads(lines[-1][len("LCS-RESULT ") :])
+    return cluster.spawn(workspace, spec, env_for(workspace, **env_extra))
 
 
 def compiles(workspace):
     log = workspace / "compiles.log"
     return [tuple(line.split()) for line in log.read_text().splitlines()] if log.exists() else []
-
-
-def release_together(workspace, procs):
-    """Start *procs* at once: when every one has imported and is waiting."""
-    deadline = time.monotonic() + TIMEOUT
-    while len(list(workspace.glob("start.ready.*"))) < len(procs):
-        assert time.monotonic() < deadline, "children never got ready"
-        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
-        time.sleep(0.02)
-    (workspace / "start").touch()
 
 
 def together(workspace, count, **spec):

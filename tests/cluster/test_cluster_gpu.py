@@ -16,14 +16,11 @@ import sys
 import time
 
 import pytest
-
-import numba_cuda_lcs
-from numba_cuda_lcs import cache_locks, cache_trust
+from support import cluster
 
 pytestmark = pytest.mark.gpu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(numba_cuda_lcs.__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "dask_cluster_cache.py")
 TIMEOUT = 600
 BLOCKS = [32, 64, 96, 128, 192, 256, 512, 1024]
@@ -132,16 +129,7 @@ def workspace(tmp_path, compiler):
 
 
 def env_for(workspace, **extra):
-    env = dict(os.environ)
-    env["NUMBA_CACHE_DIR"] = str(workspace / "cache")
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(workspace / "src"), PACKAGE_PARENT]
-        + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    )
-    for name in ("NUMBA_CUDA_LCS_DISABLE", cache_locks.TIMEOUT_ENV, cache_trust.TRUST_ENV):
-        env.pop(name, None)
-    env.update(extra)
-    return env
+    return cluster.cache_env(workspace, [workspace / "src"], **extra)
 
 
 def child(workspace, compiler, blocks, start_file=None):
@@ -151,21 +139,11 @@ def child(workspace, compiler, blocks, start_file=None):
         "blocks": blocks,
         "start_file": None if start_file is None else str(start_file),
     }
-    return subprocess.Popen(
-        [sys.executable, str(workspace / "child.py"), json.dumps(spec)],
-        env=env_for(workspace),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return cluster.spawn(workspace, spec, env_for(workspace))
 
 
 def report(proc):
-    out, err = proc.communicate(timeout=TIMEOUT)
-    assert proc.returncode == 0, f"{out}\n{err}"
-    lines = [line for line in out.splitlines() if line.startswith("LCS-RESULT ")]
-    assert lines, f"{out}\n{err}"
-    return json.loads(lines[-1][len("LCS-RESULT ") :])
+    return cluster.report(proc, timeout=TIMEOUT)
 
 
 @pytest.mark.parametrize("processes", [4, 8])

@@ -8,23 +8,21 @@ the native launch is left out (``configured_launch.compile_without_launch``
 stands for numba-cuda-mlir's launcher, as warm uses it).
 """
 
-import json
 import os
 import signal
 import stat
 import subprocess
 import sys
-import time
 
 import pytest
 
 pytest.importorskip("numba_cuda_mlir")
 
-import numba_cuda_lcs  # noqa: E402
-from numba_cuda_lcs import cache_locks, cache_trust  # noqa: E402
+from support import cluster  # noqa: E402
+from support.cluster import TIMEOUT, release_together, report  # noqa: E402
 
-PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(numba_cuda_lcs.__file__)))
-TIMEOUT = 300
+import numba_cuda_lcs  # noqa: E402
+from numba_cuda_lcs import cache_trust  # noqa: E402
 
 KERNELS = """\
 from numba_cuda_mlir import cuda
@@ -104,16 +102,7 @@ def workspace(tmp_path):
 
 
 def env_for(workspace, **extra):
-    env = dict(os.environ)
-    env["NUMBA_CACHE_DIR"] = str(workspace / "cache")
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(workspace / "src"), PACKAGE_PARENT]
-        + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    )
-    for name in ("NUMBA_CUDA_LCS_DISABLE", cache_locks.TIMEOUT_ENV, cache_trust.TRUST_ENV):
-        env.pop(name, None)
-    env.update(extra)
-    return env
+    return cluster.cache_env(workspace, [workspace / "src"], **extra)
 
 
 def child(workspace, kernel, blocks, start_file=None, **env):
@@ -123,31 +112,7 @@ def child(workspace, kernel, blocks, start_file=None, **env):
         "blocks": blocks,
         "start_file": None if start_file is None else str(start_file),
     }
-    return subprocess.Popen(
-        [sys.executable, str(workspace / "child.py"), json.dumps(spec)],
-        env=env_for(workspace, **env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def report(proc):
-    out, err = proc.communicate(timeout=TIMEOUT)
-    assert proc.returncode == 0, f"{out}\n{err}"
-    lines = [line for line in out.splitlines() if line.startswith("LCS-RESULT ")]
-    assert lines, f"{out}\n{err}"
-    return json.loads(lines[-1][len("LCS-RESULT ") :])
-
-
-def release_together(workspace, procs):
-    """Start *procs* at once: when every one has imported and is waiting."""
-    deadline = time.monotonic() + TIMEOUT
-    while len(list(workspace.glob("start.ready.*"))) < len(procs):
-        assert time.monotonic() < deadline, "children never got ready"
-        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
-        time.sleep(0.02)
-    (workspace / "start").touch()
+    return cluster.spawn(workspace, spec, env_for(workspace, **env))
 
 
 def run_child(workspace, kernel, blocks, **env):
