@@ -151,6 +151,36 @@ def configurations(
     return list(dict.fromkeys(found))
 
 
+def parse_signature_with(
+    text: Any, normalize_signature: Any, none_type: Any, compiler: str
+) -> tuple[Any, ...]:
+    """The argument types of *text* (``"float32[::1], int64"``,
+    ``"void(float32[::1])"``) or of a tuple of types, read by the compiler's
+    *normalize_signature*; :class:`WarmError` naming the fix when it cannot
+    be read or returns something (each backend's ``parse_signature``)."""
+    try:
+        argtypes, return_type = normalize_signature(text)
+    except Exception as exc:
+        argtypes = None
+        if isinstance(text, str):
+            # One argument type ("float32[::1]") is not a tuple yet.
+            with contextlib.suppress(Exception):
+                argtypes, return_type = normalize_signature(f"({text},)")
+        if argtypes is not None:
+            return tuple(argtypes)  # no return type
+        raise WarmError(
+            f"cannot parse the signature {text!r} ({type(exc).__name__}: {exc}). Write the "
+            f"argument types as {compiler} does, e.g. 'float32[::1], int64' or "
+            "'void(float32[:, ::1], int32)'"
+        ) from None
+    if return_type is not None and return_type != none_type:
+        raise WarmError(
+            f"the signature {text!r} returns {return_type}, but a kernel returns "
+            "nothing: give the argument types alone, or void(...)"
+        )
+    return tuple(argtypes)
+
+
 def as_configuration(value: Any) -> Configuration:
     """A :class:`Configuration` from one, a dict (griddim, blockdim,
     sharedmem) or a tuple (griddim, blockdim[, sharedmem])."""

@@ -14,7 +14,7 @@ it returns is PTX, not a cache entry.
 
 import contextlib
 
-from ... import specializations, tls
+from ... import specializations, tls, warming
 from ...errors import WarmError
 from .manifest import NAMES as nb
 from .routing import root_of, route_slow, routing_of, serves
@@ -30,28 +30,8 @@ WHY_NO_CPU = (
 
 def parse_signature(text):
     """The argument types of *text* (``"float32[::1], int64"``,
-    ``"void(float32[::1])"``) or of a tuple of numba types."""
-    try:
-        argtypes, _return_type = nb.normalize_signature(text)
-    except Exception as exc:
-        argtypes = None
-        if isinstance(text, str):
-            # One argument type ("float32[::1]") is not a tuple yet.
-            with contextlib.suppress(Exception):
-                argtypes, _return_type = nb.normalize_signature(f"({text},)")
-        if argtypes is not None:
-            return tuple(argtypes)  # no return type
-        raise WarmError(
-            f"cannot parse the signature {text!r} ({type(exc).__name__}: {exc}). Write the "
-            "argument types as numba-cuda does, e.g. 'float32[::1], int64' or "
-            "'void(float32[:, ::1], int32)'"
-        ) from None
-    if _return_type is not None and _return_type != nb.none_type:
-        raise WarmError(
-            f"the signature {text!r} returns {_return_type}, but a kernel returns "
-            "nothing: give the argument types alone, or void(...)"
-        )
-    return tuple(argtypes)
+    ``"void(float32[::1])"``) or of a tuple of numba-cuda types."""
+    return warming.parse_signature_with(text, nb.normalize_signature, nb.none_type, "numba-cuda")
 
 
 @contextlib.contextmanager

@@ -18,6 +18,7 @@ import contextlib
 
 import numpy as np
 
+from ... import warming
 from ...errors import WarmError
 from .configured_launch import LaunchConfiguration
 from .manifest import NAMES
@@ -27,27 +28,9 @@ from .patches import compile_for_cc
 def parse_signature(text):
     """The argument types of *text* (``"float32[::1], int64"``,
     ``"void(float32[::1])"``) or of a tuple of numba-cuda-mlir types."""
-    try:
-        argtypes, _return_type = NAMES.normalize_signature(text)
-    except Exception as exc:
-        argtypes = None
-        if isinstance(text, str):
-            # One argument type ("float32[::1]") is not a tuple yet.
-            with contextlib.suppress(Exception):
-                argtypes, _return_type = NAMES.normalize_signature(f"({text},)")
-        if argtypes is not None:
-            return tuple(argtypes)  # no return type
-        raise WarmError(
-            f"cannot parse the signature {text!r} ({type(exc).__name__}: {exc}). Write the "
-            "argument types as numba-cuda-mlir does, e.g. 'float32[::1], int64' or "
-            "'void(float32[:, ::1], int32)'"
-        ) from None
-    if _return_type is not None and _return_type != NAMES.types.none:
-        raise WarmError(
-            f"the signature {text!r} returns {_return_type}, but a kernel returns "
-            "nothing: give the argument types alone, or void(...)"
-        )
-    return tuple(argtypes)
+    return warming.parse_signature_with(
+        text, NAMES.normalize_signature, NAMES.types.none, "numba-cuda-mlir"
+    )
 
 
 def _device_cc():
