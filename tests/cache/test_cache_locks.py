@@ -209,8 +209,10 @@ def test_a_slow_holder_makes_the_others_compile_after_the_bound(workspace):
 
 
 def test_a_slow_holder_with_a_fresh_lock_is_waited_for_then_loaded(workspace):
+    # The holder compiles long enough that the waiter (a fresh Python process
+    # on a possibly loaded machine) arrives while it still holds the lock.
     announce = workspace / "holding"
-    holder = spawn(workspace, announce=str(announce), compile_seconds=1.0, bound=60)
+    holder = spawn(workspace, announce=str(announce), compile_seconds=5.0, bound=60)
     wait_for(announce)
     waiter = result(spawn(workspace, bound=60))
     assert result(holder)["outcome"] == "compiled"
