@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The GPU suite in parallel lanes, one GPU and a share of the cores each, so
 # that one device call covers everything: installs once, then runs groups of
-# scripts/gpu-suite.sh's stages side by side.  The benchmark lane gets cores
-# of its own (launch overhead is CPU time).
+# scripts/gpu-suite.sh's stages side by side.  A lane with bench or
+# mlir-ubench gets cores of its own (launch overhead is CPU time).
 #
 #   bash scripts/gpu-lanes.sh                  # the lanes below
 #   LANES="tests launcher demo|bench" bash scripts/gpu-lanes.sh
+#   LANES="mlir-ubench" bash scripts/gpu-lanes.sh  # (not in the default lanes)
 #
 # Default lanes (with fewer GPUs than lanes, lanes share GPUs in turn):
 #   0: tests (PYTEST_JOBS=4), launcher, examples, demo
@@ -47,7 +48,7 @@ for i in "${!lanes[@]}"; do
       *) stages+=("$word") ;;
     esac
   done
-  if [[ " ${stages[*]} " == *" bench "* ]]; then
+  if [[ " ${stages[*]} " == *" bench "* || " ${stages[*]} " == *" mlir-ubench "* ]]; then
     cpus="$((CORES - BENCH_CORES))-$((CORES - 1))"
   else
     cpus="0-$((CORES - BENCH_CORES - 1))"
@@ -68,7 +69,7 @@ echo "== lanes exit status $status" | tee -a "$SUMMARY"
 if [ -n "${OUT:-}" ]; then
   tar -C "$OUT_DIR" -czf "$OUT/logs.tar.gz" .
   cp "$SUMMARY" "$OUT/summary.txt"
-  for f in "$OUT_DIR"/lane-*/{launch-overhead,launcher-check,mlir-launch-overhead,memory-launches}.json; do
+  for f in "$OUT_DIR"/lane-*/{launch-overhead,launcher-check,mlir-launch-overhead,mlir-ubench,memory-launches}.json; do
     [ -f "$f" ] && cp "$f" "$OUT/"
   done
 fi

@@ -17,7 +17,8 @@
 # regression (numba-cuda's modules, stock vs active), launcher, memory,
 # mlir (our numba-cuda-mlir tests and its launch overhead), numba-suite
 # (numba-cuda's whole suite stock vs active), mlir-suite (numba-cuda-mlir's
-# own suite stock vs active), examples, demo, bench.
+# own suite stock vs active), mlir-ubench (numba-cuda-mlir's launch-latency
+# microbenchmark cases, stock vs active), examples, demo, bench.
 # scripts/gpu-lanes.sh runs groups of stages in parallel, one GPU each.
 # A numba-cuda-lcs tree in .before/ (e.g. `git archive <rev> | tar -x -C
 # .before`) is built in place and measured as the before-* benchmark variants.
@@ -135,6 +136,18 @@ if stage mlir-suite; then
   cat "$LOG_DIR/mlir-suite.txt" >> "$SUMMARY"
 fi
 
+if stage mlir-ubench; then
+  say "== numba-cuda-mlir's launch-latency microbenchmark cases, stock vs active"
+  $PY "$ROOT/scripts/bench-mlir-ubench.py" --rounds "${BENCH_REPEATS:-5}" \
+    --json "$LOG_DIR/mlir-ubench.json" > "$LOG_DIR/mlir-ubench.log" 2>&1 || status=1
+  # The table and what follows it; a failed run has no table, show its end.
+  if grep -q '^case ' "$LOG_DIR/mlir-ubench.log"; then
+    sed -n '/^case /,$p' "$LOG_DIR/mlir-ubench.log" | tee -a "$SUMMARY"
+  else
+    tail -n 20 "$LOG_DIR/mlir-ubench.log" | tee -a "$SUMMARY"
+  fi
+fi
+
 if stage examples && [ -f "$ROOT/scripts/run-examples.sh" ]; then
   say "== examples"
   LOG=$LOG_DIR/examples.log bash "$ROOT/scripts/run-examples.sh" > "$LOG_DIR/examples-run.log" 2>&1 || status=1
@@ -172,7 +185,7 @@ say "== exit status $status"
 if [ -n "${OUT:-}" ]; then
   tar -C "$LOG_DIR" -czf "$OUT/logs.tar.gz" .
   cp "$SUMMARY" "$OUT/summary.txt"
-  for f in launch-overhead.json launch-bounds.json launcher-check.json mlir-launch-overhead.json memory-launches.json; do
+  for f in launch-overhead.json launch-bounds.json launcher-check.json mlir-launch-overhead.json mlir-ubench.json memory-launches.json; do
     [ -f "$LOG_DIR/$f" ] && cp "$LOG_DIR/$f" "$OUT/"
   done
 fi
