@@ -1,9 +1,11 @@
 /*
  * Thread-local launch state for numba-cuda-lcs.
  *
- * Two things are published per thread:
+ * Three things are published per thread:
  *   - the arguments of the launch in progress (for the whole launch, so that
- *     compilation hooks and pre-launch callbacks can see them), and
+ *     compilation hooks and pre-launch callbacks can see them),
+ *   - the configured launch in progress, for backends whose compilations
+ *     find their configuration through it (numba-cuda-mlir's), and
  *   - a "compile frame": the launch configuration a kernel is being compiled
  *     for, plus the launch-config fields that hooks marked during that
  *     compilation.
@@ -11,7 +13,7 @@
  * The state lives in a C thread_local struct rather than a Py_tss slot: the
  * launch path swaps the arguments twice per launch, and a plain TLS access is
  * the cheapest thing we can offer there.  Every reference stored here is owned
- * and is always restored by the caller (swap_args / end_compile), so a thread
+ * and is always restored by the caller (swap_args / swap_launch / end_compile), so a thread
  * never exits with a live reference in its slot.
  *
  * The pure-Python twin is numba_cuda_lcs/_tls_py.py; the tests run against both.
@@ -27,12 +29,13 @@
 
 typedef struct {
     PyObject *args;     /* owned; NULL when no launch is in progress */
+    PyObject *launch;   /* owned; NULL when no launch published itself */
     PyObject *config;   /* owned; NULL when no frame or an eager frame */
     long marks;         /* bitmask of marked fields in the current frame */
     long depth;         /* number of open compile frames */
 } lcs_state;
 
-static LCS_THREAD_LOCAL lcs_state tls = {NULL, NULL, 0, 0};
+static LCS_THREAD_LOCAL lcs_state tls = {NULL, NULL, NULL, 0, 0};
 
 #define NEW_OR_NONE(o) ((o) != NULL ? Py_NewRef(o) : Py_NewRef(Py_None))
 
@@ -65,6 +68,21 @@ swap_args(PyObject *self, PyObject *new_args)
         return Py_NewRef(Py_None);
     }
     return prev;  /* ownership moves to the caller */
+}
+
+static PyObject *
+current_launch(PyObject *self, PyObject *unused)
+{
+    return NEW_OR_NONE(tls.launch);
+}
+
+/* swap_launch(new) -> previous: as swap_args, for the launch object. */
+static PyObject *
+swap_launch(PyObject *self, PyObject *new_launch)
+{
+    PyObject *prev = tls.launch;
+    tls.launch = (new_launch == Py_None) ? NULL : Py_NewRef(new_launch);
+    return prev != NULL ? prev : Py_NewRef(Py_None);  /* ownership moves to the caller */
 }
 
 /* begin_compile(config) -> token.  Opens a compile frame for *config*
@@ -156,6 +174,10 @@ static PyMethodDef tls_methods[] = {
      "The launch configuration being compiled for on this thread, or None."},
     {"swap_args", swap_args, METH_O,
      "Publish launch arguments (None clears); returns the previous value."},
+    {"current_launch", current_launch, METH_NOARGS,
+     "The configured launch in progress on this thread, or None."},
+    {"swap_launch", swap_launch, METH_O,
+     "Publish the launch in progress (None clears); returns the previous value."},
     {"begin_compile", begin_compile, METH_O,
      "Open a compile frame for a configuration (or None); returns a token."},
     {"end_compile", end_compile, METH_O,

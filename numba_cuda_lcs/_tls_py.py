@@ -11,6 +11,8 @@ __all__ = [
     "current_args",
     "current_config",
     "swap_args",
+    "current_launch",
+    "swap_launch",
     "begin_compile",
     "end_compile",
     "in_compile",
@@ -22,6 +24,7 @@ __all__ = [
 class _State(threading.local):
     def __init__(self):
         self.args = None
+        self.launch = None
         self.config = None
         self.marks = 0
         self.depth = 0
@@ -41,6 +44,16 @@ def current_config():
 def swap_args(new_args):
     prev = _state.args
     _state.args = new_args
+    return prev
+
+
+def current_launch():
+    return _state.launch
+
+
+def swap_launch(new_launch):
+    prev = _state.launch
+    _state.launch = new_launch
     return prev
 
 

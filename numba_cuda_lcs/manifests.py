@@ -15,6 +15,7 @@ halfway through a launch.  ``python -m numba_cuda_lcs info`` prints
 
 import dataclasses
 import importlib
+import importlib.util
 import types
 
 from ._version import __version__ as LCS_VERSION
@@ -28,13 +29,17 @@ class Internal:
     ``attribute`` may be dotted (``"CUDADispatcher.call"``: a method it
     replaces or calls) or None (the module itself).  ``local`` is the name
     under which the backend reads it (None: checked and described only).
-    ``public`` is True for the compiler's documented API."""
+    ``public`` is True for the compiler's documented API.  ``deferred``
+    entries live in a module that cannot be imported while the compiler
+    itself is still importing (activation runs then): loading checks that
+    the module exists, and the name is resolved on first use."""
 
     module: str
     attribute: str | None
     local: str | None
     why: str
     public: bool = False
+    deferred: bool = False
 
     @property
     def qualified_name(self):
@@ -105,9 +110,16 @@ def load(release, table):
     *table*; a namespace of the ``local`` names."""
     release.check()
     found_names = {}
+    deferred = {}
     missing = []
     for entry in table:
         if not isinstance(entry, Internal):
+            continue
+        if entry.deferred:
+            if importlib.util.find_spec(entry.module) is None:
+                missing.append(entry.qualified_name)
+            elif entry.local is not None:
+                deferred[entry.local] = entry
             continue
         try:
             found = entry.resolve()
@@ -117,11 +129,35 @@ def load(release, table):
         if entry.local is not None:
             found_names[entry.local] = found
     if missing:
-        raise UnsupportedCompilerError(
-            f"numba-cuda-lcs {LCS_VERSION} cannot use this {release.compiler} "
-            f"{release.installed_version()}: missing {', '.join(missing)}. {release.fix()}"
-        )
-    return types.SimpleNamespace(**found_names)
+        raise UnsupportedCompilerError(_missing_text(release, missing))
+    return Names(release, deferred, **found_names)
+
+
+def _missing_text(release, missing):
+    return (
+        f"numba-cuda-lcs {LCS_VERSION} cannot use this {release.compiler} "
+        f"{release.installed_version()}: missing {', '.join(missing)}. {release.fix()}"
+    )
+
+
+class Names(types.SimpleNamespace):
+    """A manifest's names; deferred entries resolve on first use."""
+
+    def __init__(self, release, deferred, **found):
+        super().__init__(**found)
+        self.__dict__["_deferred"] = (release, deferred)
+
+    def __getattr__(self, name):
+        release, deferred = self.__dict__["_deferred"]
+        entry = deferred.get(name)
+        if entry is None:
+            raise AttributeError(name)
+        try:
+            found = entry.resolve()
+        except (ImportError, AttributeError):
+            raise UnsupportedCompilerError(_missing_text(release, [entry.qualified_name])) from None
+        self.__dict__[name] = found
+        return found
 
 
 def describe(table):

@@ -6,9 +6,10 @@ Every other module calls these functions as ``tls.swap_args(...)`` (never
 binding them at import), so :func:`use` switches the whole package at once:
 that is how the test-suite runs everything over both implementations.
 
-The state itself (per thread): the arguments of the launch in progress, and a
-stack of compile frames, each holding the configuration being compiled for and
-the launch-config fields marked so far.
+The state itself (per thread): the arguments of the launch in progress, the
+configured launch in progress (published by backends that look it up from
+their compile hooks), and a stack of compile frames, each holding the
+configuration being compiled for and the launch-config fields marked so far.
 """
 
 import os
@@ -31,6 +32,8 @@ _FUNCTIONS = (
     "current_args",
     "current_config",
     "swap_args",
+    "current_launch",
+    "swap_launch",
     "begin_compile",
     "end_compile",
     "in_compile",
@@ -42,6 +45,8 @@ _FUNCTIONS = (
 current_args: Callable[[], tuple[Any, ...] | None] = _tls_py.current_args
 current_config: Callable[[], Any] = _tls_py.current_config
 swap_args: Callable[[tuple[Any, ...] | None], tuple[Any, ...] | None] = _tls_py.swap_args
+current_launch: Callable[[], Any] = _tls_py.current_launch
+swap_launch: Callable[[Any], Any] = _tls_py.swap_launch
 begin_compile: Callable[[Any], Any] = _tls_py.begin_compile
 end_compile: Callable[[Any], None] = _tls_py.end_compile
 in_compile: Callable[[], bool] = _tls_py.in_compile

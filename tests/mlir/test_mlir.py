@@ -70,7 +70,7 @@ def test_backend_is_installed_for_numba_cuda_mlir():
     assert "numba-cuda-mlir" in numba_cuda_lcs.active_compilers()
     assert backend.is_installed()
     lines = backend.installed_patches()
-    assert any("MLIRDispatcher.configure" in line for line in lines)
+    assert any("numba_cuda_mlir.descriptor._ArgMarshaller" in line for line in lines)
     assert any("LaunchConstantRewrite" in line for line in lines)
     assert backend.COMPILER == "numba-cuda-mlir"
 
@@ -78,16 +78,17 @@ def test_backend_is_installed_for_numba_cuda_mlir():
 def test_uninstall_restores_every_attribute_and_install_again():
     names = manifest.NAMES
     specs = patches.PATCHES
-    patched = {s.name: getattr(names.MLIRDispatcher, s.name) for s in specs}
+    patched = {(s.owner, s.name): getattr(s.owner, s.name) for s in specs}
     rewrite = backend.constants.LaunchConstantRewrite
     assert backend.uninstall()
     try:
+        assert names.descriptor._ArgMarshaller is names.ArgMarshaller
         for spec in specs:
-            now = names.MLIRDispatcher.__dict__.get(spec.name)
+            now = vars(spec.owner).get(spec.name)
             if spec.adds:
-                assert spec.name not in names.MLIRDispatcher.__dict__
+                assert spec.name not in vars(spec.owner)
             else:
-                assert now is not patched[spec.name]
+                assert now is not patched[(spec.owner, spec.name)]
         assert rewrite not in names.rewrite_registry.rewrites["before-inference"]
         assert not backend.uninstall()
     finally:

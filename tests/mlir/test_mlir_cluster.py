@@ -2,10 +2,10 @@
 across processes, warm ahead of time (the CLI with --cc, no GPU), the trust
 check, bad input -- with real compiles and fresh processes.
 
-Children launch through the backend's real routing and numba-cuda-mlir's
-real compile path (cubins for compute capability 9.0 without a GPU); only
-the native launch is left out (``configured_launch.compile_without_launch``
-stands for numba-cuda-mlir's launcher, as warm uses it).
+Children compile what each launch would run through the backend's real
+routing and numba-cuda-mlir's real compile path (cubins for compute
+capability 9.0 without a GPU): ``kernel[...].compile_only(args)``, as warm
+uses it; only the native launch is left out.
 """
 
 import os
@@ -64,11 +64,9 @@ from numba_cuda_mlir import cuda  # activates the backend
 
 from numba_cuda_lcs import inspection
 from numba_cuda_lcs.backends import numba_cuda_mlir as backend
-from numba_cuda_lcs.backends.numba_cuda_mlir import configured_launch
 
 import lcs_cluster_kernels as module
 
-configured_launch.invoke = configured_launch.compile_without_launch  # no GPU
 kernel = getattr(module, spec["kernel"])
 x = np.zeros(1024, np.float32)
 with warnings.catch_warnings(record=True) as caught:
@@ -79,7 +77,7 @@ with warnings.catch_warnings(record=True) as caught:
             while not os.path.exists(spec["start_file"]):
                 time.sleep(0.002)
         for block in spec["blocks"]:
-            kernel[1, block](x)
+            kernel[1, block].compile_only((x,))  # what the launch runs; no GPU
 counts = inspection.compile_counters(kernel)
 print("LCS-RESULT " + json.dumps({
     "compiles": counts["compiles"],

@@ -18,8 +18,8 @@ numba_cuda_mlir = pytest.importorskip("numba_cuda_mlir")
 from numba_cuda_mlir import tools as mlir_tools  # noqa: E402
 from numba_cuda_mlir.numba_cuda.typing.typeof import typeof  # noqa: E402
 
+from numba_cuda_lcs import tls  # noqa: E402
 from numba_cuda_lcs.backends.numba_cuda_mlir import configured_launch  # noqa: E402
-from numba_cuda_lcs.backends.numba_cuda_mlir.state import launching  # noqa: E402
 
 
 def fake_cc(as_type=str):
@@ -40,15 +40,22 @@ class FakeLaunches:
         self.natives = {}  # (id(native dispatcher), argtypes) -> compiled result
         self.launched = []  # (launch, dispatcher, cubin)
 
-    def __call__(self, marshaller, target, args):
-        argtypes = tuple(typeof(a) for a in args)
+    @staticmethod
+    def call(marshaller, *args):
+        """numba-cuda-mlir's ``__call__`` without a GPU: arguments typed,
+        nothing copied to a device, then the (routing) ``_launch``."""
+        return marshaller._launch([typeof(a) for a in args], list(args), args)
+
+    def __call__(self, marshaller, argtypes, launch_args, launch_values=None):
+        target = marshaller._dispatcher
+        argtypes = tuple(typeof(a) for a in launch_args)
         key = (id(target._c), argtypes)  # the native dispatcher
         found = self.natives.get(key)
         if found is None:
-            found = target._compile(list(args))
+            found = target._compile(list(launch_args))
             self.natives[key] = found
         with self.lock:
-            self.launched.append((launching.launch, target, found[0]))
+            self.launched.append((tls.current_launch(), target, found[0]))
         return None
 
 
@@ -56,6 +63,7 @@ class FakeLaunches:
 def fake_launches(cc90, monkeypatch):
     fake = FakeLaunches()
     monkeypatch.setattr(configured_launch, "invoke", fake)
+    monkeypatch.setattr(configured_launch.ConfiguredLaunch, "__call__", FakeLaunches.call)
     return fake
 
 

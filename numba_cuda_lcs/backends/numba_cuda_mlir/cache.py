@@ -9,7 +9,9 @@ as without the package, and share entries with processes that do not use
 it).  A specialization's cache holds its launch key for every entry.
 
 numba-cuda-mlir skips its disk cache for every kernel while a
-whole-function planner is registered; numba-cuda-lcs registers none.
+whole-function planner is registered; numba-cuda-lcs registers none, and
+caches what is compiled meanwhile under keys that hold the planners'
+identity (``planned_cache.py``).
 
 Compile once across processes: numba-cuda-mlir's ``_compile_impl`` loads,
 compiles and saves in one method, so the entry's lock is claimed where a
@@ -27,18 +29,34 @@ from ... import cache_locks, disk_cache, tls
 from .manifest import NAMES
 from .state import launching
 
+#: Compile-result metadata numba-cuda-mlir's entries leave out that a
+#: planner's kernel needs at launch (the dynamic shared memory it requires):
+#: kept in LC-S entries under this payload field.
+KEPT_METADATA = "numba_cuda_lcs_metadata"
+
 
 class LCSCacheImpl(NAMES.MLIRCacheImpl):
-    """Stores the launch key inside each LC-S entry."""
+    """Stores the launch key inside each LC-S entry (and the launch metadata
+    numba-cuda-mlir's payload does not hold)."""
 
     lcs_launch_key = None
 
     def reduce(self, cres):
-        return disk_cache.with_saved_key(super().reduce(cres), self.lcs_launch_key)
+        payload = super().reduce(cres)
+        if self.lcs_launch_key is not None:
+            required = cres.metadata.get(NAMES.REQUIRED_DYNAMIC_SHARED_MEMORY_KEY)
+            if required:
+                payload = dict(
+                    payload, **{KEPT_METADATA: {NAMES.REQUIRED_DYNAMIC_SHARED_MEMORY_KEY: required}}
+                )
+        return disk_cache.with_saved_key(payload, self.lcs_launch_key)
 
     def rebuild(self, target_context, payload):
         payload, saved_key = disk_cache.split_saved_key(payload)
+        kept = payload.pop(KEPT_METADATA, None)
         cres = super().rebuild(target_context, payload)
+        if kept:
+            cres.metadata.update(kept)
         cres.metadata[disk_cache.SAVED_KEY] = saved_key
         return cres
 
@@ -140,9 +158,11 @@ class LCSCache(disk_cache.LCSDiskCache, NAMES.MLIRCache):
         finally:
             self.release_lock()
 
-    def save_moved(self, compiled):
-        """Save a result compiled elsewhere and moved here."""
+    def save_moved(self, compiled, sig=None):
+        """Save a result compiled elsewhere and moved here (under *sig*,
+        default its own signature)."""
         cres = getattr(compiled, "cres", compiled)
         if not self._enabled:
             return
-        self.lcs_save(lambda: super(LCSCache, self).save_overload(cres.signature, cres))
+        sig = cres.signature if sig is None else sig
+        self.lcs_save(lambda: super(LCSCache, self).save_overload(sig, cres))

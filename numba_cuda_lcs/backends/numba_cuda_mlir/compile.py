@@ -38,17 +38,18 @@ from ... import disk_cache, tls
 from ... import keys as _keys
 from ... import launchconfig as _launchconfig
 from ...errors import LaunchConfigUnavailableError
+from . import planned_cache as _planned_cache
 from .cache import LCSCache
 from .manifest import NAMES
 from .routing import root_state
-from .state import Compiled, KernelState, launching, request_reroute, swap_on_marked
+from .state import Compiled, KernelState, request_reroute, swap_on_marked
 
 
 class Reroute(Exception):
     """Raised by a compile to make the launch in progress route again
-    (nothing has been launched).  The launch also sees ``launching.reroute``,
-    so it recognizes the request whatever numba-cuda-mlir's native launcher
-    wraps the exception in."""
+    (nothing has been launched).  The launch also finds the request in
+    ``launching.reroute`` (:func:`state.take_reroute`), so it recognizes it
+    whatever numba-cuda-mlir's native launcher wraps the exception in."""
 
 
 class _Active(threading.local):
@@ -82,8 +83,8 @@ def _reroute_marked(rstate):
 def config_for(root):
     """The configured launch a compile of *root* (or its specialization)
     serves: the launch in progress on this thread, if it is *root*'s."""
-    launch = launching.launch
-    if launch is not None and launch.dispatcher is root:
+    launch = tls.current_launch()
+    if launch is not None and getattr(launch, "dispatcher", None) is root:
         return launch
     return None
 
@@ -153,16 +154,30 @@ def make_compile_impl(original):
             with _launchconfig.compile_frame(root, config, launch_bounds):
                 before = set(self.overloads)
                 hits_before = sum(self._cache_hits.values())
+                # While planners are registered numba-cuda-mlir skips its
+                # disk cache; the planned cache keys entries by them.
+                plan = _planned_cache.begin(self, args) if config is not None else None
                 started = time.perf_counter()
-                result = original(self, args, *rest, **kwargs)
+                result = plan.load() if plan is not None else None
+                if result is None:
+                    result = original(self, args, *rest, **kwargs)
                 seconds = time.perf_counter() - started
                 marked = tls.compile_marks()
+                planned = plan.new_results() if plan is not None and not plan.loaded else []
+                if planned:
+                    plan.save(planned)
         finally:
             swap_on_marked(previous_on_marked)
             _active.dispatchers.pop()
         new = [k for k in list(self.overloads) if k not in before]
         from_cache = sum(self._cache_hits.values()) != hits_before
         if not new:
+            # A planner's launch-config specialization (numba-cuda-mlir's
+            # tables, not overloads), or nothing new.
+            if plan is not None and plan.loaded:
+                rstate.cache_loads += 1
+            elif any(config_key is not None for config_key, _ in planned):
+                rstate.compiles += 1
             return result
         if not marked:
             if child and from_cache:
@@ -193,14 +208,14 @@ def make_compile_impl(original):
                 state.compiled[k] = info
             _write_marker(root, rstate)
             return result
-        _move_to_specialization(self, root, rstate, config, new, marked, seconds)
+        _move_to_specialization(self, root, rstate, config, new, marked, seconds, plan)
         _reroute("compiled code depends on the launch configuration")
 
     _compile_impl.__name__ = _compile_impl.__qualname__ = "_compile_impl"
     return _compile_impl
 
 
-def _move_to_specialization(source, root, rstate, config, new, marked, seconds):
+def _move_to_specialization(source, root, rstate, config, new, marked, seconds, plan):
     """Move the results *new* of *source* to the specialization serving
     *config*'s key for the kernel's (widened) fields (compiler lock held)."""
     from .routing import new_child
@@ -223,7 +238,7 @@ def _move_to_specialization(source, root, rstate, config, new, marked, seconds):
             target.overloads.setdefault(k, compiled)
             tstate.compiled[k] = info
             if cache is not None:
-                cache.save_moved(compiled)
+                _planned_cache.save_moved(plan, cache, compiled)
         _write_marker(root, rstate)
 
 
@@ -272,9 +287,10 @@ def make_compile_public(original):
             try:
                 result = original(self, sig, *rest, **kwargs)
             except RuntimeError as exc:
+                # numba-cuda-mlir's own errors (a planner that requires launch
+                # metadata) stay its own; ours gets the fix named.
                 if isinstance(exc, LaunchConfigUnavailableError) or (
                     "No launch config set" not in str(exc)
-                    and "requires launch metadata" not in str(exc)
                 ):
                     raise
                 raise LaunchConfigUnavailableError(
@@ -397,9 +413,10 @@ def make_enable_caching(original):
 
 def make_recompile_impl(original):
     """Replacement for ``MLIRDispatcher._recompile_impl``: ``recompile()``
-    also drops the kernel's specializations, routes and configured launches
-    (they hold launchers of the native dispatcher recompile() replaces), and
-    forgets its fields: the next launches compile afresh and mark again."""
+    also drops the kernel's specializations and routes, and forgets its
+    fields: the next launches compile afresh and mark again (numba-cuda-mlir
+    itself invalidates its configured launchers).  A configured launch kept
+    across the call routes to the new specializations."""
 
     def _recompile_impl(self):
         result = original(self)
@@ -409,7 +426,6 @@ def make_recompile_impl(original):
                 state.mask = 0
                 state.routes.clear()
                 state.compiled.clear()
-                state.configs.clear()
         return result
 
     _recompile_impl.__name__ = _recompile_impl.__qualname__ = "_recompile_impl"

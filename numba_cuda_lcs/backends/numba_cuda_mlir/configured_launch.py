@@ -1,21 +1,30 @@
 """Configured launches: what ``kernel[grid, block, stream, sharedmem, cluster]``
 returns while numba-cuda-lcs is active for numba-cuda-mlir.
 
-``kernel[grid, block, stream, sharedmem, cluster]`` returns a
-:class:`LaunchConfiguration` (our ``configure`` replaces numba-cuda-mlir's).
-It holds numba-cuda-mlir's own configured launcher for the kernel (the
-"marshaller"), and calling it:
+numba-cuda-mlir's own ``configure`` runs unchanged: its cache of configured
+launchers (keyed by extensions, invalidated by generations, one builder per
+key while others wait), its normalization and its errors.  What it builds is
+its ``_ArgMarshaller``; ours is a subclass of it, :class:`ConfiguredLaunch`,
+put in its place in numba-cuda-mlir's ``descriptor`` module (``patches.py``),
+so every attribute and method numba-cuda-mlir and its users rely on is the
+compiler's own.  It adds:
 
-1. publishes itself and the arguments for this thread (compilations that the
-   launch triggers see them: :func:`numba_cuda_lcs.current_launch_config`);
-2. plain kernel (``state.mask == 0``): calls numba-cuda-mlir's launcher for
-   the kernel -- its own launch path, unchanged;
-3. LC-S kernel: looks the launch's key up (the marked fields only) and calls
-   the launcher of the specialization serving that key, creating it on
-   first use (a child dispatcher, see :func:`routing.new_child`);
-4. a compilation may answer "route again" (:class:`compile.Reroute`): the
-   kernel turned out to be LC-S, or its fields widened, while this launch
-   was on its way.  The launch then routes again; nothing was launched.
+* the marking API and ``griddim``/``blockdim``/``stream``/``sharedmem``/
+  ``cluster``/``dispatcher``/``args``/``pre_launch_callbacks``, as on
+  numba-cuda's configured launches;
+* on each launch of prepared arguments (``_launch``, which numba-cuda-mlir's
+  own ``__call__`` calls once it has typed the arguments and copied host
+  arrays to the device), publishing itself and the arguments for this
+  thread (compilations that the launch triggers see them:
+  :func:`numba_cuda_lcs.current_launch_config`);
+* routing: a plain kernel (``state.mask == 0``) launches through
+  numba-cuda-mlir's own ``_launch``; an LC-S kernel looks the launch's key up
+  (the marked fields only) and hands the prepared arguments to the
+  configured launcher of the specialization serving that key (a child
+  dispatcher, see :func:`routing.new_child`), created on first use;
+* a compilation may answer "route again" (:class:`compile.Reroute`): the
+  kernel turned out to be LC-S, or its fields widened, while this launch was
+  on its way.  The launch then routes again; nothing was launched.
 
 Why this is never a wrong kernel: the kernel itself only ever hands plain
 (configuration-independent) code to its native launcher -- a compile that
@@ -24,7 +33,7 @@ launch to route again -- and a specialization only ever holds code compiled
 for its own key (or plain code).  See ``compile.py``.
 """
 
-import threading
+import operator
 
 from ... import tls
 from ...errors import LaunchConfigSpecializationError
@@ -32,191 +41,207 @@ from ...marking import LaunchConfigMarking
 from ...specializations import MAX_ROUTING_ATTEMPTS
 from .manifest import NAMES
 from .routing import root_state, route_slow
-from .state import launching
+from .state import take_reroute
 
-CONFIGS_PER_KERNEL = 256
+#: numba-cuda-mlir's configured launcher: the base class.  Its ``__call__``
+#: (argument preparation: types, host arrays to the device, copy-backs)
+#: runs unchanged; what it calls to launch prepared arguments, ``_launch``,
+#: is where a configured launch publishes itself and routes.
+StockMarshaller = NAMES.ArgMarshaller
 
-_configs_lock = threading.Lock()
-
-
-def invoke(marshaller, target, args):
-    """Run numba-cuda-mlir's configured launcher (compile if needed, launch).
-
-    A module-level function so that CPU tests can replace it with a fake
-    native launcher that compiles without launching."""
-    return marshaller(*args)
-
-
-def compile_without_launch(marshaller, target, args):
-    """What numba-cuda-mlir's configured launcher does on a miss -- compile
-    *target* for *args* (its ``_compile``, which loads from the disk cache
-    first) -- and nothing else."""
-    return target._compile(list(args))
+#: How prepared arguments are launched: ``invoke(marshaller, argtypes,
+#: launch_args, launch_values)``, numba-cuda-mlir's own ``_launch`` (set the
+#: compile-time argument types, compile if needed, launch).  A module global
+#: so that CPU tests can put a fake native launcher here that compiles
+#: without launching (tests/support/mlir.py).
+invoke = StockMarshaller._launch
 
 
-class LaunchConfiguration(LaunchConfigMarking):
-    """What ``kernel[...]`` returns while numba-cuda-lcs is active for
-    numba-cuda-mlir.
+def compile_without_launch(marshaller, argtypes, launch_args, launch_values=None):
+    """What numba-cuda-mlir's launcher does on a miss -- compile the
+    marshaller's dispatcher for the arguments (its ``_compile``, which loads
+    from the disk cache first) -- and nothing else."""
+    return marshaller._dispatcher._compile(list(launch_args))
+
+
+def _as_sharedmem(value):
+    """numba-cuda reports dynamic shared memory as an int (None is 0);
+    numba-cuda-mlir also accepts sentinels such as ``"dynamic"``, kept as
+    given (they are part of the launch key like any other value)."""
+    if value is None:
+        return 0
+    try:
+        return operator.index(value)
+    except TypeError:
+        return value
+
+
+class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
+    """numba-cuda-mlir's configured launcher, plus the marking API and routing
+    to per-configuration specializations (see the module docstring).
 
     ``dispatcher``, ``griddim``/``blockdim`` (3-tuples), ``stream`` (0 when
-    none was given, as numba-cuda reports it),
-    ``sharedmem`` (int, None read as 0), ``cluster`` (3-tuple or None),
-    ``args`` (the arguments of the launch in progress on this thread, None
-    otherwise), ``pre_launch_callbacks`` (each called as ``cb(dispatcher,
-    config)`` before every launch), and the marking API.
+    none was given, as numba-cuda reports it), ``sharedmem`` (int, None read
+    as 0), ``cluster`` (3-tuple or None), ``args`` (the arguments of the
+    launch in progress on this thread, None otherwise),
+    ``pre_launch_callbacks`` (each called as ``cb(dispatcher, config)`` before
+    every launch), and the marking API.
     """
 
-    def __init__(self, dispatcher, griddim, blockdim, stream, sharedmem, cluster, raw, marshaller):
-        self.dispatcher = dispatcher
-        self.griddim = griddim
-        self.blockdim = blockdim
-        self.stream = 0 if stream is None else stream  # numba-cuda's default
-        self.sharedmem = 0 if sharedmem is None else int(sharedmem)
-        self.cluster = cluster
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        dispatcher = self._dispatcher
+        state = None
+        if isinstance(dispatcher, NAMES.MLIRDispatcher):
+            state = dispatcher.__dict__.get("_lcs")
+            if state is None:
+                state = root_state(dispatcher)
+            elif state.root is not None or state.device_masks is not None:
+                # A specialization (routing asks for its launcher) or a device
+                # function: numba-cuda-mlir's launcher, nothing routed.
+                state = None
+        #: The kernel's record (None: launch as numba-cuda-mlir does, unrouted).
+        self._lcs_state = state
+        config = self._available_launch_config or {}
+        self.griddim = config.get("grid")
+        self.blockdim = config.get("block")
+        self._lcs_raw_sharedmem = config.get("sharedmem")
+        self.sharedmem = _as_sharedmem(self._lcs_raw_sharedmem)
+        self.cluster = config.get("cluster")
         self.pre_launch_callbacks = []
-        self._raw = raw  # the configure() arguments, for specializations
-        self._plain = marshaller  # numba-cuda-mlir's launcher for the kernel
-        self._state = dispatcher._lcs
-        self._routed = None  # (specialization, its launcher)
+        self._routed = None  # (specialization, its configured launcher)
+
+    @property
+    def dispatcher(self):
+        return self._dispatcher
+
+    @property
+    def stream(self):
+        """The stream given to ``kernel[...]`` (a ``Stream`` object when one
+        was given), 0 when none was."""
+        if self._stream_ref is not None:
+            return self._stream_ref
+        return 0 if self._launch_stream is None else self._launch_stream
 
     @property
     def args(self):
-        return tls.current_args()
+        """The arguments of the launch in progress on this thread, as
+        numba-cuda-mlir passes them to the kernel (a host array as its
+        device copy); None outside a launch of this configuration."""
+        args = tls.current_args()
+        return None if args is None else tuple(args)
 
     def _launched_kernel_is_sensitive(self):
-        return self._state.mask != 0
+        state = self._lcs_state
+        return state is not None and state.mask != 0
 
     def __repr__(self):
-        name = getattr(self.dispatcher, "__name__", "?")
+        name = getattr(self._dispatcher, "__name__", "?")
         extra = f", cluster={self.cluster}" if self.cluster is not None else ""
         return (
-            f"<LaunchConfiguration {name}[griddim={self.griddim}, "
+            f"<ConfiguredLaunch {name}[griddim={self.griddim}, "
             f"blockdim={self.blockdim}, sharedmem={self.sharedmem}{extra}]>"
         )
 
-    def __call__(self, *args):
-        prev_args = tls.swap_args(args)
-        current = launching
-        prev_launch = current.launch
-        current.launch = self
+    def _launch(self, argtypes, launch_args, launch_values=None):
+        state = self._lcs_state
+        if state is None:
+            return invoke(self, argtypes, launch_args, launch_values)
+        # Published for the compilations this launch may trigger; the C
+        # thread-local slots keep this cheap (plain kernels pay two swaps).
+        prev_launch = tls.swap_launch(self)
+        prev_args = tls.swap_args(launch_args if launch_values is None else launch_values)
         try:
-            callbacks = self.pre_launch_callbacks
-            if callbacks:
-                for callback in list(callbacks):
-                    callback(self.dispatcher, self)
-            if not self._state.mask:
-                current.reroute = False
+            if self.pre_launch_callbacks:
+                for callback in list(self.pre_launch_callbacks):
+                    callback(self._dispatcher, self)
+            if not state.mask:
                 try:
-                    return invoke(self._plain, self.dispatcher, args)
+                    return invoke(self, argtypes, launch_args, launch_values)
                 except Exception:
-                    if not current.reroute:
+                    if not take_reroute(self):
                         raise
-                    current.reroute = False
-            return self._launch_routed(args)
+            return self._launch_routed(invoke, argtypes, launch_args, launch_values)
         finally:
-            current.launch = prev_launch
             tls.swap_args(prev_args)
+            tls.swap_launch(prev_launch)
 
     def compile_only(self, args):
         """Compile (or load from the disk cache) what calling this launch
         with *args* would run, routing as a launch does, without launching
         (nor running pre-launch callbacks): ``numba_cuda_lcs.warm``."""
+        args = tuple(args)
+        state = self._lcs_state
+        if state is None:
+            return compile_without_launch(self, None, args)
+        prev_launch = tls.swap_launch(self)
         prev_args = tls.swap_args(args)
-        current = launching
-        prev_launch = current.launch
-        current.launch = self
         try:
-            if not self._state.mask:
-                current.reroute = False
+            if not state.mask:
                 try:
-                    return compile_without_launch(self._plain, self.dispatcher, args)
+                    return compile_without_launch(self, None, args)
                 except Exception:
-                    if not current.reroute:
+                    if not take_reroute(self):
                         raise
-                    current.reroute = False
-            return self._launch_routed(args, compile_without_launch)
+            return self._launch_routed(compile_without_launch, None, args, None)
         finally:
-            current.launch = prev_launch
             tls.swap_args(prev_args)
+            tls.swap_launch(prev_launch)
 
-    def _launch_routed(self, args, run=None):
-        current = launching
+    def _launch_routed(self, run, argtypes, launch_args, launch_values):
+        """Launch (``run``) the prepared arguments on the specialization
+        serving this launch's key; route again while compiles ask to.
+        Prepared once by this marshaller, the arguments (and host-array
+        copy-backs) serve whichever kernel runs."""
+        state = self._lcs_state
         for _ in range(MAX_ROUTING_ATTEMPTS):
-            state = self._state
             mask = state.mask
             if not mask:
-                target, marshaller = self.dispatcher, self._plain
+                marshaller = self
             else:
                 key = self._lcs_keys[mask]
-                routes = state.routes
-                target = routes.get(key)
+                target = state.routes.get(key)
                 if target is None:
-                    target = route_slow(self.dispatcher, self)
+                    target = route_slow(self._dispatcher, self)
                 else:
                     try:
-                        routes.move_to_end(key)  # least-recently-used order
+                        state.routes.move_to_end(key)  # least-recently-used order
                     except KeyError:  # evicted meanwhile; still correct
                         pass
                 routed = self._routed
                 if routed is not None and routed[0] is target:
                     marshaller = routed[1]
                 else:
-                    marshaller = target.configure(*self._raw)
+                    marshaller = self._configure_specialization(target)
                     self._routed = (target, marshaller)
                 target._lcs.hits += 1
-            current.reroute = False
             try:
-                return (run or invoke)(marshaller, target, args)
+                return run(marshaller, argtypes, launch_args, launch_values)
             except Exception:
-                if not current.reroute:
+                if not take_reroute(self):
                     raise
-                current.reroute = False
         raise LaunchConfigSpecializationError(
-            f"numba-cuda-lcs found no kernel of {self.dispatcher.__name__!r} "
+            f"numba-cuda-lcs found no kernel of {self._dispatcher.__name__!r} "
             f"compiled for {self!r}; refusing to launch one compiled for another "
             "configuration. Please report this."
         )
 
-
-def make_configure(stock_configure):
-    """Replacement for ``MLIRDispatcher.configure``."""
-
-    def configure(self, griddim, blockdim, stream=None, sharedmem=None, cluster=None):
-        state = self.__dict__.get("_lcs")
-        if state is None:
-            state = root_state(self)
-        elif state.root is not None or state.device_masks is not None:
-            # A specialization (routing asks for its launcher), or a device
-            # function: numba-cuda-mlir's own.
-            return stock_configure(self, griddim, blockdim, stream, sharedmem, cluster)
-        raw = (griddim, blockdim, stream, sharedmem, cluster)
-        try:
-            launch = state.configs.get(raw)
-        except TypeError:  # unhashable: numba-cuda-mlir says what is wrong
-            launch = None
-        if launch is not None:
-            return launch
-        griddim_n, blockdim_n = NAMES.normalize_kernel_dimensions(griddim, blockdim)
-        cluster_n = None
-        if cluster is not None:
-            cluster_n = NAMES.normalize_kernel_dimensions(cluster, (1, 1, 1))[0]
-        marshaller = stock_configure(self, griddim, blockdim, stream, sharedmem, cluster)
-        launch = LaunchConfiguration(
-            self, griddim_n, blockdim_n, stream, sharedmem, cluster_n, raw, marshaller
+    def _configure_specialization(self, target):
+        """The specialization *target*'s configured launcher for this launch's
+        configuration (numba-cuda-mlir's configure, on the child)."""
+        stream = self._stream_ref if self._stream_ref is not None else self._launch_stream
+        return target.configure(
+            self.griddim, self.blockdim, stream, self._lcs_raw_sharedmem, self.cluster
         )
-        with _configs_lock:
-            configs = state.configs
-            found = configs.get(raw)
-            if found is not None:
-                return found
-            if len(configs) >= CONFIGS_PER_KERNEL:
-                del configs[next(iter(configs))]
-            configs[raw] = launch
-        return launch
 
-    configure.__name__ = configure.__qualname__ = "configure"
-    configure.__doc__ = (
-        "numba-cuda-lcs: return a LaunchConfiguration (cached per arguments) "
-        "that routes each launch to the kernel compiled for its configuration."
-    )
-    return configure
+
+def make_argmarshaller(original):
+    """Replacement for ``numba_cuda_mlir.descriptor._ArgMarshaller``: the
+    subclass above (built on the class the manifest loaded, which must be
+    the one being replaced)."""
+    if original is not StockMarshaller:
+        raise TypeError(
+            "numba_cuda_mlir.descriptor._ArgMarshaller is not the class "
+            "numba-cuda-lcs was built against (another package replaced it?)"
+        )
+    return ConfiguredLaunch

@@ -82,16 +82,30 @@ TABLE = (
         public=True,
     ),
     Internal(
-        "numba_cuda_mlir.numba_cuda.errors",
-        "normalize_kernel_dimensions",
-        "normalize_kernel_dimensions",
-        "grid/block as 3-tuples, validated exactly as numba-cuda-mlir does",
+        _DESCRIPTOR,
+        None,
+        "descriptor",
+        "the module whose _ArgMarshaller is replaced by our subclass (patches.py)",
+    ),
+    Internal(
+        _DESCRIPTOR,
+        "_ArgMarshaller",
+        "ArgMarshaller",
+        "subclassed and put in its place: what numba-cuda-mlir's own configure() "
+        "builds (and caches) becomes our ConfiguredLaunch (marking API, routing)",
+    ),
+    Internal(
+        _DESCRIPTOR,
+        "_ArgMarshaller._launch",
+        None,
+        "overridden (calls the original): launches prepared arguments; ours "
+        "publishes the launch and routes to the specialization of its key",
     ),
     Internal(
         _DESCRIPTOR,
         "MLIRDispatcher.configure",
         None,
-        "wrapped: kernel[...] returns our configured launch",
+        "called (unchanged): a specialization's configured launcher for a routed launch",
     ),
     Internal(
         _DESCRIPTOR,
@@ -132,6 +146,90 @@ TABLE = (
         "without launching; so do the tests' fake launches)",
     ),
     Internal(
+        "numba_cuda_mlir._whole_function_planners",
+        "_planner_registry",
+        "planner_registry",
+        "read (under its _lock): the registered planners (_planners), whose "
+        "identity keys the planned disk cache",
+    ),
+    Internal(
+        "numba_cuda_mlir._whole_function_planners",
+        "WholeFunctionPlanner",
+        "WholeFunctionPlanner",
+        "where a planner's fingerprint stops walking its bases",
+        public=True,
+    ),
+    Internal(
+        "numba_cuda_mlir._whole_function_planners",
+        "_REQUIRED_DYNAMIC_SHARED_MEMORY_KEY",
+        "REQUIRED_DYNAMIC_SHARED_MEMORY_KEY",
+        "compile-result metadata a planned entry keeps (numba-cuda-mlir's payload leaves it out)",
+    ),
+    Internal(
+        _DESCRIPTOR,
+        "_compile_arg_types",
+        "compile_arg_types",
+        "read: the argument types and launch configuration of the compile in "
+        "progress (types, launch_config, available_launch_config)",
+    ),
+    Internal(
+        "numba_cuda_mlir._launch_config",
+        "_launch_config_key",
+        "launch_config_key",
+        "numba-cuda-mlir's key of a launch configuration (part of a planned entry's key)",
+    ),
+    Internal(
+        "numba_cuda_mlir._launch_config",
+        "_normalize_available_launch_config",
+        "normalize_available_launch_config",
+        "the configuration as numba-cuda-mlir keys its launch-config specializations",
+    ),
+    Internal(
+        _DESCRIPTOR,
+        "mlir_target",
+        "mlir_target",
+        "its target_context, to load a planned entry",
+    ),
+    Internal(
+        "numba_cuda_mlir.compiler",
+        "CompileResult",
+        "CompileResult",
+        "wraps a loaded planned entry as numba-cuda-mlir wraps its cache hits "
+        "(deferred: the module imports the descriptor being activated)",
+        deferred=True,
+    ),
+    Internal(
+        "numba_cuda_mlir.numba_cuda",
+        "typing",
+        "typing",
+        "typing.signature: the signature a planned entry is indexed under",
+    ),
+    Internal(
+        _DESCRIPTOR,
+        "MLIRDispatcher._mark_requires_launch_config",
+        None,
+        "called: a kernel whose planned marker says a planner made it "
+        "launch-dependent switches to per-configuration specializations",
+    ),
+    Internal(
+        _DESCRIPTOR,
+        "MLIRDispatcher._find_launch_config_overload_locked",
+        None,
+        "called: whether a configuration's specialization is already in memory",
+    ),
+    Internal(
+        _DESCRIPTOR,
+        "MLIRDispatcher._propagate_compile_callbacks",
+        None,
+        "called: publishing a loaded planned entry as a compile would",
+    ),
+    Internal(
+        _DESCRIPTOR,
+        "MLIRDispatcher._apply_shared_memory_carveout",
+        None,
+        "called: publishing a loaded planned entry as a compile would",
+    ),
+    Internal(
         "numba_cuda_mlir.tools",
         None,
         "tools",
@@ -169,12 +267,64 @@ TABLE = (
         "warm: the kinds of argument types it can make samples of",
     ),
     InstanceAttribute(
+        "_ArgMarshaller",
+        "_dispatcher",
+        "read: the kernel a configured launcher launches (which record routes it)",
+    ),
+    InstanceAttribute(
+        "_ArgMarshaller",
+        "_available_launch_config",
+        "read: grid, block, sharedmem and cluster as configure() normalized them",
+    ),
+    InstanceAttribute(
+        "_ArgMarshaller",
+        "_stream_ref",
+        "read: the Stream object given to kernel[...] (None for a raw handle)",
+    ),
+    InstanceAttribute(
+        "_ArgMarshaller",
+        "_launch_stream",
+        "read: the stream handle given to kernel[...] (None when none was)",
+    ),
+    InstanceAttribute(
         "MLIRDispatcher",
         "overloads",
         "compiled kernels by argument types: a result compiled for one launch "
         "key is moved from the kernel to the specialization of its key",
     ),
     InstanceAttribute("MLIRDispatcher", "_cache", "the disk cache object enable_caching() set"),
+    InstanceAttribute(
+        "MLIRDispatcher",
+        "_launch_config_overloads",
+        "launch-config specializations by (argument types, launch-config key): a "
+        "loaded planned entry is put there, new ones are saved (under _launch_config_lock)",
+    ),
+    InstanceAttribute(
+        "MLIRDispatcher",
+        "_launch_config_lock",
+        "held while reading or filling the launch-config tables",
+    ),
+    InstanceAttribute(
+        "MLIRDispatcher",
+        "_launch_config_generation",
+        "a loaded planned entry is dropped when recompile() advanced it meanwhile",
+    ),
+    InstanceAttribute(
+        "MLIRDispatcher",
+        "_requires_launch_config",
+        "read: whether a planner made the kernel launch-dependent",
+    ),
+    InstanceAttribute(
+        "MLIRDispatcher",
+        "_literal_arg_positions",
+        "read: kernels with literal-argument retries are not planned-cached",
+    ),
+    InstanceAttribute(
+        "MLIRDispatcher",
+        "_launch_config_cache_notice_emitted",
+        "set for kernels the planned cache saves: numba-cuda-mlir's notice that "
+        "launch-config specializations are not disk-cached would be wrong",
+    ),
     InstanceAttribute(
         "MLIRCache",
         "_enabled",

@@ -31,14 +31,6 @@ from .manifest import NAMES
 #: (attribute of MLIRDispatcher, factory(original), why, adds)
 DISPATCHER_PATCHES = (
     (
-        "configure",
-        _configured_launch.make_configure,
-        "kernel[...] returns our LaunchConfiguration (marking API, args, routing "
-        "to the specialization of the launch's key); numba-cuda-mlir's "
-        "configured launcher still launches",
-        False,
-    ),
-    (
         "_compile_impl",
         _compile.make_compile_impl,
         "open a compile frame for the launch in progress; results that depend "
@@ -75,8 +67,8 @@ DISPATCHER_PATCHES = (
     (
         "_recompile_impl",
         _compile.make_recompile_impl,
-        "recompile() also drops specializations and configured launches (they "
-        "hold launchers of the replaced native dispatcher)",
+        "recompile() also drops specializations and routes (they hold code of "
+        "the kernel as it was)",
         False,
     ),
     (
@@ -93,9 +85,19 @@ REWRITE_WHY = (
 )
 
 
-PATCHES = tuple(
-    PatchSpec(NAMES.MLIRDispatcher, name, factory, why, adds=adds)
-    for name, factory, why, adds in DISPATCHER_PATCHES
+PATCHES = (
+    PatchSpec(
+        NAMES.descriptor,
+        "_ArgMarshaller",
+        _configured_launch.make_argmarshaller,
+        "numba-cuda-mlir's configure() (unchanged: its cache, generations and "
+        "errors) builds our ConfiguredLaunch, its _ArgMarshaller plus the marking "
+        "API and routing to the specialization of the launch's key",
+    ),
+    *(
+        PatchSpec(NAMES.MLIRDispatcher, name, factory, why, adds=adds)
+        for name, factory, why, adds in DISPATCHER_PATCHES
+    ),
 )
 
 

@@ -6,6 +6,8 @@ least recently used specializations beyond the kernel's limit are dropped.
 The configured launch that routes is in ``configured_launch.py``.
 """
 
+import threading
+
 from ... import specializations
 from .manifest import NAMES
 from .state import KernelState, max_specializations
@@ -15,11 +17,17 @@ from .state import KernelState, max_specializations
 WAYS_TO_RAISE = ("numba_cuda_lcs.set_max_specializations(kernel, N)",)
 
 
+#: Guards creating a kernel's record, and nothing else (a leaf lock: the
+#: record is created while numba-cuda-mlir's configure() builds a configured
+#: launcher, where taking its compiler lock would be observable).
+_state_lock = threading.Lock()
+
+
 def root_state(dispatcher):
     """The state of a kernel, created on first use."""
     state = dispatcher.__dict__.get("_lcs")
     if state is None:
-        with NAMES.compiler_lock:
+        with _state_lock:
             state = dispatcher.__dict__.get("_lcs")
             if state is None:
                 state = KernelState()

@@ -12,7 +12,7 @@ import collections
 import threading
 
 from ... import keys as _keys
-from ... import specializations
+from ... import specializations, tls
 from ...specializations import Evictions
 
 
@@ -34,8 +34,9 @@ class KernelState:
 
     Root kernels: ``mask`` is the union of the fields its compilations marked
     (0 while it is plain), ``routes`` maps launch keys (for ``mask``) to the
-    specializations serving them, in least-recently-used order, ``configs``
-    caches the configured launches ``kernel[...]`` returned.  Mutated under
+    specializations serving them, in least-recently-used order (the
+    configured launches ``kernel[...]`` returns are numba-cuda-mlir's,
+    cached by its ``configure``).  Mutated under
     numba-cuda-mlir's compiler lock; read without it on the launch path.
 
     Specializations: ``root`` and ``key`` (with ``mask``, the fields of the
@@ -48,7 +49,6 @@ class KernelState:
         "key",
         "mask",
         "routes",
-        "configs",
         "max_specializations",
         "launch_bounds",
         "compiles",
@@ -66,7 +66,6 @@ class KernelState:
         self.key = key
         self.mask = mask
         self.routes = collections.OrderedDict()
-        self.configs = {}
         self.max_specializations = None
         self.launch_bounds = False
         self.compiles = 0
@@ -95,14 +94,14 @@ def max_specializations(state):
 
 
 class _Launching(threading.local):
-    """The configured launch whose call is in progress on this thread (its
-    compilations see it), whether a compile asked it to route again, and
-    what a compile of the kernel itself does when its disk cache turns out
-    to mark it LC-S while it waited for another process (``on_marked(mask)``,
-    raises; None outside such a compile)."""
+    """What the launch in progress on this thread needs on its slow paths
+    (the launch itself is published through :mod:`numba_cuda_lcs.tls`,
+    which is cheaper on every launch): the launch a compile asked to route
+    again (``reroute``), and what a compile of the kernel itself does when its
+    disk cache turns out to mark it LC-S while it waited for another process
+    (``on_marked(mask)``, raises; None outside such a compile)."""
 
-    launch = None
-    reroute = False
+    reroute = None
     on_marked = None
 
 
@@ -118,7 +117,18 @@ def swap_on_marked(on_marked):
 
 def request_reroute():
     """Tell the launch in progress on this thread to route again."""
-    launching.reroute = True
+    launching.reroute = tls.current_launch()
+
+
+def take_reroute(launch):
+    """Whether a compile asked *launch* to route again; forgets the request.
+
+    The request names its launch, so an exception of any other origin (or a
+    request that never reached its launch) is never taken for one."""
+    if launch is not None and launching.reroute is launch:
+        launching.reroute = None
+        return True
+    return False
 
 
 def describe_mask(mask):

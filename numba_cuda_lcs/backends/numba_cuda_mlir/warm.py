@@ -20,7 +20,7 @@ import numpy as np
 
 from ... import warming
 from ...errors import WarmError
-from .configured_launch import LaunchConfiguration
+from .configured_launch import ConfiguredLaunch
 from .manifest import NAMES
 from .patches import compile_for_cc
 
@@ -104,6 +104,6 @@ def compile_for_launch(kernel, argtypes, griddim, blockdim, sharedmem):
     a launch does, without launching."""
     args = sample_args(argtypes)
     launch = kernel[griddim, blockdim, 0, sharedmem]
-    if not isinstance(launch, LaunchConfiguration):
+    if not isinstance(launch, ConfiguredLaunch) or launch._lcs_state is None:
         raise WarmError(f"{kernel!r} is not a kernel numba-cuda-lcs routes")
     launch.compile_only(args)

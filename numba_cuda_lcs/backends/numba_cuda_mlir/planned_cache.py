@@ -1,0 +1,272 @@
+"""The disk cache while whole-function planners are registered.
+
+numba-cuda-mlir skips its disk cache for every kernel while any planner is
+registered, and keeps the kernels a planner made launch-dependent
+(``require_launch_config``) in memory only: its cache key holds neither the
+planners nor the launch.  With numba-cuda-lcs active, a ``cache=True``
+kernel compiled while planners are registered is saved and loaded under a
+key that holds both:
+
+    ("planned", <fingerprint of the registered planners>,
+     <our launch key (a specialization's) or None>,
+     <numba-cuda-mlir's launch-config key, or None for a generic entry>)
+
+(added to numba-cuda-mlir's own index key through the shared LC-S layer:
+``numba_cuda_lcs.disk_cache``; the key is also stored inside each entry and
+checked on load).  A changed, added or removed planner changes the
+fingerprint (``planners.py``), so an old entry is never loaded.
+
+numba-cuda-mlir's semantics stay: a kernel a planner makes launch-dependent
+gets one specialization per launch configuration, in numba-cuda-mlir's own
+tables; we only fill them from disk, exactly where its compile would have
+put the result.  The first process that finds the kernel launch-dependent
+writes a marker (``<index base>.planned-<fingerprint>``), so later processes
+know it before compiling and load the configuration's entry directly.
+
+Not covered (compiled as numba-cuda-mlir does, never cached): kernels with
+literal-argument retries, eager compiles (``kernel.compile(sig)``), and
+kernels while a planner that cannot be fingerprinted is registered (one
+warning per kernel).  Entries are not locked across processes (two processes
+may both compile a configuration the first time; both save the same entry).
+"""
+
+import json
+import os
+import threading
+
+from ... import user_warnings
+from ...tls import compile_marks
+from .cache import LCSCache
+from .manifest import NAMES
+from .planners import registered
+
+_warned: set[int] = set()
+_warned_lock = threading.Lock()
+
+
+def _compile_result(cres):
+    """What numba-cuda-mlir's ``_compile_impl`` returns for a compiled kernel."""
+    metadata = cres.metadata
+    return (metadata["cubin"], metadata["func_name"], metadata.get("use_cooperative", False))
+
+
+class PlannedCompile:
+    """One launch-triggered compile of a kernel while planners are registered:
+    what it would load (:meth:`load`) and, after numba-cuda-mlir compiled,
+    what it saves (:meth:`save`)."""
+
+    def __init__(self, dispatcher, cache, planners, argtypes, launch_config):
+        self.dispatcher = dispatcher
+        self.cache = cache  # the kernel's LCSCache (None: count only)
+        self.planners = planners
+        self.argtypes = argtypes
+        self.launch_config = launch_config  # numba-cuda-mlir's dict, or None
+        self.loaded = False
+        with dispatcher._launch_config_lock:
+            self.generation = dispatcher._launch_config_generation
+            self.required_before = dispatcher._requires_launch_config
+            self.launch_entries_before = set(dispatcher._launch_config_overloads)
+        self.generic_before = set(dispatcher.overloads)
+
+    # -- keys ---------------------------------------------------------------------
+
+    def _config_key(self):
+        return NAMES.launch_config_key(NAMES.normalize_available_launch_config(self.launch_config))
+
+    def _entry_cache(self, config_key, cache=None):
+        """A cache object for one planned entry of this kernel (or of the
+        specialization whose cache is *cache*)."""
+        cache = self.cache if cache is None else cache
+        return LCSCache(
+            self.dispatcher.py_func,
+            self.dispatcher.targetoptions,
+            launch_key=(
+                "planned",
+                self.planners.fingerprint,
+                cache.lcs_launch_key,  # a specialization's key, or None
+                config_key,
+            ),
+            mask=cache.lcs_mask,
+        )
+
+    def _signature(self, argtypes):
+        return NAMES.typing.signature(NAMES.types.none, *argtypes)
+
+    @property
+    def _marker_path(self):
+        _name, directory, base = self.cache.lcs_location()
+        return os.path.join(directory, f"{base}.planned-{self.planners.fingerprint[:32]}")
+
+    def _marked_launch_dependent(self):
+        if not self.cache.lcs_trusted():
+            return False
+        try:
+            with open(self._marker_path, "rb") as f:
+                recorded = json.loads(f.read().decode("utf-8"))
+            return recorded.get("fingerprint") == self.planners.fingerprint
+        except Exception:  # none, unreadable or foreign: compile as if none
+            return False
+
+    def _write_marker(self):
+        path = self._marker_path
+        payload = json.dumps(
+            {
+                "planners": list(self.planners.names),
+                "fingerprint": self.planners.fingerprint,
+                "requires_launch_config": True,
+            }
+        ).encode("utf-8")
+        tmp = f"{path}.tmp.{os.getpid()}.{threading.get_ident()}"
+        try:
+            self.cache.lcs_ensure_directory()
+            with open(tmp, "wb") as f:
+                f.write(payload)
+            os.replace(tmp, path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    # -- load -----------------------------------------------------------------
+
+    def load(self):
+        """The compiled kernel from disk, published where numba-cuda-mlir's
+        compile would have put it; None on a miss."""
+        if self.cache is None:
+            return None
+        dispatcher = self.dispatcher
+        requires = dispatcher._requires_launch_config
+        if not requires and self.launch_config is not None and self._marked_launch_dependent():
+            # Another process found the planners make this kernel depend on
+            # the launch: numba-cuda-mlir's own switch, as its compile flips it.
+            dispatcher._mark_requires_launch_config()
+            requires = True
+        if requires:
+            if self.launch_config is None:
+                return None
+            config_key = self._config_key()
+            with dispatcher._launch_config_lock:
+                if dispatcher._find_launch_config_overload_locked(self.argtypes, config_key):
+                    return None  # in memory: numba-cuda-mlir returns it
+        else:
+            config_key = None
+            if self.argtypes in dispatcher.overloads:
+                return None
+        entry = self._entry_cache(config_key)
+        cres = entry._load(self._signature(self.argtypes), NAMES.mlir_target.target_context)
+        if cres is None:
+            return None
+        wrapped = NAMES.CompileResult(cres)
+        with dispatcher._launch_config_lock:
+            if dispatcher._launch_config_generation != self.generation:
+                return None  # recompile() meanwhile: compile afresh
+            dispatcher._propagate_compile_callbacks(cres.metadata)
+            dispatcher._apply_shared_memory_carveout(wrapped)
+            if config_key is None:
+                dispatcher.overloads[self.argtypes] = wrapped
+                dispatcher._cache_hits[self.argtypes] += 1
+            else:
+                overloads = dispatcher._launch_config_overloads
+                overloads.setdefault((self.argtypes, config_key), wrapped)
+                overloads.setdefault((tuple(cres.signature.args), config_key), wrapped)
+        self.loaded = True
+        return _compile_result(cres)
+
+    # -- save -----------------------------------------------------------------
+
+    def new_results(self):
+        """[(config key or None, compile result)] numba-cuda-mlir published
+        for this compile's argument types."""
+        dispatcher = self.dispatcher
+        found = []
+        with dispatcher._launch_config_lock:
+            for (argtypes, config_key), wrapped in list(
+                dispatcher._launch_config_overloads.items()
+            ):
+                if (argtypes, config_key) in self.launch_entries_before:
+                    continue
+                if argtypes == self.argtypes:
+                    found.append((config_key, wrapped))
+        generic = dispatcher.overloads.get(self.argtypes)
+        if generic is not None and self.argtypes not in self.generic_before:
+            found.append((None, generic))
+        return found
+
+    def save(self, results):
+        """Save *results* (:meth:`new_results`) under their planned keys."""
+        if self.cache is None or not results:
+            return
+        now = registered()
+        if now is None or now.fingerprint != self.planners.fingerprint:
+            return  # planners changed while it compiled: which ones ran is unknown
+        if not self.required_before and self.dispatcher._requires_launch_config:
+            self._write_marker()
+        if compile_marks() & ~self.cache.lcs_mask:
+            # Marked through numba-cuda-lcs beyond this cache's key: a generic
+            # result moves to the specialization of its key (compile.py),
+            # which saves it; launch-config results are keyed by the whole
+            # configuration, finer than any marks.
+            results = [(key, wrapped) for key, wrapped in results if key is not None]
+        for config_key, wrapped in results:
+            self.save_result(config_key, wrapped)
+
+    def save_result(self, config_key, wrapped, cache=None):
+        """Save *wrapped* under its planned key (in this kernel's cache, or
+        in the specialization's whose cache is *cache*)."""
+        entry = self._entry_cache(config_key, cache)
+        entry.save_moved(getattr(wrapped, "cres", wrapped), self._signature(self.argtypes))
+
+
+def save_moved(plan, cache, compiled):
+    """Save *compiled*, moved to the specialization whose cache is *cache*:
+    under its planned key while planners are registered (*plan*), never
+    under a key a process without them would load."""
+    if plan is None:
+        cache.save_moved(compiled)
+    elif plan.cache is not None:
+        plan.save_result(None, compiled, cache)
+
+
+def begin(dispatcher, args):
+    """A :class:`PlannedCompile` for a launch-triggered compile of
+    *dispatcher* while planners are registered; None otherwise."""
+    planners = registered()
+    if planners is None:
+        return None
+    cache = dispatcher._cache
+    if not isinstance(cache, LCSCache) or not cache._enabled:
+        cache = None
+    elif planners.fingerprint is None:
+        _warn_unidentified(dispatcher, planners)
+        cache = None
+    if dispatcher._literal_arg_positions:
+        cache = None  # numba-cuda-mlir retypes literal arguments: not covered
+    request = NAMES.compile_arg_types
+    argtypes = getattr(request, "types", None)
+    if argtypes is not None:
+        argtypes = tuple(argtypes)
+    else:
+        argtypes = tuple(NAMES.typeof(arg) for arg in args)
+    launch_config = getattr(request, "launch_config", None)
+    if launch_config is None:
+        launch_config = getattr(request, "available_launch_config", None)
+    if cache is not None:
+        # We cache launch-config specializations: numba-cuda-mlir's notice
+        # that it cannot would be wrong.
+        dispatcher._launch_config_cache_notice_emitted = True
+    return PlannedCompile(dispatcher, cache, planners, argtypes, launch_config)
+
+
+def _warn_unidentified(dispatcher, planners):
+    with _warned_lock:
+        if id(dispatcher) in _warned:
+            return
+        _warned.add(id(dispatcher))
+    user_warnings.warn(
+        f"numba-cuda-lcs: the whole-function planner {planners.unidentified} has "
+        "code that is not Python (a builtin or extension method), so it cannot be "
+        f"part of a disk-cache key; kernel {dispatcher.__name__!r} is not "
+        "disk-cached while it is registered. Implement the planner's methods in "
+        "Python to cache kernels compiled with it."
+    )

@@ -1,0 +1,229 @@
+"""numba-cuda-mlir's whole-function planners with numba-cuda-lcs active, on
+CPU: a planner that reads the launch (``require_launch_config``) and sizes a
+shared buffer from the block keeps numba-cuda-mlir's semantics (one
+specialization per configuration) and, with ``cache=True``, is saved and
+loaded per configuration under a key holding the planners' identity;
+kernels no planner made launch-dependent keep a disk cache while planners
+are registered.
+
+Each scenario runs in fresh processes sharing one cache directory (planners
+are process-wide).  Launches go through numba-cuda-mlir's own configured
+launcher and ``_launch`` (which compiles through the planners); only the
+native launch is replaced by a recorder, and cubins are built for compute
+capability 9.0 without a GPU.
+"""
+
+import json
+import os
+import textwrap
+
+import pytest
+
+pytest.importorskip("numba_cuda_mlir")
+
+from support.planners import PLANNER_MODULE  # noqa: E402
+from support.processes import run_python  # noqa: E402
+
+KERNEL_MODULE = """\
+from numba_cuda_mlir import cuda
+from numba_cuda_mlir.numba_cuda import float32
+
+SLOTS = 1  # replaced by the planner
+
+
+@cuda.jit(cache=True)
+def block_buffer(x):
+    buf = cuda.shared.array(SLOTS, float32)
+    buf[cuda.threadIdx.x] = x
+    cuda.syncthreads()
+    if buf[SLOTS - 1 - cuda.threadIdx.x] > 0:  # read: the buffer stays
+        cuda.syncthreads()
+
+
+@cuda.jit(cache=True)
+def plain(x):
+    if x > 0:
+        cuda.syncthreads()
+"""
+
+CHILD = """\
+import json, re, sys, warnings
+sys.path.insert(0, {module_dir!r})
+warnings.simplefilter("ignore")
+import numpy as np
+from numba_cuda_mlir import descriptor, tools
+from numba_cuda_mlir._whole_function_planners import register_planner
+import numba_cuda_lcs
+from numba_cuda_lcs import inspection
+
+tools.get_gpu_compute_capability = lambda as_type=str: (9, 0) if as_type is tuple else "sm_90"
+launched = []
+descriptor.LaunchConfiguration = (
+    lambda kernel, grid, block, stream, sharedmem, cluster:
+    lambda *args: launched.append(block)
+)
+import lcs_planner
+import lcs_planned_kernels as kernels
+if {register!r}:
+    register_planner(lcs_planner.{planner})
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for block in {blocks!r}:
+        if {register!r}:
+            kernels.block_buffer[1, block](np.float32(1.0))
+        else:  # no planner: the native launch would compile; do it here
+            kernels.block_buffer[1, block].compile_only((np.float32(1.0),))
+    if {register!r}:
+        kernels.plain[1, 32](np.float32(1.0))
+    else:
+        kernels.plain[1, 32].compile_only((np.float32(1.0),))
+
+
+def shared(cres):
+    return [int(n) for n in re.findall(r"\\.shared \\.align \\d+ \\.b8 \\w+\\[(\\d+)\\]", cres.ptx)]
+
+
+planned = kernels.block_buffer
+with planned._launch_config_lock:
+    found = [*planned._launch_config_overloads.values(), *planned.overloads.values()]
+    sizes = [shared(cres) for cres in found]
+print("LCS-RESULT " + json.dumps({{
+    "active": "numba-cuda-mlir" in numba_cuda_lcs.active_compilers(),
+    "planned": inspection.compile_counters(planned),
+    "plain": inspection.compile_counters(kernels.plain),
+    "shared_sizes": sorted(set(n for found in sizes for n in found)),
+    "launched": launched,
+    "warnings": [str(w.message) for w in caught if "numba-cuda-lcs" in str(w.message)],
+    "notices": [str(w.message) for w in caught if "Persistent disk cache" in str(w.message)],
+}}))
+"""
+
+BLOCKS = (32, 64, 128)
+
+
+@pytest.fixture
+def modules(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "lcs_planner.py").write_text(PLANNER_MODULE)
+    (src / "lcs_planned_kernels.py").write_text(KERNEL_MODULE)
+    return src
+
+
+def run_child(modules, cache_dir, *, blocks=BLOCKS, register=True, planner="BlockSizedBuffer"):
+    code = CHILD.format(
+        module_dir=str(modules), blocks=list(blocks), register=register, planner=planner
+    )
+    proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(cache_dir)})
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
+    result = json.loads(line[len("LCS-RESULT ") :])
+    assert result["active"]
+    return result
+
+
+def test_planner_kernels_are_disk_cached_per_configuration(modules, tmp_path):
+    cache = tmp_path / "cache"
+    first = run_child(modules, cache)
+    # numba-cuda-mlir's semantics: one specialization per block size, the
+    # buffer sized from each.
+    assert first["planned"]["compiles"] == len(BLOCKS)
+    assert first["planned"]["cache_loads"] == 0
+    assert first["shared_sizes"] == [4 * b for b in BLOCKS]
+    assert first["launched"][: len(BLOCKS)] == [[b, 1, 1] for b in BLOCKS]
+    # ... and numba-cuda-mlir's notice that they are not disk-cached is gone.
+    assert first["notices"] == []
+    assert first["plain"]["compiles"] == 1
+
+    second = run_child(modules, cache)
+    assert second["planned"]["compiles"] == 0
+    assert second["planned"]["cache_loads"] == len(BLOCKS)
+    assert second["shared_sizes"] == [4 * b for b in BLOCKS]
+    # A kernel no planner made launch-dependent keeps its disk cache.
+    assert second["plain"]["compiles"] == 0
+    assert second["plain"]["cache_loads"] == 1
+
+    # A configuration not seen yet compiles (and only it).
+    third = run_child(modules, cache, blocks=(32, 256))
+    assert third["planned"]["compiles"] == 1
+    assert third["planned"]["cache_loads"] == 1
+    assert 4 * 256 in third["shared_sizes"]
+
+
+def test_a_changed_planner_never_loads_old_entries(modules, tmp_path):
+    cache = tmp_path / "cache"
+    run_child(modules, cache)
+    # The planner's module changes (SCALE 2: buffers twice the size): the
+    # kernel's source is the same, its entries are not.
+    planner = modules / "lcs_planner.py"
+    planner.write_text(planner.read_text().replace("SCALE = 1", "SCALE = 2"))
+    changed = run_child(modules, cache)
+    assert changed["planned"]["compiles"] == len(BLOCKS)
+    assert changed["planned"]["cache_loads"] == 0
+    assert changed["shared_sizes"] == [8 * b for b in BLOCKS]
+    # The plain kernel was compiled while the old planner was registered:
+    # its entry is keyed by it too.
+    assert changed["plain"]["compiles"] == 1
+
+
+def test_entries_compiled_with_planners_are_not_loaded_without_them(modules, tmp_path):
+    cache = tmp_path / "cache"
+    run_child(modules, cache)
+    without = run_child(modules, cache, register=False, blocks=(64,))
+    # No planner: SLOTS stays 1 (numba-cuda-mlir's own cache, its own keys).
+    assert without["planned"]["cache_loads"] == 0
+    assert without["planned"]["compiles"] == 1
+    assert without["shared_sizes"] == [4]
+    assert without["plain"]["cache_loads"] == 0
+    assert without["plain"]["compiles"] == 1
+    # ... and the entries it saved are not loaded once planners are back.
+    again = run_child(modules, cache, blocks=(64,))
+    assert again["planned"]["compiles"] == 0
+    assert again["planned"]["cache_loads"] == 1
+    assert again["shared_sizes"] == [4 * 64]
+
+
+def test_a_corrupted_planned_marker_is_a_miss(modules, tmp_path):
+    cache = tmp_path / "cache"
+    run_child(modules, cache)
+    markers = [
+        os.path.join(root, name)
+        for root, _dirs, names in os.walk(cache)
+        for name in names
+        if ".planned-" in name
+    ]
+    assert len(markers) == 1
+    with open(markers[0], "w") as f:
+        f.write("{not json")
+    again = run_child(modules, cache)
+    # Without the marker the first launch compiles through the planner
+    # (which finds the kernel launch-dependent again); the rest load.
+    assert again["planned"]["compiles"] == 1
+    assert again["planned"]["cache_loads"] == len(BLOCKS) - 1
+    assert again["shared_sizes"] == [4 * b for b in BLOCKS]
+
+
+def test_a_planner_that_cannot_be_fingerprinted_disables_caching_with_one_warning(
+    modules, tmp_path
+):
+    planner = modules / "lcs_planner.py"
+    planner.write_text(
+        planner.read_text()
+        + textwrap.dedent(
+            """
+            class Opaque(WholeFunctionPlanner):
+                run = staticmethod(bool)  # not Python code: returns False
+            """
+        )
+    )
+    cache = tmp_path / "cache"
+    first = run_child(modules, cache, planner="Opaque")
+    # The opaque planner is the only one registered: no kernel is
+    # launch-dependent, none is disk-cached.
+    assert first["planned"]["compiles"] == 1
+    assert first["plain"]["compiles"] == 1
+    warned = [w for w in first["warnings"] if "cannot be part of a disk-cache key" in w]
+    assert len(warned) == 2  # one per kernel
+    assert "lcs_planner.Opaque" in warned[0]
+    second = run_child(modules, cache, planner="Opaque")
+    assert second["planned"]["compiles"] == 1
+    assert second["plain"]["compiles"] == 1

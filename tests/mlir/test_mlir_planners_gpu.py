@@ -1,0 +1,198 @@
+"""numba-cuda-mlir's whole-function planners with numba-cuda-lcs active, on a
+GPU: a cuda.coop-like planner (``require_launch_config``, a shared buffer
+sized from the block) over 8 block sizes -- 0 wrong results from 8 threads,
+and across processes sharing a ``cache=True`` directory the second process
+loads every configuration from disk; a changed planner recompiles; a plain
+kernel in the same process keeps its disk cache.
+
+Each kernel stamps the buffer size it was compiled with, so a launch that ran
+a kernel compiled for another block size is seen on that launch.
+"""
+
+import json
+import random
+import sys
+import threading
+
+import pytest
+
+pytest.importorskip("numba_cuda_mlir")
+
+from support.planners import PLANNER_MODULE  # noqa: E402
+from support.processes import run_python  # noqa: E402
+
+pytestmark = [pytest.mark.gpu]
+
+KERNEL_MODULE = """\
+from numba_cuda_mlir import cuda
+from numba_cuda_mlir.numba_cuda import float32
+
+SLOTS = 1  # replaced by the planner: threads per block x SCALE
+
+
+@cuda.jit(cache=True)
+def block_sum(x, sums, slots):
+    buf = cuda.shared.array(SLOTS, float32)
+    t = cuda.threadIdx.x
+    for j in range(t, SLOTS, cuda.blockDim.x):
+        buf[j] = 0
+    cuda.syncthreads()
+    i = cuda.blockIdx.x * cuda.blockDim.x + t
+    if i < x.size:
+        buf[t] = x[i]
+    cuda.syncthreads()
+    if t == 0:
+        total = float32(0)
+        for j in range(SLOTS):
+            total += buf[j]
+        sums[cuda.blockIdx.x] = total
+        if cuda.blockIdx.x == 0:
+            slots[0] = SLOTS
+
+
+@cuda.jit(cache=True)
+def plain_copy(x, out):
+    i = cuda.grid(1)
+    if i < x.size:
+        out[i] = x[i]
+"""
+
+BLOCKS = (32, 64, 96, 128, 192, 256, 512, 1024)
+N = 8192
+
+# Launch every block size; a wrong result is a sum other than the block's
+# thread count or a buffer sized for another block.
+RUNNER = f"""\
+import numpy as np
+from numba_cuda_mlir import cuda
+
+
+def run(kernels, block, scale):
+    x = cuda.to_device(np.ones({N}, np.float32))
+    grid = {N} // block
+    sums = cuda.device_array(grid, np.float32)
+    slots = cuda.device_array(1, np.int64)
+    kernels.block_sum[grid, block](x, sums, slots)
+    host_sums = sums.copy_to_host()
+    wrong = int((host_sums != block).sum())
+    wrong += int(slots.copy_to_host()[0] != block * scale)
+    return wrong
+"""
+
+CHILD = """\
+import json, sys, warnings
+sys.path.insert(0, {module_dir!r})
+warnings.simplefilter("ignore")
+import numpy as np
+from numba_cuda_mlir import cuda
+from numba_cuda_mlir._whole_function_planners import register_planner
+import numba_cuda_lcs
+from numba_cuda_lcs import inspection
+import lcs_planner, lcs_planned_kernels as kernels, lcs_runner
+
+register_planner(lcs_planner.BlockSizedBuffer)
+wrong = sum(lcs_runner.run(kernels, b, lcs_planner.SCALE) for b in {blocks!r})
+x = cuda.to_device(np.arange(256, dtype=np.float32))
+out = cuda.device_array(256, np.float32)
+kernels.plain_copy[2, 128](x, out)
+wrong += int((out.copy_to_host() != np.arange(256)).sum())
+print("LCS-RESULT " + json.dumps({{
+    "active": "numba-cuda-mlir" in numba_cuda_lcs.active_compilers(),
+    "wrong": wrong,
+    "planned": inspection.compile_counters(kernels.block_sum),
+    "plain": inspection.compile_counters(kernels.plain_copy),
+}}))
+"""
+
+
+@pytest.fixture
+def modules(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "lcs_planner.py").write_text(PLANNER_MODULE)
+    (src / "lcs_planned_kernels.py").write_text(KERNEL_MODULE)
+    (src / "lcs_runner.py").write_text(RUNNER)
+    return src
+
+
+def run_child(modules, cache_dir):
+    code = CHILD.format(module_dir=str(modules), blocks=list(BLOCKS))
+    proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(cache_dir)})
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
+    result = json.loads(line[len("LCS-RESULT ") :])
+    assert result["active"]
+    return result
+
+
+def test_processes_load_every_planned_configuration_from_disk(modules, tmp_path):
+    cache = tmp_path / "cache"
+    first = run_child(modules, cache)
+    assert first["wrong"] == 0
+    assert first["planned"]["compiles"] == len(BLOCKS)
+    assert first["plain"]["compiles"] == 1
+
+    second = run_child(modules, cache)
+    assert second["wrong"] == 0
+    assert second["planned"]["compiles"] == 0
+    assert second["planned"]["cache_loads"] == len(BLOCKS)
+    assert second["plain"]["compiles"] == 0
+    assert second["plain"]["cache_loads"] == 1
+
+    # A changed planner (buffers twice the block) recompiles every
+    # configuration, and the results show it ran.
+    planner = modules / "lcs_planner.py"
+    planner.write_text(planner.read_text().replace("SCALE = 1", "SCALE = 2"))
+    changed = run_child(modules, cache)
+    assert changed["wrong"] == 0
+    assert changed["planned"]["compiles"] == len(BLOCKS)
+    assert changed["planned"]["cache_loads"] == 0
+
+
+@pytest.fixture
+def registered_planner(modules):
+    """The planner registered in this process, and removed afterwards
+    (planners are process-wide)."""
+    from numba_cuda_mlir._whole_function_planners import _planner_registry, register_planner
+
+    sys.path.insert(0, str(modules))
+    with _planner_registry._lock:
+        saved = list(_planner_registry._planners)
+    try:
+        import lcs_planner
+
+        register_planner(lcs_planner.BlockSizedBuffer)
+        yield
+    finally:
+        with _planner_registry._lock:
+            _planner_registry._planners[:] = saved
+        sys.path.remove(str(modules))
+        for name in ("lcs_planner", "lcs_planned_kernels", "lcs_runner"):
+            sys.modules.pop(name, None)
+
+
+def test_eight_threads_eight_block_sizes_zero_wrong_results(registered_planner):
+    import lcs_planned_kernels as kernels
+    import lcs_runner
+
+    wrong = []
+    errors = []
+
+    def worker(seed):
+        order = list(BLOCKS) * 3
+        random.Random(seed).shuffle(order)
+        try:
+            wrong.append(sum(lcs_runner.run(kernels, b, 1) for b in order))
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert wrong == [0] * 8
+    # numba-cuda-mlir's semantics: one specialization per block size.
+    with kernels.block_sum._launch_config_lock:
+        keys = {key for _args, key in kernels.block_sum._launch_config_overloads}
+    assert len(keys) == len(BLOCKS)
