@@ -227,3 +227,88 @@ def test_a_planner_that_cannot_be_fingerprinted_disables_caching_with_one_warnin
     second = run_child(modules, cache, planner="Opaque")
     assert second["planned"]["compiles"] == 1
     assert second["plain"]["compiles"] == 1
+
+
+THREADS_CHILD = """\
+import json, random, re, sys, threading, warnings
+sys.path.insert(0, {module_dir!r})
+warnings.simplefilter("ignore")
+import numpy as np
+from numba_cuda_mlir import descriptor, tools
+from numba_cuda_mlir._whole_function_planners import register_planner
+from numba_cuda_mlir.numba_cuda.typing.typeof import typeof
+import numba_cuda_lcs
+import lcs_planner, lcs_planned_kernels as kernels
+
+tools.get_gpu_compute_capability = lambda as_type=str: (9, 0) if as_type is tuple else "sm_90"
+register_planner(lcs_planner.BlockSizedBuffer)
+kernel = kernels.block_buffer
+lock = threading.Lock()
+natives = {{}}  # id(native dispatcher), argtypes -> (native, compiled)
+wrong = []
+
+
+def shared(cres):
+    return [int(n) for n in re.findall(r"\\.shared \\.align \\d+ \\.b8 \\w+\\[(\\d+)\\]", cres.ptx)]
+
+
+def native_launcher(native, grid, block, stream, sharedmem, cluster):
+    # numba-cuda-mlir's native launcher, without a GPU: each native
+    # dispatcher compiles once per argument types (through the dispatcher's
+    # _compile, under the launching thread's compile-time state) and keeps
+    # what it got; the launch itself checks the kept code's buffer.
+    def launch(*args):
+        key = (id(native), tuple(typeof(a) for a in args))
+        with lock:
+            kept = natives.get(key)
+        if kept is None or kept[0] is not native:
+            kept = (native, kernel._compile(list(args)))
+            with lock:
+                natives[key] = kept
+        cubin = kept[1][0]
+        found = [c for c in [*kernel._launch_config_overloads.values(), *kernel.overloads.values()]
+                 if c.metadata.get("cubin") is cubin]
+        if not found or shared(found[0]) != [4 * block[0]]:
+            wrong.append(block[0])
+    return launch
+
+
+descriptor.LaunchConfiguration = native_launcher
+errors = []
+
+
+def worker(seed):
+    order = list({blocks!r}) * 3
+    random.Random(seed).shuffle(order)
+    try:
+        for block in order:
+            kernel[1, block](np.float32(1.0))
+    except Exception as exc:
+        errors.append(repr(exc))
+
+
+threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print("LCS-RESULT " + json.dumps({{
+    "active": "numba-cuda-mlir" in numba_cuda_lcs.active_compilers(),
+    "wrong": wrong, "errors": errors,
+}}))
+"""
+
+
+def test_eight_threads_run_every_launch_with_its_own_configurations_code(modules, tmp_path):
+    # numba-cuda-mlir 0.6.0 alone runs some of these launches through the
+    # kernel's generic native dispatcher, which keeps the first
+    # configuration's code (see configured_launch.launch_prepared).
+    blocks = (32, 64, 96, 128, 192, 256, 512, 1024)
+    for attempt in range(2):
+        code = THREADS_CHILD.format(module_dir=str(modules), blocks=list(blocks))
+        proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(tmp_path / f"cache{attempt}")})
+        line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
+        result = json.loads(line[len("LCS-RESULT ") :])
+        assert result["active"]
+        assert result["errors"] == []
+        assert result["wrong"] == []

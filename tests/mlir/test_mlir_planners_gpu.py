@@ -10,9 +10,6 @@ a kernel compiled for another block size is seen on that launch.
 """
 
 import json
-import random
-import sys
-import threading
 
 import pytest
 
@@ -148,51 +145,50 @@ def test_processes_load_every_planned_configuration_from_disk(modules, tmp_path)
     assert changed["planned"]["cache_loads"] == 0
 
 
-@pytest.fixture
-def registered_planner(modules):
-    """The planner registered in this process, and removed afterwards
-    (planners are process-wide)."""
-    from numba_cuda_mlir._whole_function_planners import _planner_registry, register_planner
+THREADS_CHILD = """\
+import json, random, sys, threading, warnings
+sys.path.insert(0, {module_dir!r})
+warnings.simplefilter("ignore")
+from numba_cuda_mlir._whole_function_planners import register_planner
+import numba_cuda_lcs
+import lcs_planner, lcs_planned_kernels as kernels, lcs_runner
 
-    sys.path.insert(0, str(modules))
-    with _planner_registry._lock:
-        saved = list(_planner_registry._planners)
+register_planner(lcs_planner.BlockSizedBuffer)
+wrong, errors = [], []
+
+
+def worker(seed):
+    order = list({blocks!r}) * 3
+    random.Random(seed).shuffle(order)
     try:
-        import lcs_planner
-
-        register_planner(lcs_planner.BlockSizedBuffer)
-        yield
-    finally:
-        with _planner_registry._lock:
-            _planner_registry._planners[:] = saved
-        sys.path.remove(str(modules))
-        for name in ("lcs_planner", "lcs_planned_kernels", "lcs_runner"):
-            sys.modules.pop(name, None)
+        wrong.append(sum(lcs_runner.run(kernels, b, 1) for b in order))
+    except Exception as exc:
+        errors.append(repr(exc))
 
 
-def test_eight_threads_eight_block_sizes_zero_wrong_results(registered_planner):
-    import lcs_planned_kernels as kernels
-    import lcs_runner
+threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+with kernels.block_sum._launch_config_lock:
+    keys = {{repr(key) for _args, key in kernels.block_sum._launch_config_overloads}}
+print("LCS-RESULT " + json.dumps({{
+    "active": "numba-cuda-mlir" in numba_cuda_lcs.active_compilers(),
+    "wrong": wrong, "errors": errors[:3], "configurations": len(keys),
+}}))
+"""
 
-    wrong = []
-    errors = []
 
-    def worker(seed):
-        order = list(BLOCKS) * 3
-        random.Random(seed).shuffle(order)
-        try:
-            wrong.append(sum(lcs_runner.run(kernels, b, 1) for b in order))
-        except Exception as exc:  # reported below
-            errors.append(repr(exc))
-
-    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert wrong == [0] * 8
+def test_eight_threads_eight_block_sizes_zero_wrong_results(modules, tmp_path):
+    # In a child process: a wrong kernel here can fault, and a faulted CUDA
+    # context would fail every later test of this worker.
+    code = THREADS_CHILD.format(module_dir=str(modules), blocks=list(BLOCKS))
+    proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(tmp_path / "cache")})
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
+    result = json.loads(line[len("LCS-RESULT ") :])
+    assert result["active"]
+    assert result["errors"] == []
+    assert result["wrong"] == [0] * 8
     # numba-cuda-mlir's semantics: one specialization per block size.
-    with kernels.block_sum._launch_config_lock:
-        keys = {key for _args, key in kernels.block_sum._launch_config_overloads}
-    assert len(keys) == len(BLOCKS)
+    assert result["configurations"] == len(BLOCKS)

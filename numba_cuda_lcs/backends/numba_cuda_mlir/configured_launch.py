@@ -34,6 +34,7 @@ for its own key (or plain code).  See ``compile.py``.
 """
 
 import operator
+import threading
 
 from ... import tls
 from ...errors import LaunchConfigSpecializationError
@@ -55,6 +56,31 @@ StockMarshaller = NAMES.ArgMarshaller
 #: so that CPU tests can put a fake native launcher here that compiles
 #: without launching (tests/support/mlir.py).
 invoke = StockMarshaller._launch
+
+#: numba-cuda-mlir's registry of whole-function planners (its ``_planners``
+#: list is read on every launch: non-empty means launches are serialized per
+#: configured launcher, see :func:`launch_prepared`).
+_planners = NAMES.planner_registry
+
+
+def launch_prepared(marshaller, argtypes, launch_args, launch_values):
+    """``invoke``, one launch at a time per configured launcher while
+    whole-function planners are registered.
+
+    Why: numba-cuda-mlir 0.6.0's ``_launch`` reads the launcher it will use
+    before it prepares the launch, and when preparing finds that a planner
+    made the kernel launch-dependent it installs a per-configuration
+    launcher on the (shared) configured launcher.  A thread that read the
+    launcher before another thread installed the new one launches the
+    kernel's generic native dispatcher, which then compiles and keeps the
+    code of that thread's configuration -- and runs it for every other
+    configuration launched through it: a wrong kernel (seen on an H200 as
+    illegal-address faults with 8 threads).  Without planners the launcher
+    is never replaced, and nothing is serialized."""
+    if _planners._planners or marshaller._dispatcher._requires_launch_config:
+        with marshaller._lcs_launch_lock:
+            return invoke(marshaller, argtypes, launch_args, launch_values)
+    return invoke(marshaller, argtypes, launch_args, launch_values)
 
 
 def compile_without_launch(marshaller, argtypes, launch_args, launch_values=None):
@@ -110,6 +136,7 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
         self.cluster = config.get("cluster")
         self.pre_launch_callbacks = []
         self._routed = None  # (specialization, its configured launcher)
+        self._lcs_launch_lock = threading.RLock()  # see launch_prepared
 
     @property
     def dispatcher(self):
@@ -146,7 +173,7 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
     def _launch(self, argtypes, launch_args, launch_values=None):
         state = self._lcs_state
         if state is None:
-            return invoke(self, argtypes, launch_args, launch_values)
+            return launch_prepared(self, argtypes, launch_args, launch_values)
         # Published for the compilations this launch may trigger; the C
         # thread-local slots keep this cheap (plain kernels pay two swaps).
         prev_launch = tls.swap_launch(self)
@@ -157,11 +184,15 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
                     callback(self._dispatcher, self)
             if not state.mask:
                 try:
+                    # launch_prepared, inlined: the plain kernel's fast path.
+                    if _planners._planners or self._dispatcher._requires_launch_config:
+                        with self._lcs_launch_lock:
+                            return invoke(self, argtypes, launch_args, launch_values)
                     return invoke(self, argtypes, launch_args, launch_values)
                 except Exception:
                     if not take_reroute(self):
                         raise
-            return self._launch_routed(invoke, argtypes, launch_args, launch_values)
+            return self._launch_routed(launch_prepared, argtypes, launch_args, launch_values)
         finally:
             tls.swap_args(prev_args)
             tls.swap_launch(prev_launch)

@@ -312,7 +312,8 @@ TABLE = (
     InstanceAttribute(
         "MLIRDispatcher",
         "_requires_launch_config",
-        "read: whether a planner made the kernel launch-dependent",
+        "read: whether a planner made the kernel launch-dependent (its "
+        "configured launchers then launch one at a time: configured_launch.py)",
     ),
     InstanceAttribute(
         "MLIRDispatcher",
