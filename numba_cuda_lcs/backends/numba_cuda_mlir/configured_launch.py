@@ -77,7 +77,7 @@ def launch_prepared(marshaller, argtypes, launch_args, launch_values):
     configuration launched through it: a wrong kernel (seen on an H200 as
     illegal-address faults with 8 threads).  Without planners the launcher
     is never replaced, and nothing is serialized."""
-    if _planners._planners or marshaller._dispatcher._requires_launch_config:
+    if _planners._planners or getattr(marshaller._dispatcher, "_requires_launch_config", False):
         with marshaller._lcs_launch_lock:
             return invoke(marshaller, argtypes, launch_args, launch_values)
     return invoke(marshaller, argtypes, launch_args, launch_values)
@@ -185,7 +185,9 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
             if not state.mask:
                 try:
                     # launch_prepared, inlined: the plain kernel's fast path.
-                    if _planners._planners or self._dispatcher._requires_launch_config:
+                    if _planners._planners or getattr(
+                        self._dispatcher, "_requires_launch_config", False
+                    ):
                         with self._lcs_launch_lock:
                             return invoke(self, argtypes, launch_args, launch_values)
                     return invoke(self, argtypes, launch_args, launch_values)
