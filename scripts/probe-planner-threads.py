@@ -1,6 +1,10 @@
-"""Probe: a cuda.coop-like planner kernel launched from 8 threads over 8 block
-sizes, stock numba-cuda-mlir vs numba-cuda-lcs active, with and without
-cache=True -- errors and wrong results per variant (one process each)."""
+"""Probe on a GPU: a cuda.coop-like planner kernel launched from 8 threads
+over 8 block sizes, stock numba-cuda-mlir vs numba-cuda-lcs active, with and
+without cache=True -- errors and wrong results per variant (one process
+each).  numba-cuda-mlir 0.6.0 alone is expected to show wrong results or
+illegal-address faults (its launcher race, see
+backends/numba_cuda_mlir/configured_launch.launch_prepared); active, none.
+tests/mlir/test_mlir_planners.py models the same race on CPU."""
 
 import json
 import os
@@ -91,10 +95,17 @@ for variant in ("uncached", "cached"):
                 env = dict(os.environ, NUMBA_CUDA_LCS_DISABLE="1" if mode == "stock" else "0")
                 proc = subprocess.run(
                     [sys.executable, "-c", CHILD, src, variant, str(threads_n)],
-                    env=env, capture_output=True, text=True, timeout=120,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
                 )
                 line = [x for x in proc.stdout.splitlines() if x.startswith("PROBE ")]
-                got = json.loads(line[0][6:]) if line else {"rc": proc.returncode, "stderr": proc.stderr[-600:]}
+                got = (
+                    json.loads(line[0][6:])
+                    if line
+                    else {"rc": proc.returncode, "stderr": proc.stderr[-600:]}
+                )
                 name = f"{variant} threads={threads_n} {mode}"
                 results[name] = got
                 print(name, json.dumps(got), flush=True)

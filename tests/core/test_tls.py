@@ -14,6 +14,7 @@ from support.processes import run_python
 
 def test_nothing_published_outside_a_launch(tls_impl):
     assert tls_impl.current_args() is None
+    assert tls_impl.current_launch() is None
     assert tls_impl.current_config() is None
     assert tls_impl.in_compile() is False
     assert tls_impl.compile_marks() == 0
@@ -28,6 +29,36 @@ def test_swap_args_returns_previous_and_restores(tls_impl):
     assert tls_impl.swap_args(a) is b
     assert tls_impl.swap_args(None) is a
     assert tls_impl.current_args() is None
+
+
+def test_swap_launch_returns_previous_and_restores(tls_impl):
+    # The launch in progress (numba-cuda-mlir's configured launches publish
+    # themselves): nested launches restore the outer one.
+    outer, inner = object(), object()
+    assert tls_impl.current_launch() is None
+    assert tls_impl.swap_launch(outer) is None
+    assert tls_impl.current_launch() is outer
+    assert tls_impl.swap_launch(inner) is outer
+    assert tls_impl.current_launch() is inner
+    assert tls_impl.swap_launch(outer) is inner
+    assert tls_impl.swap_launch(None) is outer
+    assert tls_impl.current_launch() is None
+
+
+def test_launches_are_per_thread_and_hold_no_reference_after(tls_impl):
+    launch = object()
+    base = sys.getrefcount(launch)
+    seen = []
+    prev = tls_impl.swap_launch(launch)
+    assert sys.getrefcount(launch) == base + 1  # held while published
+    worker = threading.Thread(target=lambda: seen.append(tls_impl.current_launch()))
+    worker.start()
+    worker.join(timeout=30)
+    assert seen == [None]
+    for _ in range(1000):
+        tls_impl.swap_launch(tls_impl.swap_launch(launch))
+    assert tls_impl.swap_launch(prev) is launch
+    assert sys.getrefcount(launch) == base
 
 
 def test_compile_frames_nest_and_restore(tls_impl):
