@@ -13,7 +13,7 @@
  * The state lives in a C thread_local struct rather than a Py_tss slot: the
  * launch path swaps the arguments twice per launch, and a plain TLS access is
  * the cheapest thing we can offer there.  Every reference stored here is owned
- * and is always restored by the caller (swap_args / swap_launch / end_compile), so a thread
+ * and is always restored by the caller (swap_args / end_launch / end_compile), so a thread
  * never exits with a live reference in its slot.
  *
  * The pure-Python twin is numba_cuda_lcs/_tls_py.py; the tests run against both.
@@ -76,13 +76,48 @@ current_launch(PyObject *self, PyObject *unused)
     return NEW_OR_NONE(tls.launch);
 }
 
-/* swap_launch(new) -> previous: as swap_args, for the launch object. */
+/* begin_launch(launch, args) -> token: publishes both for the launch that
+ * starts (None clears a slot); the token holds the previous values and must
+ * go back to end_launch when the launch ends (nested launches restore).  One
+ * call each way, because a numba-cuda-mlir launch of a plain kernel pays for
+ * them on every launch. */
 static PyObject *
-swap_launch(PyObject *self, PyObject *new_launch)
+begin_launch(PyObject *self, PyObject *const *argv, Py_ssize_t argc)
 {
-    PyObject *prev = tls.launch;
-    tls.launch = (new_launch == Py_None) ? NULL : Py_NewRef(new_launch);
-    return prev != NULL ? prev : Py_NewRef(Py_None);  /* ownership moves to the caller */
+    if (argc != 2) {
+        PyErr_SetString(PyExc_TypeError, "begin_launch(launch, args) takes 2 arguments");
+        return NULL;
+    }
+    PyObject *token = PyTuple_New(2);
+    if (token == NULL) {
+        return NULL;
+    }
+    /* The previous values' references move into the token. */
+    PyTuple_SET_ITEM(token, 0, tls.launch != NULL ? tls.launch : Py_NewRef(Py_None));
+    PyTuple_SET_ITEM(token, 1, tls.args != NULL ? tls.args : Py_NewRef(Py_None));
+    tls.launch = (argv[0] == Py_None) ? NULL : Py_NewRef(argv[0]);
+    tls.args = (argv[1] == Py_None) ? NULL : Py_NewRef(argv[1]);
+    return token;
+}
+
+static PyObject *
+end_launch(PyObject *self, PyObject *token)
+{
+    if (!PyTuple_CheckExact(token) || PyTuple_GET_SIZE(token) != 2) {
+        PyErr_SetString(PyExc_TypeError, "end_launch() takes the token begin_launch() returned");
+        return NULL;
+    }
+    PyObject *launch = PyTuple_GET_ITEM(token, 0);
+    PyObject *args = PyTuple_GET_ITEM(token, 1);
+    PyObject *old_launch = tls.launch;
+    PyObject *old_args = tls.args;
+    tls.launch = (launch == Py_None) ? NULL : Py_NewRef(launch);
+    tls.args = (args == Py_None) ? NULL : Py_NewRef(args);
+    /* Released last: a destructor may run Python code, which then sees the
+     * restored state. */
+    Py_XDECREF(old_launch);
+    Py_XDECREF(old_args);
+    Py_RETURN_NONE;
 }
 
 /* begin_compile(config) -> token.  Opens a compile frame for *config*
@@ -176,8 +211,10 @@ static PyMethodDef tls_methods[] = {
      "Publish launch arguments (None clears); returns the previous value."},
     {"current_launch", current_launch, METH_NOARGS,
      "The configured launch in progress on this thread, or None."},
-    {"swap_launch", swap_launch, METH_O,
-     "Publish the launch in progress (None clears); returns the previous value."},
+    {"begin_launch", (PyCFunction)(void (*)(void))begin_launch, METH_FASTCALL,
+     "Publish a launch and its arguments; returns a token for end_launch()."},
+    {"end_launch", end_launch, METH_O,
+     "Restore what begin_launch() replaced; takes its token."},
     {"begin_compile", begin_compile, METH_O,
      "Open a compile frame for a configuration (or None); returns a token."},
     {"end_compile", end_compile, METH_O,

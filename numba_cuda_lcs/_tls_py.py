@@ -12,7 +12,8 @@ __all__ = [
     "current_config",
     "swap_args",
     "current_launch",
-    "swap_launch",
+    "begin_launch",
+    "end_launch",
     "begin_compile",
     "end_compile",
     "in_compile",
@@ -51,10 +52,18 @@ def current_launch():
     return _state.launch
 
 
-def swap_launch(new_launch):
-    prev = _state.launch
-    _state.launch = new_launch
-    return prev
+def begin_launch(launch, args):
+    st = _state
+    token = (st.launch, st.args)
+    st.launch = launch
+    st.args = args
+    return token
+
+
+def end_launch(token):
+    if type(token) is not tuple or len(token) != 2:
+        raise TypeError("end_launch() takes the token begin_launch() returned")
+    _state.launch, _state.args = token
 
 
 def begin_compile(config):

@@ -33,7 +33,8 @@ _FUNCTIONS = (
     "current_config",
     "swap_args",
     "current_launch",
-    "swap_launch",
+    "begin_launch",
+    "end_launch",
     "begin_compile",
     "end_compile",
     "in_compile",
@@ -46,7 +47,8 @@ current_args: Callable[[], tuple[Any, ...] | None] = _tls_py.current_args
 current_config: Callable[[], Any] = _tls_py.current_config
 swap_args: Callable[[tuple[Any, ...] | None], tuple[Any, ...] | None] = _tls_py.swap_args
 current_launch: Callable[[], Any] = _tls_py.current_launch
-swap_launch: Callable[[Any], Any] = _tls_py.swap_launch
+begin_launch: Callable[[Any, Any], tuple[Any, Any]] = _tls_py.begin_launch
+end_launch: Callable[[tuple[Any, Any]], None] = _tls_py.end_launch
 begin_compile: Callable[[Any], Any] = _tls_py.begin_compile
 end_compile: Callable[[Any], None] = _tls_py.end_compile
 in_compile: Callable[[], bool] = _tls_py.in_compile

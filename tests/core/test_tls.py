@@ -31,34 +31,41 @@ def test_swap_args_returns_previous_and_restores(tls_impl):
     assert tls_impl.current_args() is None
 
 
-def test_swap_launch_returns_previous_and_restores(tls_impl):
-    # The launch in progress (numba-cuda-mlir's configured launches publish
-    # themselves): nested launches restore the outer one.
+def test_launches_nest_and_restore_launch_and_args(tls_impl):
+    # The launch in progress and its arguments (numba-cuda-mlir's configured
+    # launches publish both): nested launches restore the outer ones.
     outer, inner = object(), object()
+    outer_args, inner_args = ("o",), ("i",)
     assert tls_impl.current_launch() is None
-    assert tls_impl.swap_launch(outer) is None
-    assert tls_impl.current_launch() is outer
-    assert tls_impl.swap_launch(inner) is outer
-    assert tls_impl.current_launch() is inner
-    assert tls_impl.swap_launch(outer) is inner
-    assert tls_impl.swap_launch(None) is outer
+    t1 = tls_impl.begin_launch(outer, outer_args)
+    assert (tls_impl.current_launch(), tls_impl.current_args()) == (outer, outer_args)
+    t2 = tls_impl.begin_launch(inner, inner_args)
+    assert tls_impl.current_launch() is inner and tls_impl.current_args() is inner_args
+    tls_impl.end_launch(t2)
+    assert tls_impl.current_launch() is outer and tls_impl.current_args() is outer_args
+    tls_impl.end_launch(t1)
+    assert tls_impl.current_launch() is None and tls_impl.current_args() is None
+    with pytest.raises(TypeError):
+        tls_impl.end_launch("not a token")
     assert tls_impl.current_launch() is None
 
 
 def test_launches_are_per_thread_and_hold_no_reference_after(tls_impl):
-    launch = object()
-    base = sys.getrefcount(launch)
+    launch, args = object(), ("x",)
+    base, base_args = sys.getrefcount(launch), sys.getrefcount(args)
     seen = []
-    prev = tls_impl.swap_launch(launch)
+    token = tls_impl.begin_launch(launch, args)
     assert sys.getrefcount(launch) == base + 1  # held while published
     worker = threading.Thread(target=lambda: seen.append(tls_impl.current_launch()))
     worker.start()
     worker.join(timeout=30)
     assert seen == [None]
     for _ in range(1000):
-        tls_impl.swap_launch(tls_impl.swap_launch(launch))
-    assert tls_impl.swap_launch(prev) is launch
+        tls_impl.end_launch(tls_impl.begin_launch(launch, args))
+    tls_impl.end_launch(token)
+    del token
     assert sys.getrefcount(launch) == base
+    assert sys.getrefcount(args) == base_args
 
 
 def test_compile_frames_nest_and_restore(tls_impl):

@@ -175,9 +175,8 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
         if state is None:
             return launch_prepared(self, argtypes, launch_args, launch_values)
         # Published for the compilations this launch may trigger; the C
-        # thread-local slots keep this cheap (plain kernels pay two swaps).
-        prev_launch = tls.swap_launch(self)
-        prev_args = tls.swap_args(launch_args if launch_values is None else launch_values)
+        # thread-local slots keep this cheap (one call in, one out).
+        token = tls.begin_launch(self, launch_args if launch_values is None else launch_values)
         try:
             if self.pre_launch_callbacks:
                 for callback in list(self.pre_launch_callbacks):
@@ -196,8 +195,7 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
                         raise
             return self._launch_routed(launch_prepared, argtypes, launch_args, launch_values)
         finally:
-            tls.swap_args(prev_args)
-            tls.swap_launch(prev_launch)
+            tls.end_launch(token)
 
     def compile_only(self, args):
         """Compile (or load from the disk cache) what calling this launch
@@ -207,8 +205,7 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
         state = self._lcs_state
         if state is None:
             return compile_without_launch(self, None, args)
-        prev_launch = tls.swap_launch(self)
-        prev_args = tls.swap_args(args)
+        token = tls.begin_launch(self, args)
         try:
             if not state.mask:
                 try:
@@ -218,8 +215,7 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
                         raise
             return self._launch_routed(compile_without_launch, None, args, None)
         finally:
-            tls.swap_args(prev_args)
-            tls.swap_launch(prev_launch)
+            tls.end_launch(token)
 
     def _launch_routed(self, run, argtypes, launch_args, launch_values):
         """Launch (``run``) the prepared arguments on the specialization
