@@ -312,3 +312,49 @@ def test_eight_threads_run_every_launch_with_its_own_configurations_code(modules
         assert result["active"]
         assert result["errors"] == []
         assert result["wrong"] == []
+
+
+TOGETHER_CHILD = """\
+import json, os, sys, time, warnings
+spec = json.loads(sys.argv[1])
+sys.path.insert(0, spec["module_dir"])
+warnings.simplefilter("ignore")
+import numpy as np
+from numba_cuda_mlir import descriptor, tools
+from numba_cuda_mlir._whole_function_planners import register_planner
+import numba_cuda_lcs
+from numba_cuda_lcs import inspection
+import lcs_planner, lcs_planned_kernels as kernels
+
+tools.get_gpu_compute_capability = lambda as_type=str: (9, 0) if as_type is tuple else "sm_90"
+descriptor.LaunchConfiguration = lambda *config: (lambda *args: None)
+register_planner(lcs_planner.BlockSizedBuffer)
+open(spec["start_file"] + f".ready.{os.getpid()}", "w").close()
+while not os.path.exists(spec["start_file"]):
+    time.sleep(0.002)
+for block in spec["blocks"]:
+    kernels.block_buffer[1, block](np.float32(1.0))
+print("LCS-RESULT " + json.dumps(inspection.compile_counters(kernels.block_buffer)))
+"""
+
+
+def test_processes_started_together_compile_each_planned_configuration_once(modules, tmp_path):
+    from support.cluster import cache_env, release_together, report, spawn
+
+    workspace = tmp_path / "together"
+    workspace.mkdir()
+    (workspace / "child.py").write_text(TOGETHER_CHILD)
+    spec = {
+        "module_dir": str(modules),
+        "blocks": list(BLOCKS),
+        "start_file": str(workspace / "start"),
+    }
+    env = cache_env(workspace)
+    procs = [spawn(workspace, spec, env) for _ in range(4)]
+    release_together(workspace, procs)
+    results = [report(proc) for proc in procs]
+    # The first launch of each process finds the kernel's generic entry
+    # locked, then the marker the holder wrote; every later configuration is
+    # compiled by one process and loaded by the others.
+    assert sum(r["compiles"] for r in results) == len(BLOCKS)
+    assert sum(r["cache_loads"] for r in results) == 3 * len(BLOCKS)

@@ -138,6 +138,11 @@ class LCSCache(disk_cache.LCSDiskCache, NAMES.MLIRCache):
             if marker:
                 on_marked(marker)
 
+    def holds_lock(self):
+        """Whether this thread holds an entry lock of this cache (a miss
+        claimed it: this thread compiles, others wait for its save)."""
+        return threading.get_ident() in self._lcs_held
+
     def release_lock(self):
         """Release the entry lock this thread holds here, if any."""
         lock = self._lcs_held.pop(threading.get_ident(), None)

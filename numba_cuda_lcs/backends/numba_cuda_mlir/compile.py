@@ -146,6 +146,7 @@ def make_compile_impl(original):
                         rstate.widen(marker)
                     _reroute("the disk cache marks the kernel launch-config sensitive")
         _active.dispatchers.append(self)
+        plan = None
         previous_on_marked = swap_on_marked(
             _reroute_marked(rstate) if config is not None and not child else None
         )
@@ -169,6 +170,8 @@ def make_compile_impl(original):
         finally:
             swap_on_marked(previous_on_marked)
             _active.dispatchers.pop()
+            if plan is not None:
+                plan.release()  # a failed compile must not keep others waiting
         new = [k for k in list(self.overloads) if k not in before]
         from_cache = sum(self._cache_hits.values()) != hits_before
         if not new:

@@ -26,8 +26,11 @@ know it before compiling and load the configuration's entry directly.
 Not covered (compiled as numba-cuda-mlir does, never cached): kernels with
 literal-argument retries, eager compiles (``kernel.compile(sig)``), and
 kernels while a planner that cannot be fingerprinted is registered (one
-warning per kernel).  Entries are not locked across processes (two processes
-may both compile a configuration the first time; both save the same entry).
+warning per kernel).  Processes sharing the cache compile each entry once
+(the entry lock of ``numba_cuda_lcs.cache_locks``, claimed on a miss and
+released after the save); processes started together on a kernel not yet
+known to be launch-dependent wait on its generic entry, then find the
+marker and load the configuration's entry.
 """
 
 import json
@@ -62,6 +65,7 @@ class PlannedCompile:
         self.argtypes = argtypes
         self.launch_config = launch_config  # numba-cuda-mlir's dict, or None
         self.loaded = False
+        self.claimed = None  # the entry cache whose lock this compile holds
         with dispatcher._launch_config_lock:
             self.generation = dispatcher._launch_config_generation
             self.required_before = dispatcher._requires_launch_config
@@ -153,8 +157,19 @@ class PlannedCompile:
             config_key = None
             if self.argtypes in dispatcher.overloads:
                 return None
-        entry = self._entry_cache(config_key)
-        cres = entry._load(self._signature(self.argtypes), NAMES.mlir_target.target_context)
+        cres = self._load_or_claim(config_key)
+        if cres is None and config_key is None and self.launch_config is not None:
+            # Started with other processes: the one that held the generic
+            # entry's lock may have found the kernel launch-dependent (its
+            # marker), and saved this configuration's entry.
+            if self._marked_launch_dependent():
+                self.release()
+                dispatcher._mark_requires_launch_config()
+                config_key = self._config_key()
+                with dispatcher._launch_config_lock:
+                    if dispatcher._find_launch_config_overload_locked(self.argtypes, config_key):
+                        return None
+                cres = self._load_or_claim(config_key)
         if cres is None:
             return None
         wrapped = NAMES.CompileResult(cres)
@@ -172,6 +187,24 @@ class PlannedCompile:
                 overloads.setdefault((tuple(cres.signature.args), config_key), wrapped)
         self.loaded = True
         return _compile_result(cres)
+
+    def _load_or_claim(self, config_key):
+        """The entry of *config_key*; on a miss this thread holds its lock
+        (others wait for the save), unless another process compiled it
+        meanwhile (then it is loaded) -- compile once across processes, as
+        for every other entry (``numba_cuda_lcs.cache_locks``)."""
+        entry = self._entry_cache(config_key)
+        cres = entry.load_overload(self._signature(self.argtypes), NAMES.mlir_target.target_context)
+        if cres is None and entry.holds_lock():
+            self.claimed = entry
+        return cres
+
+    def release(self):
+        """Release the entry lock this compile holds, if any (after the save,
+        or when the compile failed)."""
+        claimed, self.claimed = self.claimed, None
+        if claimed is not None:
+            claimed.release_lock()
 
     # -- save -----------------------------------------------------------------
 
@@ -210,6 +243,9 @@ class PlannedCompile:
             results = [(key, wrapped) for key, wrapped in results if key is not None]
         for config_key, wrapped in results:
             self.save_result(config_key, wrapped)
+        # Saved (and the marker written): processes waiting for the lock
+        # load what they need.
+        self.release()
 
     def save_result(self, config_key, wrapped, cache=None):
         """Save *wrapped* under its planned key (in this kernel's cache, or
