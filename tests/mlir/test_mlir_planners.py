@@ -110,11 +110,13 @@ def modules(tmp_path):
     return src
 
 
-def run_child(modules, cache_dir, *, blocks=BLOCKS, register=True, planner="BlockSizedBuffer"):
+def run_child(
+    modules, cache_dir, *, blocks=BLOCKS, register=True, planner="BlockSizedBuffer", env=None
+):
     code = CHILD.format(
         module_dir=str(modules), blocks=list(blocks), register=register, planner=planner
     )
-    proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(cache_dir)})
+    proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(cache_dir), **(env or {})})
     line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
     result = json.loads(line[len("LCS-RESULT ") :])
     assert result["active"]
@@ -210,8 +212,20 @@ def test_a_planner_that_cannot_be_fingerprinted_disables_caching_with_one_warnin
         planner.read_text()
         + textwrap.dedent(
             """
+            def _opaque():
+                class Local:  # its instances cannot be pickled
+                    def __call__(self):
+                        return False
+
+                return Local()
+
+
             class Opaque(WholeFunctionPlanner):
-                run = staticmethod(bool)  # not Python code: returns False
+                run = staticmethod(_opaque())  # a callable whose state is unreadable
+
+
+            class OpaqueWithKey(Opaque):
+                lcs_cache_key = "opaque-v1"  # the author vouches for its behaviour
             """
         )
     )
@@ -223,10 +237,35 @@ def test_a_planner_that_cannot_be_fingerprinted_disables_caching_with_one_warnin
     assert first["plain"]["compiles"] == 1
     warned = [w for w in first["warnings"] if "cannot be part of a disk-cache key" in w]
     assert len(warned) == 2  # one per kernel
-    assert "lcs_planner.Opaque" in warned[0]
+    assert "lcs_planner.Opaque" in warned[0] and "lcs_cache_key" in warned[0]
     second = run_child(modules, cache, planner="Opaque")
     assert second["planned"]["compiles"] == 1
     assert second["plain"]["compiles"] == 1
+    # With the hook the planner is identified: cached, and no warning.
+    keyed = [run_child(modules, cache, planner="OpaqueWithKey") for _ in range(2)]
+    assert keyed[0]["warnings"] == [] and keyed[0]["planned"]["compiles"] == 1
+    assert keyed[1]["planned"]["cache_loads"] == 1 and keyed[1]["plain"]["cache_loads"] == 1
+
+
+def test_what_the_planners_code_refers_to_is_part_of_the_key(modules, tmp_path):
+    cache = tmp_path / "cache"
+    run_child(modules, cache)
+    # SCALE read from the environment at import: the module's source is
+    # unchanged, the value the planner's code refers to is not.
+    planner = modules / "lcs_planner.py"
+    planner.write_text(
+        "import os\n"
+        + planner.read_text().replace(
+            "SCALE = 1", "SCALE = int(os.environ.get('LCS_TEST_SCALE', '1'))"
+        )
+    )
+    same = run_child(modules, cache)  # the source changed: compiled once more
+    again = run_child(modules, cache)
+    assert again["planned"]["cache_loads"] == len(BLOCKS)
+    scaled = run_child(modules, cache, env={"LCS_TEST_SCALE": "2"})
+    assert scaled["planned"]["compiles"] == len(BLOCKS)
+    assert scaled["shared_sizes"] == [8 * b for b in BLOCKS]
+    assert same["planned"]["compiles"] == len(BLOCKS)
 
 
 THREADS_CHILD = """\

@@ -300,9 +300,10 @@ def _warn_unidentified(dispatcher, planners):
             return
         _warned.add(id(dispatcher))
     user_warnings.warn(
-        f"numba-cuda-lcs: the whole-function planner {planners.unidentified} has "
-        "code that is not Python (a builtin or extension method), so it cannot be "
-        f"part of a disk-cache key; kernel {dispatcher.__name__!r} is not "
-        "disk-cached while it is registered. Implement the planner's methods in "
-        "Python to cache kernels compiled with it."
+        f"numba-cuda-lcs: the whole-function planner {planners.unidentified} refers "
+        "to a callable whose behaviour cannot be read (not Python code, not a "
+        "builtin, not picklable), so it cannot be part of a disk-cache key; kernel "
+        f"{dispatcher.__name__!r} is not disk-cached while it is registered. Give "
+        "the planner class an 'lcs_cache_key' (a string that changes whenever its "
+        "behaviour does) to cache kernels compiled with it."
     )
