@@ -66,6 +66,17 @@ import lcs_planner
 import lcs_planned_kernels as kernels
 if {register!r}:
     register_planner(lcs_planner.{planner})
+
+
+class UsesLaunchConfig:  # an extension numba-cuda-mlir keys by the launch
+    uses_launch_config = True
+
+    def prepare_args(self, ty, val, stream=None, retr=None):
+        return ty, val
+
+
+if {extension!r}:
+    kernels.plain.extensions.append(UsesLaunchConfig())
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     for block in {blocks!r}:
@@ -111,10 +122,21 @@ def modules(tmp_path):
 
 
 def run_child(
-    modules, cache_dir, *, blocks=BLOCKS, register=True, planner="BlockSizedBuffer", env=None
+    modules,
+    cache_dir,
+    *,
+    blocks=BLOCKS,
+    register=True,
+    planner="BlockSizedBuffer",
+    env=None,
+    extension=False,
 ):
     code = CHILD.format(
-        module_dir=str(modules), blocks=list(blocks), register=register, planner=planner
+        module_dir=str(modules),
+        blocks=list(blocks),
+        register=register,
+        planner=planner,
+        extension=extension,
     )
     proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(cache_dir), **(env or {})})
     line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
@@ -397,3 +419,31 @@ def test_processes_started_together_compile_each_planned_configuration_once(modu
     # compiled by one process and loaded by the others.
     assert sum(r["compiles"] for r in results) == len(BLOCKS)
     assert sum(r["cache_loads"] for r in results) == 3 * len(BLOCKS)
+
+
+def test_an_edited_kernel_is_not_held_to_an_old_marker(modules, tmp_path):
+    cache = tmp_path / "cache"
+    run_child(modules, cache)
+    # The kernel no longer uses SLOTS: the planner does not make it
+    # launch-dependent, and the marker written for its old source is ignored.
+    kernels = modules / "lcs_planned_kernels.py"
+    kernels.write_text(
+        kernels.read_text()
+        .replace("cuda.shared.array(SLOTS,", "cuda.shared.array(1024,")
+        .replace("buf[SLOTS - 1 -", "buf[1023 -")
+    )
+    edited = run_child(modules, cache)
+    assert edited["planned"]["compiles"] == 1  # one generic compile serves every block
+    assert edited["planned"]["cache_loads"] == 0
+    assert edited["shared_sizes"] == [4096]
+
+
+def test_a_kernel_an_extension_keys_by_the_launch_never_loads_a_generic_entry(modules, tmp_path):
+    cache = tmp_path / "cache"
+    first = run_child(modules, cache)
+    assert first["plain"]["compiles"] == 1  # saved as a generic planned entry
+    # Now an extension that uses the launch configuration: numba-cuda-mlir
+    # compiles the kernel per configuration, so the generic entry is not
+    # its to load (its first launch would find nothing published).
+    with_extension = run_child(modules, cache, extension=True)
+    assert with_extension["plain"]["cache_loads"] == 0

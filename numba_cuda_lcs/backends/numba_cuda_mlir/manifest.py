@@ -173,6 +173,13 @@ TABLE = (
         "progress (types, launch_config, available_launch_config)",
     ),
     Internal(
+        _DESCRIPTOR,
+        "_extensions_use_launch_config",
+        "extensions_use_launch_config",
+        "whether a compile is keyed by the launch configuration, as "
+        "numba-cuda-mlir's _compile_impl decides it (planned entries follow)",
+    ),
+    Internal(
         "numba_cuda_mlir._launch_config",
         "_launch_config_key",
         "launch_config_key",
@@ -293,6 +300,17 @@ TABLE = (
         "key is moved from the kernel to the specialization of its key",
     ),
     InstanceAttribute("MLIRDispatcher", "_cache", "the disk cache object enable_caching() set"),
+    InstanceAttribute(
+        "MLIRDispatcher",
+        "extensions",
+        "read: its extensions decide whether a compile is per configuration",
+    ),
+    InstanceAttribute(
+        "MLIRCache",
+        "_cache_file",
+        "its index (read when unreadable: started afresh) and _source_stamp (a "
+        "planned marker holds it: one written for another source is ignored)",
+    ),
     InstanceAttribute(
         "MLIRDispatcher",
         "_launch_config_overloads",

@@ -58,12 +58,15 @@ class PlannedCompile:
     what it would load (:meth:`load`) and, after numba-cuda-mlir compiled,
     what it saves (:meth:`save`)."""
 
-    def __init__(self, dispatcher, cache, planners, argtypes, launch_config):
+    def __init__(self, dispatcher, cache, planners, argtypes, launch_config, per_configuration):
         self.dispatcher = dispatcher
         self.cache = cache  # the kernel's LCSCache (None: count only)
         self.planners = planners
         self.argtypes = argtypes
         self.launch_config = launch_config  # numba-cuda-mlir's dict, or None
+        # Whether numba-cuda-mlir compiles this for its launch configuration
+        # (a planner required it, an extension uses it, or it is forced).
+        self.per_configuration = per_configuration
         self.loaded = False
         self.claimed = None  # the entry cache whose lock this compile holds
         with dispatcher._launch_config_lock:
@@ -101,13 +104,22 @@ class PlannedCompile:
         _name, directory, base = self.cache.lcs_location()
         return os.path.join(directory, f"{base}.planned-{self.planners.fingerprint[:32]}")
 
+    def _source_stamp(self):
+        """The kernel's source stamp as numba's cache index records it (a
+        marker written for another version of the kernel's source is
+        ignored, as numba ignores that version's index)."""
+        return repr(self.cache._cache_file._source_stamp)
+
     def _marked_launch_dependent(self):
         if not self.cache.lcs_trusted():
             return False
         try:
             with open(self._marker_path, "rb") as f:
                 recorded = json.loads(f.read().decode("utf-8"))
-            return recorded.get("fingerprint") == self.planners.fingerprint
+            return (
+                recorded.get("fingerprint") == self.planners.fingerprint
+                and recorded.get("source_stamp") == self._source_stamp()
+            )
         except Exception:  # none, unreadable or foreign: compile as if none
             return False
 
@@ -117,6 +129,7 @@ class PlannedCompile:
             {
                 "planners": list(self.planners.names),
                 "fingerprint": self.planners.fingerprint,
+                "source_stamp": self._source_stamp(),
                 "requires_launch_config": True,
             }
         ).encode("utf-8")
@@ -140,7 +153,7 @@ class PlannedCompile:
         if self.cache is None:
             return None
         dispatcher = self.dispatcher
-        requires = dispatcher._requires_launch_config
+        requires = self.per_configuration
         if not requires and self.launch_config is not None and self._marked_launch_dependent():
             # Another process found the planners make this kernel depend on
             # the launch: numba-cuda-mlir's own switch, as its compile flips it.
@@ -230,8 +243,7 @@ class PlannedCompile:
         """Save *results* (:meth:`new_results`) under their planned keys."""
         if self.cache is None or not results:
             return
-        now = registered()
-        if now is None or now.fingerprint != self.planners.fingerprint:
+        if not self.planners_unchanged():
             return  # planners changed while it compiled: which ones ran is unknown
         if not self.required_before and self.dispatcher._requires_launch_config:
             self._write_marker()
@@ -247,6 +259,10 @@ class PlannedCompile:
         # load what they need.
         self.release()
 
+    def planners_unchanged(self):
+        now = registered()
+        return now is not None and now.fingerprint == self.planners.fingerprint
+
     def save_result(self, config_key, wrapped, cache=None):
         """Save *wrapped* under its planned key (in this kernel's cache, or
         in the specialization's whose cache is *cache*)."""
@@ -260,7 +276,7 @@ def save_moved(plan, cache, compiled):
     under a key a process without them would load."""
     if plan is None:
         cache.save_moved(compiled)
-    elif plan.cache is not None:
+    elif plan.cache is not None and plan.planners_unchanged():
         plan.save_result(None, compiled, cache)
 
 
@@ -287,11 +303,20 @@ def begin(dispatcher, args):
     launch_config = getattr(request, "launch_config", None)
     if launch_config is None:
         launch_config = getattr(request, "available_launch_config", None)
+    # What numba-cuda-mlir's _compile_impl keys by the configuration.
+    extensions = getattr(request, "extensions", None)
+    if extensions is None:
+        extensions = dispatcher.extensions
+    per_configuration = bool(
+        getattr(request, "force_launch_config", False)
+        or dispatcher._requires_launch_config
+        or NAMES.extensions_use_launch_config(extensions)
+    )
     if cache is not None:
         # We cache launch-config specializations: numba-cuda-mlir's notice
         # that it cannot would be wrong.
         dispatcher._launch_config_cache_notice_emitted = True
-    return PlannedCompile(dispatcher, cache, planners, argtypes, launch_config)
+    return PlannedCompile(dispatcher, cache, planners, argtypes, launch_config, per_configuration)
 
 
 def _warn_unidentified(dispatcher, planners):

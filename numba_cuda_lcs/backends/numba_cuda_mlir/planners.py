@@ -28,10 +28,11 @@ planner in registration order:
 A planner referring to a callable whose behaviour cannot be read (not
 Python code, not a builtin, not picklable) and defining no
 ``lcs_cache_key`` cannot be fingerprinted: kernels compiled while it is
-registered are not disk-cached (one warning per kernel).  Not covered: data inside objects that cannot be pickled (their
-type counts), state changed after a planner's first fingerprint in a
-process (computed once per class), and code reached only through modules
-of other installed packages beyond their version.
+registered are not disk-cached (one warning per kernel).  Not covered:
+data inside objects that cannot be pickled (their type counts), state
+changed after a planner's first fingerprint in a process (computed once per
+class), and code reached only through modules of other installed packages
+beyond their version.
 """
 
 import dataclasses
