@@ -148,7 +148,10 @@ class Names(types.SimpleNamespace):
         self.__dict__["_deferred"] = (release, deferred)
 
     def __getattr__(self, name):
-        release, deferred = self.__dict__["_deferred"]
+        found = self.__dict__.get("_deferred")
+        if found is None:  # a copy, or not initialized: only plain names
+            raise AttributeError(name)
+        release, deferred = found
         entry = deferred.get(name)
         if entry is None:
             raise AttributeError(name)

@@ -97,6 +97,25 @@ def test_uninstall_restores_every_attribute_and_install_again():
     assert not backend.install()
 
 
+def test_launchers_configured_while_uninstalled_are_not_kept_after_reinstall(cc90):
+    from numba_cuda_lcs.backends.numba_cuda_mlir.configured_launch import ConfiguredLaunch
+
+    @cuda.jit
+    def kernel(x):
+        pass
+
+    assert backend.uninstall()
+    try:
+        stock = kernel[1, 64]
+        assert not isinstance(stock, ConfiguredLaunch)
+        assert kernel[1, 64] is stock  # numba-cuda-mlir's configure() cache
+    finally:
+        assert backend.install()
+    again = kernel[1, 64]
+    assert isinstance(again, ConfiguredLaunch)
+    assert kernel[1, 64] is again
+
+
 def test_other_versions_are_refused_with_the_fix_named():
     for version in ("0.5.2", "0.7.0", "1.0.0"):
         with pytest.raises(UnsupportedCompilerError) as info:

@@ -447,3 +447,33 @@ def test_a_kernel_an_extension_keys_by_the_launch_never_loads_a_generic_entry(mo
     # its to load (its first launch would find nothing published).
     with_extension = run_child(modules, cache, extension=True)
     assert with_extension["plain"]["cache_loads"] == 0
+
+
+WARM_CHILD = """\
+import json, sys, warnings
+sys.path.insert(0, {module_dir!r})
+warnings.simplefilter("ignore")
+from numba_cuda_mlir import tools
+from numba_cuda_mlir._whole_function_planners import register_planner
+import numba_cuda_lcs
+import lcs_planner, lcs_planned_kernels as kernels
+
+# In this process (the planner is registered here), for sm_90 without a GPU.
+tools.get_gpu_compute_capability = lambda as_type=str: (9, 0) if as_type is tuple else "sm_90"
+register_planner(lcs_planner.BlockSizedBuffer)
+report = numba_cuda_lcs.warm(kernels.block_buffer, ["float32"], [(1, 64)])
+print("LCS-RESULT " + json.dumps({{
+    "failed": report.failed, "compiled": report.compiled,
+    "errors": [str(r.error) for r in report.results if r.error],
+}}))
+"""
+
+
+def test_warm_says_why_a_planner_kernel_cannot_be_warmed(modules, tmp_path):
+    code = WARM_CHILD.format(module_dir=str(modules))
+    proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(tmp_path / "cache")})
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
+    result = json.loads(line[len("LCS-RESULT ") :])
+    assert result["failed"] == 1 and result["compiled"] == 0
+    assert "whole-function planner" in result["errors"][0]
+    assert "launching it once per configuration" in result["errors"][0]

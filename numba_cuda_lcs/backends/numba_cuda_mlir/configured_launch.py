@@ -76,7 +76,13 @@ def launch_prepared(marshaller, argtypes, launch_args, launch_values):
     code of that thread's configuration -- and runs it for every other
     configuration launched through it: a wrong kernel (seen on an H200 as
     illegal-address faults with 8 threads).  Without planners the launcher
-    is never replaced, and nothing is serialized."""
+    is never replaced, and nothing is serialized.
+
+    The lock is held while the launch compiles (under numba-cuda-mlir's
+    compiler lock): compile-time code that launches through the *same*
+    configured launcher from another thread and waits for it would
+    deadlock -- the order numba-cuda-mlir's own ``_launch_lock`` has on
+    free-threaded builds."""
     if _planners._planners or getattr(marshaller._dispatcher, "_requires_launch_config", False):
         with marshaller._lcs_launch_lock:
             return invoke(marshaller, argtypes, launch_args, launch_values)

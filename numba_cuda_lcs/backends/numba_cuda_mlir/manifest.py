@@ -220,6 +220,13 @@ TABLE = (
     ),
     Internal(
         _DESCRIPTOR,
+        "MLIRDispatcher._clear_configure_cache",
+        None,
+        "called on a reinstall: launchers configure() built while we were not "
+        "installed are dropped from its cache",
+    ),
+    Internal(
+        _DESCRIPTOR,
         "MLIRDispatcher._find_launch_config_overload_locked",
         None,
         "called: whether a configuration's specialization is already in memory",

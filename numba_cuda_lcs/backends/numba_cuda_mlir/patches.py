@@ -127,9 +127,30 @@ def _apply(patches):
     )
 
 
+_installed_before = False
+
+
+def _forget_stock_launchers():
+    """After a reinstall: numba-cuda-mlir's configure() caches the configured
+    launchers it built while we were not installed (its own
+    ``_ArgMarshaller``, which publishes nothing and routes nothing); clear
+    those caches, so that the next ``kernel[...]`` builds ours.  Launchers
+    the user kept from that time stay numba-cuda-mlir's (a compile they
+    trigger has no configuration and says so)."""
+    import gc
+
+    for dispatcher in [o for o in gc.get_objects() if isinstance(o, NAMES.MLIRDispatcher)]:
+        dispatcher._clear_configure_cache()
+
+
 def install():
     """Apply every patch.  Returns False if already installed."""
-    return _installation.install(_apply)
+    global _installed_before
+    installed = _installation.install(_apply)
+    if installed and _installed_before:
+        _forget_stock_launchers()
+    _installed_before = _installed_before or installed
+    return installed
 
 
 def uninstall():

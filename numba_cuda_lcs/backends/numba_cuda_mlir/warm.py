@@ -106,4 +106,17 @@ def compile_for_launch(kernel, argtypes, griddim, blockdim, sharedmem):
     launch = kernel[griddim, blockdim, 0, sharedmem]
     if not isinstance(launch, ConfiguredLaunch) or launch._lcs_state is None:
         raise WarmError(f"{kernel!r} is not a kernel numba-cuda-lcs routes")
-    launch.compile_only(args)
+    try:
+        launch.compile_only(args)
+    except RuntimeError as exc:
+        if "requires launch metadata" not in str(exc):
+            raise
+        # numba-cuda-mlir hands a planner the configuration only inside a
+        # launch (its _launch prepares it); warm compiles without one.
+        raise WarmError(
+            f"a whole-function planner needs the launch configuration to compile "
+            f"{getattr(kernel, '__name__', kernel)!r}, which numba-cuda-mlir only "
+            "provides inside a launch, so warm cannot compile it yet; warm it by "
+            "launching it once per configuration in a warm-up script (with "
+            "cache=True, those launches fill the disk cache for later processes)."
+        ) from None
