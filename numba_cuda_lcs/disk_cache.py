@@ -97,9 +97,14 @@ def read_marker(path):
 def write_marker(path, mask, ensure_directory):
     """Atomically write the marker for *mask*; False when it cannot be
     written.  *ensure_directory()* creates the cache directory first."""
-    payload = json.dumps(
-        {"numba_cuda_lcs": LCS_VERSION, "fields": list(_keys.mask_to_fields(mask))}
-    ).encode("utf-8")
+    record = {"numba_cuda_lcs": LCS_VERSION, "fields": list(_keys.mask_to_fields(mask))}
+    return write_json(path, record, ensure_directory)
+
+
+def write_json(path, record, ensure_directory):
+    """Write *record* as JSON to *path* atomically (a temporary file renamed:
+    a reader never sees half of it); False when it cannot be written."""
+    payload = json.dumps(record).encode("utf-8")
     tmp = f"{path}.tmp.{os.getpid()}.{threading.get_ident()}"
     try:
         ensure_directory()

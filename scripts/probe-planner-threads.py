@@ -15,37 +15,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 
-from support.planners import PLANNER_MODULE  # noqa: E402
-
-KERNELS = """\
-from numba_cuda_mlir import cuda
-from numba_cuda_mlir.numba_cuda import float32
-
-SLOTS = 1
-
-
-def block_sum(x, sums, slots):
-    buf = cuda.shared.array(SLOTS, float32)
-    t = cuda.threadIdx.x
-    for j in range(t, SLOTS, cuda.blockDim.x):
-        buf[j] = 0
-    cuda.syncthreads()
-    i = cuda.blockIdx.x * cuda.blockDim.x + t
-    if i < x.size:
-        buf[t] = x[i]
-    cuda.syncthreads()
-    if t == 0:
-        total = float32(0)
-        for j in range(SLOTS):
-            total += buf[j]
-        sums[cuda.blockIdx.x] = total
-        if cuda.blockIdx.x == 0:
-            slots[0] = SLOTS
-
-
-cached = cuda.jit(cache=True)(block_sum)
-uncached = cuda.jit(block_sum)
-"""
+from support.planners import BLOCK_SUM_MODULE, PLANNER_MODULE  # noqa: E402
 
 CHILD = r"""
 import json, random, sys, threading, warnings
@@ -91,7 +61,11 @@ for variant in ("uncached", "cached"):
                 with open(os.path.join(src, "lcs_planner.py"), "w") as f:
                     f.write(PLANNER_MODULE)
                 with open(os.path.join(src, "lcs_probe_kernels.py"), "w") as f:
-                    f.write(KERNELS)
+                    # cache=True as given; an uncached twin of the same function
+                    f.write(
+                        BLOCK_SUM_MODULE
+                        + "\n\nuncached = cuda.jit(block_sum.py_func)\ncached = block_sum\n"
+                    )
                 env = dict(os.environ, NUMBA_CUDA_LCS_DISABLE="1" if mode == "stock" else "0")
                 proc = subprocess.run(
                     [sys.executable, "-c", CHILD, src, variant, str(threads_n)],

@@ -13,7 +13,6 @@ native launch is replaced by a recorder, and cubins are built for compute
 capability 9.0 without a GPU.
 """
 
-import json
 import os
 import textwrap
 
@@ -22,7 +21,7 @@ import pytest
 pytest.importorskip("numba_cuda_mlir")
 
 from support.planners import PLANNER_MODULE  # noqa: E402
-from support.processes import run_python  # noqa: E402
+from support.processes import lcs_result, run_python  # noqa: E402
 
 KERNEL_MODULE = """\
 from numba_cuda_mlir import cuda
@@ -139,8 +138,7 @@ def run_child(
         extension=extension,
     )
     proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(cache_dir), **(env or {})})
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
-    result = json.loads(line[len("LCS-RESULT ") :])
+    result = lcs_result(proc)
     assert result["active"]
     return result
 
@@ -368,8 +366,7 @@ def test_eight_threads_run_every_launch_with_its_own_configurations_code(modules
     for attempt in range(2):
         code = THREADS_CHILD.format(module_dir=str(modules), blocks=list(blocks))
         proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(tmp_path / f"cache{attempt}")})
-        line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
-        result = json.loads(line[len("LCS-RESULT ") :])
+        result = lcs_result(proc)
         assert result["active"]
         assert result["errors"] == []
         assert result["wrong"] == []
@@ -472,8 +469,7 @@ print("LCS-RESULT " + json.dumps({{
 def test_warm_says_why_a_planner_kernel_cannot_be_warmed(modules, tmp_path):
     code = WARM_CHILD.format(module_dir=str(modules))
     proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(tmp_path / "cache")})
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
-    result = json.loads(line[len("LCS-RESULT ") :])
+    result = lcs_result(proc)
     assert result["failed"] == 1 and result["compiled"] == 0
     assert "whole-function planner" in result["errors"][0]
     assert "launching it once per configuration" in result["errors"][0]

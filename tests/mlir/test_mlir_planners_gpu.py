@@ -9,50 +9,14 @@ Each kernel stamps the buffer size it was compiled with, so a launch that ran
 a kernel compiled for another block size is seen on that launch.
 """
 
-import json
-
 import pytest
 
 pytest.importorskip("numba_cuda_mlir")
 
-from support.planners import PLANNER_MODULE  # noqa: E402
-from support.processes import run_python  # noqa: E402
+from support.planners import BLOCK_SUM_MODULE, PLANNER_MODULE  # noqa: E402
+from support.processes import lcs_result, run_python  # noqa: E402
 
 pytestmark = [pytest.mark.gpu]
-
-KERNEL_MODULE = """\
-from numba_cuda_mlir import cuda
-from numba_cuda_mlir.numba_cuda import float32
-
-SLOTS = 1  # replaced by the planner: threads per block x SCALE
-
-
-@cuda.jit(cache=True)
-def block_sum(x, sums, slots):
-    buf = cuda.shared.array(SLOTS, float32)
-    t = cuda.threadIdx.x
-    for j in range(t, SLOTS, cuda.blockDim.x):
-        buf[j] = 0
-    cuda.syncthreads()
-    i = cuda.blockIdx.x * cuda.blockDim.x + t
-    if i < x.size:
-        buf[t] = x[i]
-    cuda.syncthreads()
-    if t == 0:
-        total = float32(0)
-        for j in range(SLOTS):
-            total += buf[j]
-        sums[cuda.blockIdx.x] = total
-        if cuda.blockIdx.x == 0:
-            slots[0] = SLOTS
-
-
-@cuda.jit(cache=True)
-def plain_copy(x, out):
-    i = cuda.grid(1)
-    if i < x.size:
-        out[i] = x[i]
-"""
 
 BLOCKS = (32, 64, 96, 128, 192, 256, 512, 1024)
 N = 8192
@@ -107,7 +71,7 @@ def modules(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     (src / "lcs_planner.py").write_text(PLANNER_MODULE)
-    (src / "lcs_planned_kernels.py").write_text(KERNEL_MODULE)
+    (src / "lcs_planned_kernels.py").write_text(BLOCK_SUM_MODULE)
     (src / "lcs_runner.py").write_text(RUNNER)
     return src
 
@@ -115,8 +79,7 @@ def modules(tmp_path):
 def run_child(modules, cache_dir):
     code = CHILD.format(module_dir=str(modules), blocks=list(BLOCKS))
     proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(cache_dir)})
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
-    result = json.loads(line[len("LCS-RESULT ") :])
+    result = lcs_result(proc)
     assert result["active"]
     return result
 
@@ -185,8 +148,7 @@ def test_eight_threads_eight_block_sizes_zero_wrong_results(modules, tmp_path):
     # context would fail every later test of this worker.
     code = THREADS_CHILD.format(module_dir=str(modules), blocks=list(BLOCKS))
     proc = run_python("-c", code, env={"NUMBA_CACHE_DIR": str(tmp_path / "cache")})
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT "))
-    result = json.loads(line[len("LCS-RESULT ") :])
+    result = lcs_result(proc)
     assert result["active"]
     assert result["errors"] == []
     assert result["wrong"] == [0] * 8

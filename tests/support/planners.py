@@ -32,3 +32,41 @@ class BlockSizedBuffer(WholeFunctionPlanner):
 
 SCALE = 1
 """
+
+#: Kernels for the GPU tests and scripts/probe-planner-threads.py: a block sum
+#: over a shared buffer of SLOTS floats (the planner sets SLOTS), stamping
+#: SLOTS, so a launch that ran another block size's kernel is seen; and a
+#: plain copy.
+BLOCK_SUM_MODULE = """\
+from numba_cuda_mlir import cuda
+from numba_cuda_mlir.numba_cuda import float32
+
+SLOTS = 1  # replaced by the planner: threads per block x SCALE
+
+
+@cuda.jit(cache=True)
+def block_sum(x, sums, slots):
+    buf = cuda.shared.array(SLOTS, float32)
+    t = cuda.threadIdx.x
+    for j in range(t, SLOTS, cuda.blockDim.x):
+        buf[j] = 0
+    cuda.syncthreads()
+    i = cuda.blockIdx.x * cuda.blockDim.x + t
+    if i < x.size:
+        buf[t] = x[i]
+    cuda.syncthreads()
+    if t == 0:
+        total = float32(0)
+        for j in range(SLOTS):
+            total += buf[j]
+        sums[cuda.blockIdx.x] = total
+        if cuda.blockIdx.x == 0:
+            slots[0] = SLOTS
+
+
+@cuda.jit(cache=True)
+def plain_copy(x, out):
+    i = cuda.grid(1)
+    if i < x.size:
+        out[i] = x[i]
+"""

@@ -194,6 +194,13 @@ def run_python(*args, env=None, check=True, timeout=300, cwd=PACKAGE_PARENT, **o
     return proc
 
 
+def lcs_result(proc):
+    """The JSON a child printed on its ``LCS-RESULT `` line (the last one)."""
+    lines = [x for x in proc.stdout.splitlines() if x.startswith("LCS-RESULT ")]
+    assert lines, f"no LCS-RESULT line\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    return json.loads(lines[-1][len("LCS-RESULT ") :])
+
+
 @pytest.fixture
 def workspace(tmp_path):
     src = tmp_path / "src"

@@ -37,8 +37,8 @@ import json
 import os
 import threading
 
-from ... import user_warnings
-from ...tls import compile_marks
+from ... import disk_cache, tls, user_warnings
+from ..._version import __version__ as LCS_VERSION
 from .cache import LCSCache
 from .manifest import NAMES
 from .planners import registered
@@ -124,26 +124,17 @@ class PlannedCompile:
             return False
 
     def _write_marker(self):
-        path = self._marker_path
-        payload = json.dumps(
+        disk_cache.write_json(
+            self._marker_path,
             {
+                "numba_cuda_lcs": LCS_VERSION,
                 "planners": list(self.planners.names),
                 "fingerprint": self.planners.fingerprint,
                 "source_stamp": self._source_stamp(),
                 "requires_launch_config": True,
-            }
-        ).encode("utf-8")
-        tmp = f"{path}.tmp.{os.getpid()}.{threading.get_ident()}"
-        try:
-            self.cache.lcs_ensure_directory()
-            with open(tmp, "wb") as f:
-                f.write(payload)
-            os.replace(tmp, path)
-        except OSError:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            },
+            self.cache.lcs_ensure_directory,
+        )
 
     # -- load -----------------------------------------------------------------
 
@@ -247,7 +238,7 @@ class PlannedCompile:
             return  # planners changed while it compiled: which ones ran is unknown
         if not self.required_before and self.dispatcher._requires_launch_config:
             self._write_marker()
-        if compile_marks() & ~self.cache.lcs_mask:
+        if tls.compile_marks() & ~self.cache.lcs_mask:
             # Marked through numba-cuda-lcs beyond this cache's key: a generic
             # result moves to the specialization of its key (compile.py),
             # which saves it; launch-config results are keyed by the whole
