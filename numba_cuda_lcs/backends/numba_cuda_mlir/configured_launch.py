@@ -189,10 +189,10 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
                     callback(self._dispatcher, self)
             if not state.mask:
                 try:
-                    # launch_prepared, inlined: the plain kernel's fast path.
-                    if _planners._planners or getattr(
-                        self._dispatcher, "_requires_launch_config", False
-                    ):
+                    # launch_prepared, inlined: the plain kernel's fast path
+                    # (a routed kernel is an MLIRDispatcher whose launch state
+                    # numba-cuda-mlir's __call__ has ensured).
+                    if _planners._planners or self._dispatcher._requires_launch_config:
                         with self._lcs_launch_lock:
                             return invoke(self, argtypes, launch_args, launch_values)
                     return invoke(self, argtypes, launch_args, launch_values)
