@@ -20,7 +20,7 @@ import pytest
 
 pytest.importorskip("numba_cuda_mlir")
 
-from support.planners import PLANNER_MODULE  # noqa: E402
+from support.planners import PLANNER_MODULE, THREADS_MODULE  # noqa: E402
 from support.processes import lcs_result, run_python  # noqa: E402
 
 KERNEL_MODULE = """\
@@ -117,6 +117,7 @@ def modules(tmp_path):
     src.mkdir()
     (src / "lcs_planner.py").write_text(PLANNER_MODULE)
     (src / "lcs_planned_kernels.py").write_text(KERNEL_MODULE)
+    (src / "lcs_threads.py").write_text(THREADS_MODULE)
     return src
 
 
@@ -289,7 +290,7 @@ def test_what_the_planners_code_refers_to_is_part_of_the_key(modules, tmp_path):
 
 
 THREADS_CHILD = """\
-import json, random, re, sys, threading, warnings
+import json, re, sys, threading, warnings
 sys.path.insert(0, {module_dir!r})
 warnings.simplefilter("ignore")
 import numpy as np
@@ -297,7 +298,7 @@ from numba_cuda_mlir import descriptor, tools
 from numba_cuda_mlir._whole_function_planners import register_planner
 from numba_cuda_mlir.numba_cuda.typing.typeof import typeof
 import numba_cuda_lcs
-import lcs_planner, lcs_planned_kernels as kernels
+import lcs_planner, lcs_planned_kernels as kernels, lcs_threads
 
 tools.get_gpu_compute_capability = lambda as_type=str: (9, 0) if as_type is tuple else "sm_90"
 register_planner(lcs_planner.BlockSizedBuffer)
@@ -333,24 +334,9 @@ def native_launcher(native, grid, block, stream, sharedmem, cluster):
 
 
 descriptor.LaunchConfiguration = native_launcher
-errors = []
-
-
-def worker(seed):
-    order = list({blocks!r}) * 3
-    random.Random(seed).shuffle(order)
-    try:
-        for block in order:
-            kernel[1, block](np.float32(1.0))
-    except Exception as exc:
-        errors.append(repr(exc))
-
-
-threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
+_results, errors = lcs_threads.shuffled_in_threads(
+    {blocks!r}, lambda block: kernel[1, block](np.float32(1.0))
+)
 print("LCS-RESULT " + json.dumps({{
     "active": "numba-cuda-mlir" in numba_cuda_lcs.active_compilers(),
     "wrong": wrong, "errors": errors,

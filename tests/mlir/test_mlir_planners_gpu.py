@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("numba_cuda_mlir")
 
-from support.planners import BLOCK_SUM_MODULE, PLANNER_MODULE  # noqa: E402
+from support.planners import BLOCK_SUM_MODULE, PLANNER_MODULE, THREADS_MODULE  # noqa: E402
 from support.processes import lcs_result, run_python  # noqa: E402
 
 pytestmark = [pytest.mark.gpu]
@@ -73,6 +73,7 @@ def modules(tmp_path):
     (src / "lcs_planner.py").write_text(PLANNER_MODULE)
     (src / "lcs_planned_kernels.py").write_text(BLOCK_SUM_MODULE)
     (src / "lcs_runner.py").write_text(RUNNER)
+    (src / "lcs_threads.py").write_text(THREADS_MODULE)
     return src
 
 
@@ -109,31 +110,18 @@ def test_processes_load_every_planned_configuration_from_disk(modules, tmp_path)
 
 
 THREADS_CHILD = """\
-import json, random, sys, threading, warnings
+import json, sys, warnings
 sys.path.insert(0, {module_dir!r})
 warnings.simplefilter("ignore")
 from numba_cuda_mlir._whole_function_planners import register_planner
 import numba_cuda_lcs
-import lcs_planner, lcs_planned_kernels as kernels, lcs_runner
+import lcs_planner, lcs_planned_kernels as kernels, lcs_runner, lcs_threads
 
 register_planner(lcs_planner.BlockSizedBuffer)
-wrong, errors = [], []
-
-
-def worker(seed):
-    order = list({blocks!r}) * 3
-    random.Random(seed).shuffle(order)
-    try:
-        wrong.append(sum(lcs_runner.run(kernels, b, 1) for b in order))
-    except Exception as exc:
-        errors.append(repr(exc))
-
-
-threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
+results, errors = lcs_threads.shuffled_in_threads(
+    {blocks!r}, lambda block: lcs_runner.run(kernels, block, 1)
+)
+wrong = [sum(found) for found in results]
 with kernels.block_sum._launch_config_lock:
     keys = {{repr(key) for _args, key in kernels.block_sum._launch_config_overloads}}
 print("LCS-RESULT " + json.dumps({{

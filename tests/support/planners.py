@@ -70,3 +70,32 @@ def plain_copy(x, out):
     if i < x.size:
         out[i] = x[i]
 """
+
+
+#: Written beside the planner as ``lcs_threads.py``: the 8-thread run the
+#: thread tests (CPU model and GPU) share.
+THREADS_MODULE = """\
+import random
+import threading
+
+
+def shuffled_in_threads(blocks, run, threads=8, repeats=3):
+    \"\"\"run(block) for every block, *repeats* times, in a shuffled order per
+    thread, all threads at once: ([results of each thread], [errors]).\"\"\"
+    results, errors = [], []
+
+    def worker(seed):
+        order = list(blocks) * repeats
+        random.Random(seed).shuffle(order)
+        try:
+            results.append([run(block) for block in order])
+        except Exception as exc:
+            errors.append(repr(exc))
+
+    workers = [threading.Thread(target=worker, args=(seed,)) for seed in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    return results, errors
+"""
