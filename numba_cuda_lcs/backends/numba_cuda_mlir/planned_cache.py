@@ -96,8 +96,9 @@ class PlannedCompile:
             mask=cache.lcs_mask,
         )
 
-    def _signature(self, argtypes):
-        return NAMES.typing.signature(NAMES.types.none, *argtypes)
+    def _signature(self):
+        """The signature numba-cuda-mlir indexes this compile's entry under."""
+        return NAMES.typing.signature(NAMES.types.none, *self.argtypes)
 
     @property
     def _marker_path(self):
@@ -198,7 +199,7 @@ class PlannedCompile:
         meanwhile (then it is loaded) -- compile once across processes, as
         for every other entry (``numba_cuda_lcs.cache_locks``)."""
         entry = self._entry_cache(config_key)
-        cres = entry.load_overload(self._signature(self.argtypes), NAMES.mlir_target.target_context)
+        cres = entry.load_overload(self._signature(), NAMES.mlir_target.target_context)
         if cres is None and entry.holds_lock():
             self.claimed = entry
         return cres
@@ -258,7 +259,7 @@ class PlannedCompile:
         """Save *wrapped* under its planned key (in this kernel's cache, or
         in the specialization's whose cache is *cache*)."""
         entry = self._entry_cache(config_key, cache)
-        entry.save_moved(getattr(wrapped, "cres", wrapped), self._signature(self.argtypes))
+        entry.save_moved(getattr(wrapped, "cres", wrapped), self._signature())
 
 
 def save_moved(plan, cache, compiled):
