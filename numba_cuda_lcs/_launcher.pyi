@@ -20,12 +20,14 @@ K_BOOL: int
 K_C64: int
 K_C128: int
 K_PTR: int
+K_MEMREF: int
 
-# (kind, fallback(value, stream, retr) -> list, sizes or None, ndim, itemsize,
-#  typestr or None, cai_sync); see backends/numba_cuda/argplan.ParamPlan
+# (kind, fallback(value, stream, retr) -> list or None, sizes or None, ndim,
+#  itemsize, typestr or None, cai_sync); see backends/numba_cuda/argplan.ParamPlan
+# (fallback None: a value the kind's rule declines declines the launch)
 _Entry = tuple[
     int,
-    Callable[[Any, Any, list[Any]], Sequence[Any]],
+    Callable[[Any, Any, list[Any]], Sequence[Any]] | None,
     tuple[int, ...] | None,
     int,
     int,
@@ -80,7 +82,7 @@ def remembered(site: LaunchSite, /) -> int: ...
 def forget(site: LaunchSite, /) -> None: ...
 def invalidate() -> None: ...
 def configure_sites(
-    typed_class: type | None,
+    typed_classes: type | tuple[type, ...] | None,
     launch_error: type[BaseException] | None,
     twin_site_call: Callable[[Any, tuple[Any, ...]], Any] | None,
     /,

@@ -19,6 +19,7 @@ it); while the twin is bound, the C type hands every call to the twin.
 """
 
 import os
+import typing
 
 from . import _launcher_py
 
@@ -26,6 +27,25 @@ try:
     from . import _launcher as _launcher_c
 except ImportError:  # extension not built
     _launcher_c = None  # type: ignore[assignment]
+
+
+class ParamPlan(typing.NamedTuple):
+    """How one kernel argument becomes kernel parameters: one entry of a
+    plan, which each compiler's backend builds (numba-cuda:
+    ``backends/numba_cuda/argplan.py``; numba-cuda-mlir:
+    ``backends/numba_cuda_mlir/launch_plans.py``)."""
+
+    kind: int  # _launcher_c/arg_kinds.h
+    #: (value, stream, retr) -> list of the compiler's kernel arguments, used
+    #: when the kind's rule declines a value; None: no fallback, the launch
+    #: is declined (a launch site then takes the compiler's own path)
+    fallback: typing.Callable | None
+    sizes: tuple | None  # byte size of each parameter; None: unknown
+    ndim: int = 0  # K_ARRAY, K_MEMREF
+    itemsize: int = 0  # K_ARRAY, K_MEMREF
+    typestr: str | None = None  # K_ARRAY, K_MEMREF: CAI typestr of the dtype
+    cai_sync: bool = True  # K_ARRAY, K_MEMREF: NUMBA_CUDA_ARRAY_INTERFACE_SYNC
+
 
 #: The implementations available in this process, by name.
 IMPLEMENTATIONS = {"python": _launcher_py}
@@ -53,7 +73,9 @@ DEFAULT_IMPLEMENTATION = (
 #: twin: ``state.STATE.generation``), bumped with it, for the fast path to
 #: compare without calling Python.
 generation = 0
-_site_settings = (None, None)  # (typed_class, launch_error), see configure_sites
+#: Per compiler backend (its name): (typed_class, launch_error), see
+#: configure_sites.
+_site_settings: dict = {}
 _cupy_settings: tuple[object, object] = (None, None)  # (ndarray_class, get_current_stream)
 
 impl = IMPLEMENTATIONS[DEFAULT_IMPLEMENTATION]
@@ -75,22 +97,44 @@ def invalidate():
         module.invalidate()
 
 
+def invalidate_before(original):
+    """Build a replacement for a compiler's driver-context method that
+    unloads modules (``Context.reset`` / ``Context.unload_module``) from the
+    compiler's own: :func:`invalidate`, then unload.  Launchers built before
+    hold CUfunction handles of the unloaded modules, and a new context can
+    have an old one's handle, so context handles alone cannot tell."""
+
+    def unload(self, *args, **kwargs):
+        invalidate()
+        return original(self, *args, **kwargs)
+
+    unload.__name__ = unload.__qualname__ = getattr(original, "__name__", "unload")
+    return unload
+
+
 def _apply_site_settings():
-    typed_class, launch_error = _site_settings
-    _launcher_py.configure_sites(typed_class, launch_error)
+    settings = list(_site_settings.values())
+    typed_classes = tuple(cls for cls, _ in settings if cls is not None)
+    # The default error of a refused fast-path launch: the first backend's
+    # (a configured launch class may name its own, `_lcs_launch_error`).
+    launch_error = next((err for _, err in settings if err is not None), None)
+    _launcher_py.configure_sites(typed_classes, launch_error)
     if _launcher_c is not None:
         twin = None if IMPLEMENTATION == "c" else _launcher_py.site_call
-        _launcher_c.configure_sites(typed_class, launch_error, twin)
+        _launcher_c.configure_sites(typed_classes, launch_error, twin)
     invalidate()
 
 
-def configure_sites(typed_class=None, launch_error=None):
-    """What launch sites need from the compiler: the class whose instances
-    numba types by their ``_numba_type_`` (numba-cuda's device arrays), and
-    the exception class its launch raises when the driver refuses one.
-    None (both): sites remember nothing typed that way."""
-    global _site_settings
-    _site_settings = (typed_class, launch_error)
+def configure_sites(typed_class=None, launch_error=None, *, owner="numba-cuda"):
+    """What launch sites need from the compiler *owner* (a backend's name):
+    the class whose instances it types by their ``_numba_type_`` (its device
+    arrays), and the exception class its launch raises when the driver
+    refuses one.  None (both): that compiler's settings are dropped.  Sites
+    see the union of every backend's classes."""
+    if typed_class is None and launch_error is None:
+        _site_settings.pop(owner, None)
+    else:
+        _site_settings[owner] = (typed_class, launch_error)
     _apply_site_settings()
 
 
@@ -129,6 +173,7 @@ _apply_site_settings()
 
 __all__ = [
     "HitCounter",
+    "ParamPlan",
     "configure_cupy",
     "LAUNCH_ERRORS",
     "IMPLEMENTATION",
@@ -141,6 +186,7 @@ __all__ = [
     "generation",
     "impl",
     "invalidate",
+    "invalidate_before",
     "remember",
     "use",
 ]

@@ -48,6 +48,9 @@ def worker(seed):
             run(b)
     except Exception as exc:
         errors.append(repr(exc)[:200])
+# numba-cuda-mlir 0.6.0 (stock as well) fails a thread's first launch with
+# CUDA_ERROR_NOT_INITIALIZED while no thread has initialized CUDA yet.
+cuda.current_context()
 ts = [threading.Thread(target=worker, args=(s,)) for s in range(threads_n)]
 [t.start() for t in ts]; [t.join() for t in ts]
 print("PROBE " + json.dumps({"wrong": wrong[:5], "n_wrong": len(wrong), "errors": errors[:2], "n_errors": len(errors)}))

@@ -32,7 +32,9 @@
     X(K_BOOL, 6)     /* boolean: a Python int stored as intptr_t */          \
     X(K_C64, 7)      /* complex64: two float32 parameters */                 \
     X(K_C128, 8)     /* complex128: two float64 parameters */                \
-    X(K_PTR, 9)      /* pointer / record: a Python int */
+    X(K_PTR, 9)      /* pointer / record: a Python int */                    \
+    X(K_MEMREF, 10)  /* device array as numba-cuda-mlir passes it: data,   \
+                        data, 0, shape..., strides in elements */
 
 #define LCS_ARG_KIND_ENUM(name, number) name = number,
 enum lcs_arg_kind { LCS_ARG_KINDS(LCS_ARG_KIND_ENUM) LCS_ARG_KIND_COUNT };

@@ -169,7 +169,9 @@ struct argspec {
     Py_ssize_t nparams;   /* -1: not known before marshalling */
     Py_ssize_t itemsize;  /* K_ARRAY */
     unsigned char *sizes; /* nparams entries */
-    PyObject *fallback;   /* borrowed from the plan, which the launcher owns */
+    PyObject *fallback;   /* borrowed from the plan, which the launcher owns;
+                             NULL: none, a declined value declines the
+                             launch (the compiler's own launch takes it) */
     PyObject *typestr;    /* K_ARRAY, borrowed */
 };
 
@@ -332,6 +334,68 @@ out:
     return ret;
 }
 
+/* A device array as numba-cuda-mlir 0.6.0's native launcher passes it (its
+ * kernels take each array as an expanded memref descriptor): allocated and
+ * aligned pointer (both the data pointer), offset 0, shape, then strides in
+ * elements -- the interface's byte strides divided by the item size (C
+ * division, as there), or C-contiguous ones when the interface has none.
+ * Read from the interface dict (*pre_cai* when a launch site read it).
+ * Declines, for numba-cuda-mlir's own path to take the launch, what that
+ * path would synchronise first (an interface naming a stream, with
+ * NUMBA_CUDA_ARRAY_INTERFACE_SYNC, for arrays other than the compiler's
+ * own), masks, other dtypes, other ranks and reader values.  1 packed,
+ * 0 declined (no error set), -1 error. */
+static int
+pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
+{
+    enum { MAXD = 32 };
+    Py_ssize_t shape[MAXD], strides[MAXD], ptr;
+    int nd = sp->ndim, ret = 0;
+    if (nd > MAXD) return 0;
+    if (pre_cai != NULL && !PyDict_Check(pre_cai)) return 0;
+    PyObject *cai = pre_cai != NULL ? Py_NewRef(pre_cai)
+                                    : PyObject_GetAttr(obj, LCS.str_cai);
+    if (cai == NULL || !PyDict_Check(cai)) DECLINE(0);
+    PyObject *s = PyDict_GetItemString(cai, "stream");
+    if (s != NULL && s != Py_None && sp->cai_sync &&
+        !lcs_is_typed_class(Py_TYPE(obj)))
+        DECLINE(0);
+    PyObject *m = PyDict_GetItemString(cai, "mask");
+    PyObject *ts = PyDict_GetItemString(cai, "typestr");
+    PyObject *data = PyDict_GetItemString(cai, "data");
+    if ((m != NULL && m != Py_None) || ts == NULL || !PyUnicode_Check(ts) ||
+        PyUnicode_Compare(ts, sp->typestr) != 0 || data == NULL ||
+        !PyTuple_Check(data) || PyTuple_GET_SIZE(data) < 1 ||
+        !PyLong_Check(PyTuple_GET_ITEM(data, 0)) ||
+        !int_tuple(PyDict_GetItemString(cai, "shape"), nd, shape))
+        DECLINE(0);
+    ptr = PyLong_AsSsize_t(PyTuple_GET_ITEM(data, 0));
+    if (ptr == -1 && PyErr_Occurred()) DECLINE(0);
+    PyObject *st = PyDict_GetItemString(cai, "strides");
+    if (st != NULL && st != Py_None) {
+        if (!int_tuple(st, nd, strides)) DECLINE(0);
+        for (int i = 0; i < nd; i++) strides[i] /= sp->itemsize;
+    }
+    else {
+        Py_ssize_t step = 1;
+        for (int i = nd - 1; i >= 0; i--) {
+            strides[i] = step;
+            step *= shape[i];
+        }
+    }
+    if (put_i64(b, ptr) < 0 || put_i64(b, ptr) < 0 || put_i64(b, 0) < 0)
+        DECLINE(-1);
+    for (int i = 0; i < nd; i++)
+        if (put_i64(b, shape[i]) < 0) DECLINE(-1);
+    for (int i = 0; i < nd; i++)
+        if (put_i64(b, strides[i]) < 0) DECLINE(-1);
+    ret = 1;
+out:
+    if (ret == 0) PyErr_Clear();
+    Py_XDECREF(cai);
+    return ret;
+}
+
 /* *************************************************************************
  * Marshalling rules: scalars and fallbacks                                *
  * ************************************************************************* */
@@ -449,6 +513,10 @@ pack_fallback(const argspec *sp, Py_ssize_t idx, PyObject *v, PyObject *stream,
  * Marshalling a launch, and launching it                                  *
  * ************************************************************************* */
 
+/* 0 marshalled, -1 error, DECLINED: a value no rule of the plan covers
+ * and the entry has no fallback (no error set). */
+enum { DECLINED = -2 };
+
 static int
 marshal(Launcher *self, PyObject *args, long long consumer, PyObject *stream,
         PyObject *const *cais, PyObject **retr, pbuf *b)
@@ -462,18 +530,29 @@ marshal(Launcher *self, PyObject *args, long long consumer, PyObject *stream,
         const argspec *sp = &self->specs[i];
         PyObject *v = PyTuple_GET_ITEM(args, i);
         size_t n0 = b->n, len0 = b->len;
-        int r = sp->kind == K_ARRAY
-                    ? pack_array(sp, v, cais != NULL ? cais[i] : NULL, consumer, b)
-                : sp->kind == K_FALLBACK ? 0 : pack_scalar(sp, v, b);
+        PyObject *cai = cais != NULL ? cais[i] : NULL;
+        int r = sp->kind == K_ARRAY    ? pack_array(sp, v, cai, consumer, b)
+                : sp->kind == K_MEMREF ? pack_memref(sp, v, cai, b)
+                : sp->kind == K_FALLBACK ? 0
+                                         : pack_scalar(sp, v, b);
         if (r < 0) return -1;
         if (r == 0) {
             PyErr_Clear();  /* a declined rule may leave its error set */
             b->n = n0;      /* and drops anything it wrote */
             b->len = len0;
+            if (sp->fallback == NULL) return DECLINED;
             if (pack_fallback(sp, i, v, stream, retr, b) < 0) return -1;
         }
     }
     return 0;
+}
+
+static void
+declined_error(void)
+{
+    PyErr_SetString(PyExc_TypeError,
+                    "an argument is not one this launch plan marshals (its "
+                    "entry has no fallback): launch it through the compiler");
 }
 
 static int
@@ -505,8 +584,9 @@ Launcher_pack(Launcher *self, PyObject *const *a, Py_ssize_t n)
         return NULL;
     pbuf b;
     pbuf_init(&b);
-    if (marshal(self, a[0], consumer, stream, NULL, &retr, &b) == 0)
-        res = PyBytes_FromStringAndSize((const char *)b.data, b.len);
+    int rc = marshal(self, a[0], consumer, stream, NULL, &retr, &b);
+    if (rc == 0) res = PyBytes_FromStringAndSize((const char *)b.data, b.len);
+    else if (rc == DECLINED) declined_error();
     pbuf_free(&b);
     Py_XDECREF(retr);
     Py_XDECREF(h);
@@ -516,14 +596,19 @@ Launcher_pack(Launcher *self, PyObject *const *a, Py_ssize_t n)
 /* See launcher.h. */
 PyObject *
 lcs_launch_marshalled(Launcher *self, PyObject *args, long long consumer,
-                      PyObject *stream, PyObject *const *cais)
+                      PyObject *stream, PyObject *const *cais, int *declined)
 {
     PyObject *retr = NULL;
     pbuf b;
     pbuf_init(&b);
-    if (marshal(self, args, consumer, stream, cais, &retr, &b) < 0) {
+    int rc = marshal(self, args, consumer, stream, cais, &retr, &b);
+    if (rc < 0) {
         pbuf_free(&b);
         Py_XDECREF(retr);
+        if (rc == DECLINED) {
+            if (declined != NULL) *declined = 1;
+            else declined_error();
+        }
         return NULL;
     }
     void **params = (void **)b.offs;  /* offsets become pointers in place */
@@ -562,7 +647,7 @@ Launcher_launch(Launcher *self, PyObject *const *a, Py_ssize_t n)
     if (lcs_driver_load(&LCS.driver) < 0) return NULL;
     if (stream == NULL && (stream = h = PyLong_FromLongLong(consumer)) == NULL)
         return NULL;
-    PyObject *res = lcs_launch_marshalled(self, a[0], consumer, stream, NULL);
+    PyObject *res = lcs_launch_marshalled(self, a[0], consumer, stream, NULL, NULL);
     Py_XDECREF(h);
     return res;
 }
@@ -598,10 +683,11 @@ unpack_plan(Launcher *self, PyObject *plan)
         PyObject *e = PyTuple_GET_ITEM(plan, i), *sizes;
         argspec *sp = &specs[i];
         if (!PyTuple_Check(e) || PyTuple_GET_SIZE(e) != 7 ||
-            !PyCallable_Check(PyTuple_GET_ITEM(e, 1)))
+            (PyTuple_GET_ITEM(e, 1) != Py_None &&
+             !PyCallable_Check(PyTuple_GET_ITEM(e, 1))))
             goto bad;
         sp->kind = PyLong_AsLong(PyTuple_GET_ITEM(e, 0));
-        sp->fallback = PyTuple_GET_ITEM(e, 1);
+        sp->fallback = PyTuple_GET_ITEM(e, 1) == Py_None ? NULL : PyTuple_GET_ITEM(e, 1);
         sizes = PyTuple_GET_ITEM(e, 2);
         sp->ndim = PyLong_AsLong(PyTuple_GET_ITEM(e, 3));
         sp->itemsize = PyLong_AsSsize_t(PyTuple_GET_ITEM(e, 4));
@@ -624,6 +710,11 @@ unpack_plan(Launcher *self, PyObject *plan)
             }
         }
         if (sp->kind != K_FALLBACK && sp->nparams < 1) goto bad;
+        if (sp->kind == K_FALLBACK && sp->fallback == NULL) goto bad;
+        if (sp->kind == K_MEMREF &&
+            (sp->ndim < 0 || sp->nparams != 3 + 2 * sp->ndim ||
+             sp->itemsize < 1 || !PyUnicode_Check(sp->typestr)))
+            goto bad;
         if (sp->kind == K_ARRAY &&
             (sp->ndim < 0 || sp->nparams != 5 + 2 * sp->ndim ||
              sp->itemsize < 1 || !PyUnicode_Check(sp->typestr)))

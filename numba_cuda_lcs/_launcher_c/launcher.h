@@ -4,8 +4,8 @@
  * through the CUDA driver.  What the rest of the module may use of it.
  *
  * The plan is the seam between compilers and the launcher: a tuple of
- * entries (kind, fallback, sizes, ndim, itemsize, typestr, cai_sync), see
- * launcher.c.  Launch sites (sites.c) treat a Launcher and its plan
+ * entries (kind, fallback or None, sizes, ndim, itemsize, typestr,
+ * cai_sync), see launcher.c.  Launch sites (sites.c) treat a Launcher and its plan
  * entries (`argspec`) as opaque and ask only the questions declared here.
  */
 #ifndef LCS_LAUNCHER_H
@@ -32,11 +32,15 @@ extern LCS_HIDDEN PyTypeObject LauncherType;
  * fallbacks get as the launch's stream, *cais* (may be NULL; one per
  * argument) what a launch site read of each argument beforehand: its
  * interface dict, or a reader's view values (bytes, see sites.c).  Returns
- * the write-backs (a list, or an empty tuple), or NULL with an error set. */
+ * the write-backs (a list, or an empty tuple), or NULL: with an error set,
+ * or, when a value is not one the plan marshals and its entry has no
+ * fallback, with *declined* set to 1 and no error (nothing was launched;
+ * with *declined* NULL that is a TypeError). */
 LCS_HIDDEN PyObject *lcs_launch_marshalled(Launcher *self, PyObject *args,
                                            long long consumer,
                                            PyObject *stream,
-                                           PyObject *const *cais);
+                                           PyObject *const *cais,
+                                           int *declined);
 
 /* *************************************************************************
  * What launch sites may ask of a plan                                     *

@@ -37,8 +37,9 @@ static PyMethodDef module_methods[] = {
      "forget every launch every site remembers (they stop matching)"},
     {"configure_sites", (PyCFunction)(void (*)(void))lcs_py_configure_sites,
      METH_FASTCALL,
-     "configure_sites(typed_class, launch_error, twin_site_call): the class "
-     "typed by its _numba_type_, what a refused launch raises, and the "
+     "configure_sites(typed_classes, launch_error, twin_site_call): the classes "
+     "(a class or a tuple) typed by their _numba_type_, what a refused "
+     "launch raises, and the "
      "pure-Python twin's site_call to delegate to (None: C)"},
     {"configure_cupy", (PyCFunction)(void (*)(void))lcs_py_configure_cupy,
      METH_FASTCALL,

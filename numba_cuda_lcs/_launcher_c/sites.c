@@ -439,7 +439,7 @@ make_token(PyObject *v, token *t, const argspec *sp, PyObject *stream)
     }
     else if (tp == &PyFloat_Type) t->kind = T_FLOAT;
     else if (tp == &PyComplex_Type) t->kind = T_COMPLEX;
-    else if (LCS.typed_class != NULL && (PyObject *)tp == LCS.typed_class) {
+    else if (lcs_is_typed_class(tp)) {
         PyObject *ty = PyObject_GetAttr(v, LCS.str_numba_type);
         if (ty == NULL) {
             PyErr_Clear();
@@ -507,7 +507,7 @@ token_matches(const token *t, PyObject *v, PyObject **cai, stream_memo *m)
     case T_COMPLEX: return tp == &PyComplex_Type;
     case T_NPSCALAR: return (PyObject *)tp == t->type;
     case T_TYPED: {
-        if ((PyObject *)tp != LCS.typed_class) return 0;
+        if (!lcs_is_typed_class(tp)) return 0;
         if (refers_to(t->ref, v)) return 1;
         PyObject *ty = PyObject_GetAttr(v, LCS.str_numba_type);
         int same = ty == t->type;
@@ -633,6 +633,36 @@ site_find(LaunchSite *self, PyObject *args, void *ctx, PyObject **cais,
     return NULL;
 }
 
+/* The driver refused a fast-path launch: raise what the compiler's own
+ * launch raises instead, the site's `_lcs_launch_error` (a class attribute
+ * of the backend's configured launch) or else the configured default. */
+static void
+site_launch_error(LaunchSite *self)
+{
+    PyObject *type, *value, *tb;
+    PyObject *err = PyObject_GetAttr((PyObject *)self, LCS.str_site_error);
+    if (err == NULL) {
+        PyErr_Clear();
+        err = Py_XNewRef(LCS.site_launch_error);
+    }
+    if (err == NULL || !PyExceptionClass_Check(err)) {
+        Py_XDECREF(err);
+        return;
+    }
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *msg = value != NULL ? PyObject_Str(value) : NULL;
+    if (msg != NULL) {
+        PyErr_SetObject(err, msg);
+        Py_DECREF(msg);
+    }
+    else PyErr_Restore(Py_XNewRef(type), Py_XNewRef(value), Py_XNewRef(tb));
+    Py_DECREF(err);
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+}
+
 /* 1 launched, 0 not a remembered launch (take the slow path), -1 error. */
 static int
 site_try(LaunchSite *self, PyObject *args)
@@ -650,26 +680,17 @@ site_try(LaunchSite *self, PyObject *args)
     PyObject *callbacks = PyObject_GetAttr((PyObject *)self, LCS.str_callbacks);
     if (callbacks == NULL) PyErr_Clear();
     else if (PyList_CheckExact(callbacks) && PyList_GET_SIZE(callbacks) == 0) {
-        rc = 1;
-        if (hit->counter != NULL) ((HitCounter *)hit->counter)->hits++;
+        int declined = 0;
         PyObject *retr = lcs_launch_marshalled(hit->launcher, args, hit->stream_handle,
-                                     hit->stream, cais);
-        if (retr == NULL) {
+                                     hit->stream, cais, &declined);
+        if (declined) rc = 0;  /* a value the plan does not cover: slow path */
+        else if (retr == NULL) {
             rc = -1;
-            if (LCS.site_launch_error != NULL && PyErr_ExceptionMatches(LCS.LaunchError)) {
-                /* the compiler's launch raises its own error type */
-                PyObject *type, *value, *tb;
-                PyErr_Fetch(&type, &value, &tb);
-                PyErr_NormalizeException(&type, &value, &tb);
-                PyObject *msg = value != NULL ? PyObject_Str(value) : NULL;
-                if (msg != NULL) {
-                    PyErr_SetObject(LCS.site_launch_error, msg);
-                    Py_DECREF(msg);
-                }
-                Py_XDECREF(type);
-                Py_XDECREF(value);
-                Py_XDECREF(tb);
-            }
+            if (PyErr_ExceptionMatches(LCS.LaunchError)) site_launch_error(self);
+        }
+        else {
+            rc = 1;
+            if (hit->counter != NULL) ((HitCounter *)hit->counter)->hits++;
         }
         for (Py_ssize_t i = 0; retr != NULL && PyList_Check(retr) &&
                                i < PyList_GET_SIZE(retr); i++) {
@@ -703,6 +724,17 @@ LaunchSite_call(LaunchSite *self, PyObject *args, PyObject *kw)
     int rc = site_try(self, args);
     if (rc < 0) return NULL;
     if (rc > 0) Py_RETURN_NONE;
+    /* The slow path: the backend's `_lcs_slow_call(args)` when its class
+     * has one (numba-cuda-mlir's configured launch), else numba-cuda's
+     * protocol, `self.dispatcher.call(args, self)`. */
+    PyObject *slow = PyObject_GetAttr((PyObject *)self, LCS.str_slow_call);
+    if (slow != NULL) {
+        PyObject *res = PyObject_CallOneArg(slow, args);
+        Py_DECREF(slow);
+        return res;
+    }
+    if (!PyErr_ExceptionMatches(PyExc_AttributeError)) return NULL;
+    PyErr_Clear();
     PyObject *dispatcher = PyObject_GetAttr((PyObject *)self, LCS.str_dispatcher);
     if (dispatcher == NULL) return NULL;
     PyObject *res = PyObject_CallMethodObjArgs(dispatcher, LCS.str_call, args,
@@ -788,6 +820,19 @@ lcs_py_remember(PyObject *module, PyObject *const *a, Py_ssize_t n)
     void *ctx = PyLong_AsVoidPtr(a[6]);
     if (PyErr_Occurred()) return NULL;
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+    {
+        /* Already remembered (the fast path declined a value this time, or
+           another thread remembered it meanwhile): keep the entries. */
+        PyObject *cais[SITE_MAX_ARGS];
+        int index;
+        SiteEntry *known = site_find((LaunchSite *)site, args, ctx, cais, &index);
+        if (known != NULL) {
+            for (Py_ssize_t i = 0; i < nargs; i++) Py_XDECREF(cais[i]);
+            Py_DECREF(known);
+            Py_RETURN_FALSE;
+        }
+        if (PyErr_Occurred()) return NULL;
+    }
     SiteEntry *en = PyObject_GC_NewVar(SiteEntry, &SiteEntryType,
                                        nargs ? nargs : 1);
     if (en == NULL) return NULL;
@@ -876,28 +921,37 @@ lcs_py_invalidate(PyObject *module, PyObject *unused)
     Py_RETURN_NONE;
 }
 
-/* configure_sites(LCS.typed_class, launch_error, LCS.twin_site_call) */
+/* configure_sites(typed classes, launch_error, LCS.twin_site_call) */
 PyObject *
 lcs_py_configure_sites(PyObject *module, PyObject *const *a, Py_ssize_t n)
 {
     if (n != 3) {
         PyErr_SetString(PyExc_TypeError,
-                        "configure_sites(LCS.typed_class, launch_error, "
-                        "LCS.twin_site_call)");
+                        "configure_sites(typed_classes, launch_error, "
+                        "twin_site_call)");
         return NULL;
     }
     PyObject *cls = a[0] == Py_None ? NULL : a[0];
     PyObject *err = a[1] == Py_None ? NULL : a[1];
     PyObject *twin = a[2] == Py_None ? NULL : a[2];
-    if ((cls != NULL && !PyType_Check(cls)) ||
-        (err != NULL && !PyExceptionClass_Check(err)) ||
+    int classes_ok = cls == NULL || PyType_Check(cls) || PyTuple_Check(cls);
+    for (Py_ssize_t i = 0; classes_ok && cls != NULL && PyTuple_Check(cls) &&
+                           i < PyTuple_GET_SIZE(cls); i++)
+        classes_ok = PyType_Check(PyTuple_GET_ITEM(cls, i));
+    if (!classes_ok || (err != NULL && !PyExceptionClass_Check(err)) ||
         (twin != NULL && !PyCallable_Check(twin))) {
         PyErr_SetString(PyExc_TypeError,
-                        "configure_sites: a class, an exception class and a "
-                        "callable (or None each)");
+                        "configure_sites: a class or a tuple of classes, an "
+                        "exception class and a callable (or None each)");
         return NULL;
     }
-    Py_XSETREF(LCS.typed_class, Py_XNewRef(cls));
+    /* kept as a tuple (lcs_is_typed_class); an empty one is none */
+    if (cls != NULL) {
+        cls = PyType_Check(cls) ? PyTuple_Pack(1, cls) : Py_NewRef(cls);
+        if (cls == NULL) return NULL;
+        if (PyTuple_GET_SIZE(cls) == 0) Py_CLEAR(cls);
+    }
+    Py_XSETREF(LCS.typed_classes, cls);
     Py_XSETREF(LCS.site_launch_error, Py_XNewRef(err));
     Py_XSETREF(LCS.twin_site_call, Py_XNewRef(twin));
     LCS.generation++;

@@ -38,6 +38,8 @@ lcs_state_init(void)
         {&LCS.str_dispatcher, "dispatcher"},
         {&LCS.str_call, "call"},
         {&LCS.str_callbacks, "pre_launch_callbacks"},
+        {&LCS.str_slow_call, "_lcs_slow_call"},
+        {&LCS.str_site_error, "_lcs_launch_error"},
         {&LCS.str_data, "data"},
         {&LCS.str_c_contiguous, "_c_contiguous"},
         {&LCS.str_strides, "strides"},

@@ -47,6 +47,8 @@ typedef struct {
     PyObject *str_c_contiguous;     /* _c_contiguous */
     PyObject *str_strides;          /* strides */
     PyObject *str_exchange_api;     /* __dlpack_c_exchange_api__ */
+    PyObject *str_slow_call;        /* _lcs_slow_call */
+    PyObject *str_site_error;       /* _lcs_launch_error */
 
     /* -- types imported lazily (numpy, ctypes, cuda.core are heavy) -- */
     PyObject *ndarray_type;    /* numpy.ndarray */
@@ -66,7 +68,9 @@ typedef struct {
     /* The invalidation counter: bumped by invalidate() and the configure_*
        functions; a site entry made in another generation never matches. */
     unsigned long long generation;
-    PyObject *typed_class;       /* instances typed by their _numba_type_ */
+    PyObject *typed_classes;     /* a tuple: the classes (one per compiler)
+                                    whose instances are typed by their
+                                    _numba_type_; NULL when none */
     PyObject *site_launch_error; /* what a refused fast-path launch raises */
     PyObject *twin_site_call;    /* while the twin is bound: its site_call */
 
@@ -81,6 +85,18 @@ typedef struct {
 
 /* The one instance (state.c). */
 extern LCS_HIDDEN lcs_state LCS;
+
+/* Whether instances of *tp* are typed by their _numba_type_ (one of the
+ * configured classes: a pointer compare each, at most one per compiler). */
+static inline int
+lcs_is_typed_class(PyTypeObject *tp)
+{
+    PyObject *classes = LCS.typed_classes;
+    if (classes == NULL) return 0;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(classes); i++)
+        if (PyTuple_GET_ITEM(classes, i) == (PyObject *)tp) return 1;
+    return 0;
+}
 
 /* *************************************************************************
  * Setting it up                                                           *

@@ -29,6 +29,7 @@ from .arg_kinds import (
     K_F64,
     K_FALLBACK,
     K_INT,
+    K_MEMREF,
     K_PTR,
 )
 from .cuda_driver import LaunchError, current_context
@@ -58,6 +59,7 @@ __all__ = [
     "K_F64",
     "K_FALLBACK",
     "K_INT",
+    "K_MEMREF",
     "K_PTR",
     "SITE_ENTRIES",
     "SITE_MAX_ARGS",

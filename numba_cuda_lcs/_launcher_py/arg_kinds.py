@@ -49,8 +49,9 @@ K_BOOL: int = KINDS["K_BOOL"]
 K_C64: int = KINDS["K_C64"]
 K_C128: int = KINDS["K_C128"]
 K_PTR: int = KINDS["K_PTR"]
+K_MEMREF: int = KINDS["K_MEMREF"]
 
-if len(KINDS) != 10:  # a kind added to the header needs its rule here too
+if len(KINDS) != 11:  # a kind added to the header needs its rule here too
     raise ImportError(
         f"numba_cuda_lcs: arg_kinds.h defines kinds the pure-Python launcher "
         f"does not know: {sorted(KINDS)}"
@@ -68,4 +69,5 @@ __all__ = [
     "K_C64",
     "K_C128",
     "K_PTR",
+    "K_MEMREF",
 ]

@@ -30,6 +30,7 @@ from .arg_kinds import (
     K_F64,
     K_FALLBACK,
     K_INT,
+    K_MEMREF,
     K_PTR,
     KINDS,
 )
@@ -164,6 +165,47 @@ def _pack_array(spec, obj, consumer, buf):
         buf.i64(x)
 
 
+def _pack_memref(spec, obj, buf, typed_classes):
+    """A device array as numba-cuda-mlir 0.6.0 passes it (launcher.c's
+    pack_memref): data, data, 0, shape, strides in elements."""
+    _, _, _, ndim, itemsize, typestr, cai_sync = spec
+    try:
+        cai = obj.__cuda_array_interface__
+        if type(cai) is not dict:
+            raise Decline
+        if cai.get("stream") is not None and cai_sync and type(obj) not in typed_classes:
+            raise Decline  # numba-cuda-mlir synchronises first
+        data = cai.get("data")
+        if (
+            cai.get("mask") is not None
+            or cai.get("typestr") != typestr
+            or type(data) is not tuple
+            or not data
+            or type(data[0]) is not int
+        ):
+            raise Decline
+        ptr = ssize(data[0])
+        shape = int_tuple(cai.get("shape"), ndim)
+        st = cai.get("strides")
+        if st is not None:
+            # C division, as numba-cuda-mlir's launcher divides
+            strides = tuple(
+                -(-x // itemsize) if x < 0 else x // itemsize for x in int_tuple(st, ndim)
+            )
+        else:
+            step, strides = 1, []
+            for x in reversed(shape):
+                strides.insert(0, step)
+                step *= x
+            strides = tuple(strides)
+    except Decline:
+        raise
+    except Exception:
+        raise Decline from None
+    for x in (ptr, ptr, 0) + shape + strides:
+        buf.i64(x)
+
+
 def _pack_scalar(spec, v, buf):
     kind, size = spec[0], spec[2][0] if spec[2] else 0
     if kind == K_INT:
@@ -222,6 +264,8 @@ class Launcher:
         self.plan = plan
 
     def _marshal(self, args, consumer, stream, retr, views=None):
+        from .state import STATE  # the typed classes (sites.configure_sites)
+
         if type(args) is not tuple or len(args) != len(self.plan):
             raise TypeError(f"expected a tuple of {len(self.plan)} arguments")
         buf = _Buf()
@@ -234,11 +278,17 @@ class Launcher:
                         buf.i64(x)
                 elif spec[0] == K_ARRAY:
                     _pack_array(spec, v, consumer, buf)
+                elif spec[0] == K_MEMREF:
+                    if views is not None and views[i] is not None:
+                        raise Decline  # no reader serves this kind
+                    _pack_memref(spec, v, buf, STATE.typed_classes)
                 else:
                     _pack_scalar(spec, v, buf)
                 continue
             except Decline:
                 del buf.offs[n0:], buf.data[len0:]
+            if spec[1] is None:  # no fallback: the compiler's launch takes it
+                raise Declined
             vals = list(spec[1](v, stream, retr))
             sizes = spec[2]
             if sizes is not None and len(vals) != len(sizes):
@@ -278,8 +328,20 @@ class Launcher:
         return retr if retr else ()
 
 
+class Declined(TypeError):
+    """A value no rule of the plan covers, and its entry has no fallback:
+    nothing was launched.  A launch site takes its slow path instead; other
+    callers see a TypeError (the C module raises that one)."""
+
+    def __init__(self):
+        super().__init__(
+            "an argument is not one this launch plan marshals (its entry has "
+            "no fallback): launch it through the compiler"
+        )
+
+
 def _valid_entry(e):
-    if not isinstance(e, tuple) or len(e) != 7 or not callable(e[1]):
+    if not isinstance(e, tuple) or len(e) != 7 or (e[1] is not None and not callable(e[1])):
         return False
     kind, _, sizes, ndim, itemsize, typestr, _ = e
     if not _FIRST_KIND <= kind <= _LAST_KIND:
@@ -288,6 +350,12 @@ def _valid_entry(e):
         return False
     if kind != K_FALLBACK and not sizes:
         return False
+    if kind == K_FALLBACK and e[1] is None:
+        return False
+    if kind == K_MEMREF:
+        return (
+            ndim >= 0 and len(sizes) == 3 + 2 * ndim and itemsize >= 1 and isinstance(typestr, str)
+        )
     if kind == K_ARRAY:
         return (
             ndim >= 0 and len(sizes) == 5 + 2 * ndim and itemsize >= 1 and isinstance(typestr, str)

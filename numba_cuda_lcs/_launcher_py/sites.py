@@ -20,7 +20,7 @@ except ImportError:  # a bare install (no compiler extra): nothing can launch
 from . import cuda_driver, dlpack_abi
 from .array_values import int_tuple, ssize, strides_from_shape
 from .cuda_driver import LaunchError
-from .launcher import Launcher, _same_stream, view_agrees, view_itemsize
+from .launcher import Declined, Launcher, _same_stream, view_agrees, view_itemsize
 from .state import STATE
 
 SITE_ENTRIES = 4
@@ -232,7 +232,7 @@ def _make_token(v, spec=None, stream=None):
         return _Token("exact", tp)
     if tp is int:
         return _Token("int") if v in _INT64 else None
-    if STATE.typed_class is not None and tp is STATE.typed_class:
+    if tp in STATE.typed_classes:
         try:
             ty = v._numba_type_
         except Exception:
@@ -271,7 +271,7 @@ def _token_matches(tok, v, consumer, memo, views, i):
     if kind in ("exact", "npscalar"):
         return tp is tok.type
     if kind == "typed":
-        if tp is not STATE.typed_class:
+        if tp not in STATE.typed_classes:
             return False
         if tok.ref is not None and tok.ref() is v:
             return True
@@ -320,6 +320,10 @@ def remember(site, args, launcher, stream_handle, stream, counter, context):
         if tok is None:
             return False
         tokens.append(tok)
+    if _find(site, args, int(context))[1] is not None:
+        # Already remembered (the fast path declined a value this time, or
+        # another thread remembered it meanwhile): keep the entries.
+        return False
     entry = _SiteEntry(
         launcher, int(context), STATE.generation, stream_handle, stream, counter, tuple(tokens)
     )
@@ -362,17 +366,21 @@ def _site_try(site, args):
     callbacks = getattr(site, "pre_launch_callbacks", None)
     if type(callbacks) is not list or callbacks:
         return False
-    if entry.counter is not None:
-        entry.counter.hits += 1
     try:
         if any(view is not None for view in views):
             writebacks = entry.launcher.launch(args, entry.stream_handle, entry.stream, views)
         else:
             writebacks = entry.launcher.launch(args, entry.stream_handle, entry.stream)
+    except Declined:  # a value the plan does not cover: the slow path
+        return False
     except LaunchError as exc:
-        if STATE.site_launch_error is None:
+        # What the compiler's own launch raises: the site's class may say.
+        error = getattr(site, "_lcs_launch_error", None) or STATE.site_launch_error
+        if error is None:
             raise
-        raise STATE.site_launch_error(str(exc)) from None
+        raise error(str(exc)) from None
+    if entry.counter is not None:
+        entry.counter.hits += 1
     for writeback in writebacks:
         writeback()
     return True
@@ -382,6 +390,9 @@ def site_call(site, args):
     """Call a configured launch: a remembered launch, or the slow path."""
     if _site_try(site, args):
         return None
+    slow = getattr(site, "_lcs_slow_call", None)  # numba-cuda-mlir's sites
+    if slow is not None:
+        return slow(args)
     return site.dispatcher.call(args, site)
 
 
@@ -395,10 +406,15 @@ def invalidate():
     STATE.generation += 1
 
 
-def configure_sites(typed_class, launch_error, twin_site_call=None):
-    """The class typed by its ``_numba_type_`` and what a refused launch
-    raises (None each: none); *twin_site_call* is for the C module only."""
-    STATE.typed_class, STATE.site_launch_error = typed_class, launch_error
+def configure_sites(typed_classes, launch_error, twin_site_call=None):
+    """The classes (a class or a tuple) typed by their ``_numba_type_`` and
+    what a refused launch raises (None each: none); *twin_site_call* is for
+    the C module only."""
+    if typed_classes is None:
+        typed_classes = ()
+    elif isinstance(typed_classes, type):
+        typed_classes = (typed_classes,)
+    STATE.typed_classes, STATE.site_launch_error = tuple(typed_classes), launch_error
     invalidate()
 
 

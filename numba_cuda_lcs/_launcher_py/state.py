@@ -7,7 +7,7 @@ and ``invalidate`` set."""
 class _State:
     __slots__ = (
         "generation",
-        "typed_class",
+        "typed_classes",
         "site_launch_error",
         "cupy_class",
         "cupy_current_stream",
@@ -19,7 +19,7 @@ class _State:
         # configure_* functions; a site entry made in another generation
         # never matches.
         self.generation = 1
-        self.typed_class = None  # instances typed by their _numba_type_
+        self.typed_classes = ()  # classes whose instances are typed by _numba_type_
         self.site_launch_error = None  # what a refused fast-path launch raises
         self.cupy_class = None  # configure_cupy: cupy.ndarray
         self.cupy_current_stream = None  # configure_cupy: get_current_stream

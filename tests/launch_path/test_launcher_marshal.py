@@ -450,8 +450,11 @@ def test_plan_is_immutable_and_kinds_match():
     # and exports the kinds, the twin reads the header (package data).
     kinds = arg_kinds.KINDS
     assert sorted(kinds.values()) == list(range(len(kinds)))
-    for mod in [*launcher.IMPLEMENTATIONS.values(), argplan]:
+    for mod in launcher.IMPLEMENTATIONS.values():
         assert {name: getattr(mod, name) for name in kinds} == kinds
+    # numba-cuda's plan builder uses the kinds it needs, by the same numbers
+    used = {name: v for name, v in vars(argplan).items() if name in kinds}
+    assert used and all(kinds[name] == v for name, v in used.items())
 
 
 def test_argument_kinds_are_read_from_the_header():

@@ -118,6 +118,11 @@ import numba_cuda_lcs
 import lcs_planner, lcs_planned_kernels as kernels, lcs_runner, lcs_threads
 
 register_planner(lcs_planner.BlockSizedBuffer)
+# numba-cuda-mlir 0.6.0 (stock as well) fails a thread's first launch with
+# CUDA_ERROR_NOT_INITIALIZED while no thread has initialized CUDA yet:
+# initialize it here, as an application does before starting workers.
+from numba_cuda_mlir import cuda
+cuda.current_context()
 results, errors = lcs_threads.shuffled_in_threads(
     {blocks!r}, lambda block: lcs_runner.run(kernels, block, 1)
 )

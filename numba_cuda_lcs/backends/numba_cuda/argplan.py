@@ -21,7 +21,6 @@ and copied back on it after the launch (see :func:`_host_array_fallback`).
 
 import functools
 import os
-import typing
 import warnings
 
 import numpy as np
@@ -45,16 +44,8 @@ types = nb.types
 numpy_support = nb.numpy_support
 
 
-class ParamPlan(typing.NamedTuple):
-    """How one kernel argument becomes kernel parameters."""
-
-    kind: int
-    fallback: typing.Callable  # (value, stream, retr) -> list of kernel args
-    sizes: tuple | None  # byte size of each parameter; None: unknown
-    ndim: int = 0  # K_ARRAY
-    itemsize: int = 0  # K_ARRAY
-    typestr: str | None = None  # K_ARRAY: CAI typestr of the dtype
-    cai_sync: bool = True  # K_ARRAY: NUMBA_CUDA_ARRAY_INTERFACE_SYNC
+#: How one kernel argument becomes kernel parameters (numba_cuda_lcs.launcher).
+ParamPlan = _launcher.ParamPlan
 
 
 def launcher_module():

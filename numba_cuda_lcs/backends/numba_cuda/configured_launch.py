@@ -102,15 +102,9 @@ def invalidate_prepared():
     _launcher.invalidate()
 
 
-def make_context_unload(original):
-    """Build a replacement for ``Context.reset`` / ``Context.unload_module``
-    from numba-cuda's own: invalidate prepared launch state, then unload."""
-
-    def unload(self, *args, **kwargs):
-        invalidate_prepared()
-        return original(self, *args, **kwargs)
-
-    return unload
+#: Replacement for numba-cuda's ``Context.reset`` / ``Context.unload_module``:
+#: invalidate prepared launch state, then unload.
+make_context_unload = _launcher.invalidate_before
 
 
 def _prepare(kernel, launch, context):

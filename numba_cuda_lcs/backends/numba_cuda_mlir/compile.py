@@ -38,6 +38,7 @@ from ... import disk_cache, tls
 from ... import keys as _keys
 from ... import launchconfig as _launchconfig
 from ...errors import LaunchConfigUnavailableError
+from . import launch_plans as _launch_plans
 from . import planned_cache as _planned_cache
 from .cache import LCSCache
 from .manifest import NAMES
@@ -423,6 +424,7 @@ def make_recompile_impl(original):
 
     def _recompile_impl(self):
         result = original(self)
+        _launch_plans.forget_compiles(self)
         state = self.__dict__.get("_lcs")
         if state is not None and state.root is None:
             with NAMES.compiler_lock:

@@ -24,7 +24,12 @@ compiler's own.  It adds:
   dispatcher, see :func:`routing.new_child`), created on first use;
 * a compilation may answer "route again" (:class:`compile.Reroute`): the
   kernel turned out to be LC-S, or its fields widened, while this launch was
-  on its way.  The launch then routes again; nothing was launched.
+  on its way.  The launch then routes again; nothing was launched;
+* the C launch path: it is a launch site (``numba_cuda_lcs.launcher.
+  LaunchSite``), so calling it launches a launch it has made before from C,
+  by a plan (``launch_plans.py``, which says when a launch qualifies); any
+  other call takes numba-cuda-mlir's own ``__call__`` (``_lcs_slow_call``),
+  after which the launch is remembered when a plan can stand for it.
 
 Why this is never a wrong kernel: the kernel itself only ever hands plain
 (configuration-independent) code to its native launcher -- a compile that
@@ -36,10 +41,12 @@ for its own key (or plain code).  See ``compile.py``.
 import operator
 import threading
 
+from ... import launcher as _launcher
 from ... import tls
 from ...errors import LaunchConfigSpecializationError
 from ...marking import LaunchConfigMarking
 from ...specializations import MAX_ROUTING_ATTEMPTS
+from . import launch_plans
 from .manifest import NAMES
 from .routing import root_state, route_slow
 from .state import take_reroute
@@ -86,7 +93,22 @@ def launch_prepared(marshaller, argtypes, launch_args, launch_values):
     if _planners._planners or getattr(marshaller._dispatcher, "_requires_launch_config", False):
         with marshaller._lcs_launch_lock:
             return invoke(marshaller, argtypes, launch_args, launch_values)
-    return invoke(marshaller, argtypes, launch_args, launch_values)
+    return _invoke_plain(marshaller, argtypes, launch_args, launch_values)
+
+
+def _invoke_plain(marshaller, argtypes, launch_args, launch_values):
+    """``invoke`` for a launch no planner is involved in, noting for
+    :mod:`launch_plans` which native dispatcher launches it (its compile
+    callback records what it compiles) and, once launched, what ran."""
+    inflight = launch_plans.inflight
+    outer = inflight.native
+    inflight.native = marshaller._kernel_dispatcher
+    try:
+        result = invoke(marshaller, argtypes, launch_args, launch_values)
+    finally:
+        inflight.native = outer
+    inflight.ran = (marshaller, launch_args)
+    return result
 
 
 def compile_without_launch(marshaller, argtypes, launch_args, launch_values=None):
@@ -108,7 +130,7 @@ def _as_sharedmem(value):
         return value
 
 
-class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
+class ConfiguredLaunch(_launcher.LaunchSite, LaunchConfigMarking, StockMarshaller):
     """numba-cuda-mlir's configured launcher, plus the marking API and routing
     to per-configuration specializations (see the module docstring).
 
@@ -119,6 +141,10 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
     ``pre_launch_callbacks`` (each called as ``cb(dispatcher, config)`` before
     every launch), and the marking API.
     """
+
+    #: What a launch the driver refuses raises, on the C path as on
+    #: numba-cuda-mlir's (which turns its launcher's error into this).
+    _lcs_launch_error = NAMES.CUDAError
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -168,6 +194,25 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
         state = self._lcs_state
         return state is not None and state.mask != 0
 
+    def _lcs_slow_call(self, args):
+        """A call the launch site's C path did not take: numba-cuda-mlir's
+        own ``__call__`` (which calls :meth:`_launch`), then remember the
+        launch when a plan can stand for it (``launch_plans.remember``)."""
+        inflight = launch_plans.inflight
+        outer = inflight.ran
+        inflight.ran = None
+        try:
+            result = StockMarshaller.__call__(self, *args)
+            ran = inflight.ran
+        finally:
+            inflight.ran = outer
+        if ran is not None:
+            try:
+                launch_plans.remember(self, args, ran[0], ran[1])
+            except Exception:  # noqa: S110 -- the launch happened; not
+                pass  # remembering it only leaves the next one to this path
+        return result
+
     def __repr__(self):
         name = getattr(self._dispatcher, "__name__", "?")
         extra = f", cluster={self.cluster}" if self.cluster is not None else ""
@@ -195,7 +240,7 @@ class ConfiguredLaunch(LaunchConfigMarking, StockMarshaller):
                     if _planners._planners or self._dispatcher._requires_launch_config:
                         with self._lcs_launch_lock:
                             return invoke(self, argtypes, launch_args, launch_values)
-                    return invoke(self, argtypes, launch_args, launch_values)
+                    return _invoke_plain(self, argtypes, launch_args, launch_values)
                 except Exception:
                     if not take_reroute(self):
                         raise

@@ -142,8 +142,65 @@ TABLE = (
         _DESCRIPTOR,
         "MLIRDispatcher._compile",
         None,
-        "called: the native launcher's compile callback (warm compiles through it "
-        "without launching; so do the tests' fake launches)",
+        "the native launcher's compile callback: wrapped (launch_plans.make_compile "
+        "records what each native dispatcher compiled for which argument types); "
+        "called by warm, which compiles without launching, and by the tests' fake launches",
+    ),
+    # -- the C launch path (launch_plans.py) ------------------------------------
+    Internal(
+        "numba_cuda_mlir.numba_cuda.cudadrv.devicearray",
+        "DeviceNDArray",
+        "DeviceNDArray",
+        "launch sites type its instances by their cached _numba_type_",
+        public=True,
+    ),
+    Internal(
+        "cuda.core._utils.cuda_utils",
+        "CUDAError",
+        "CUDAError",
+        "what a refused launch raises, as numba-cuda-mlir reports it",
+    ),
+    Internal(
+        "numba_cuda_mlir.numba_cuda.core.config",
+        None,
+        "cuda_config",
+        "read: CUDA_ARRAY_INTERFACE_SYNC (numba-cuda-mlir synchronises on an "
+        "array's stream first: such launches are not planned)",
+    ),
+    Internal(
+        "numba_cuda_mlir.numba_cuda.cudadrv.driver",
+        "Context",
+        "DriverContext",
+        "reset() / unload_module() wrapped: launch sites forget what they remembered",
+    ),
+    InstanceAttribute(
+        "_ArgMarshaller",
+        "_kernel_dispatcher",
+        "read: the native dispatcher a plain configured launcher launches through "
+        "(what it compiled is recorded per native dispatcher)",
+    ),
+    InstanceAttribute(
+        "_ArgMarshaller",
+        "_extensions",
+        "read: launches with extensions are not planned",
+    ),
+    InstanceAttribute(
+        "_ArgMarshaller",
+        "_launch_config",
+        "read: launches numba-cuda-mlir specializes per configuration are not planned",
+    ),
+    InstanceAttribute(
+        "MLIRDispatcher",
+        "_module_setup_callbacks",
+        "read (and _module_teardown_callbacks): kernels with module callbacks "
+        "(NRT) are not planned",
+    ),
+    InstanceAttribute(
+        "CompileResult",
+        "_codelibrary",
+        "get_cufunc(): numba-cuda-mlir's own module of the compiled kernel in "
+        "the current context, whose function a plan launches; metadata: cubin, "
+        "use_cooperative, setup_callbacks",
     ),
     Internal(
         "numba_cuda_mlir._whole_function_planners",

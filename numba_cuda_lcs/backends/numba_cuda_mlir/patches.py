@@ -21,10 +21,12 @@ to their specializations.
 import contextlib
 import threading
 
+from ... import launcher as _launcher
 from ...patching import Installation, PatchSet, PatchSpec
 from . import compile as _compile
 from . import configured_launch as _configured_launch
 from . import constants as _constants
+from . import launch_plans as _launch_plans
 from . import manifest as _manifest
 from .manifest import NAMES
 
@@ -77,6 +79,19 @@ DISPATCHER_PATCHES = (
         "per-kernel record (None until a kernel is first configured)",
         True,
     ),
+    (
+        "_compile",
+        _launch_plans.make_compile,
+        "the native launcher's compile callback also records what each native "
+        "dispatcher compiled for which argument types (the C launch path)",
+        False,
+    ),
+    (
+        "_lcs_native_compiles",
+        lambda _original: None,
+        "those records, per native dispatcher (launch_plans.py)",
+        True,
+    ),
 )
 
 REWRITE_WHY = (
@@ -97,6 +112,16 @@ PATCHES = (
     *(
         PatchSpec(NAMES.MLIRDispatcher, name, factory, why, adds=adds)
         for name, factory, why, adds in DISPATCHER_PATCHES
+    ),
+    *(
+        PatchSpec(
+            NAMES.DriverContext,
+            name,
+            _launcher.invalidate_before,
+            "launch sites forget what they remembered (CUfunction handles of "
+            "unloaded modules; a new context may reuse an old handle)",
+        )
+        for name in ("reset", "unload_module")
     ),
 )
 
@@ -150,12 +175,19 @@ def install():
     if installed and _installed_before:
         _forget_stock_launchers()
     _installed_before = _installed_before or installed
+    if installed:
+        # numba-cuda-mlir's arrays are typed by their _numba_type_ at launch
+        # sites; a refused launch raises the site class's _lcs_launch_error.
+        _launcher.configure_sites(NAMES.DeviceNDArray, None, owner=_manifest.COMPILER)
     return installed
 
 
 def uninstall():
     """Undo :func:`install`.  Returns False if it was not installed."""
-    return _installation.uninstall()
+    uninstalled = _installation.uninstall()
+    if uninstalled:
+        _launcher.configure_sites(None, None, owner=_manifest.COMPILER)
+    return uninstalled
 
 
 _cc_lock = threading.Lock()

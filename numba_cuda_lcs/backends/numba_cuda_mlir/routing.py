@@ -8,6 +8,7 @@ The configured launch that routes is in ``configured_launch.py``.
 
 import threading
 
+from ... import launcher as _launcher
 from ... import specializations
 from .manifest import NAMES
 from .state import KernelState, max_specializations
@@ -80,4 +81,5 @@ def evict_beyond_limit(root, state, keep):
         key = key_of[id(victim)]
         routes.pop(key, None)
         state.evictions.record(key)
+    _launcher.invalidate()  # no launch site keeps an evicted specialization
     state.evictions.warn_once(root.__name__, limit, WAYS_TO_RAISE, NAMES.NumbaPerformanceWarning)

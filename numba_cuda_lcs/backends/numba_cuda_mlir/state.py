@@ -12,6 +12,7 @@ import collections
 import threading
 
 from ... import keys as _keys
+from ... import launcher as _launcher
 from ... import specializations, tls
 from ...specializations import Evictions
 
@@ -29,7 +30,7 @@ class Compiled:
         self.from_cache = from_cache
 
 
-class KernelState:
+class KernelState(_launcher.HitCounter):
     """The ``_lcs`` record of a dispatcher.
 
     Root kernels: ``mask`` is the union of the fields its compilations marked
@@ -54,12 +55,13 @@ class KernelState:
         "compiles",
         "cache_loads",
         "evictions",
-        "hits",
         "compiled",
         "device_masks",
         "device_variants",
         "__weakref__",
     )
+    # `hits` is the HitCounter base's: launch sites count a specialization's
+    # launches from C.
 
     def __init__(self, root=None, key=None, mask=0):
         self.root = root
@@ -82,6 +84,7 @@ class KernelState:
         if mask & ~self.mask:
             self.mask |= mask
             self.routes = collections.OrderedDict()
+            _launcher.invalidate()  # launch sites remembered the old routes
             return True
         return False
 

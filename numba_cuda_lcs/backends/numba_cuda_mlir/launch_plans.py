@@ -1,0 +1,267 @@
+"""The C launch path for numba-cuda-mlir kernels: launch plans, and when a
+launch may be remembered.
+
+A configured launch (:class:`~.configured_launch.ConfiguredLaunch`) is a
+launch site (``numba_cuda_lcs.launcher.LaunchSite``): calling it first
+checks, in C, whether these arguments are a launch it has made before --
+then it marshals them by a *plan* and calls the driver, skipping
+numba-cuda-mlir's Python and native launch path.  Anything else takes that
+path unchanged (``_lcs_slow_call``), and afterwards :func:`remember` decides
+whether the launch it just made may be made again from C.
+
+What numba-cuda-mlir 0.6.0 does, and what a plan must reproduce
+(``_cext.LaunchConfiguration``, read from its source and checked against
+the installed binary with a logging stand-in for the driver):
+
+* its kernels take each array as an expanded memref descriptor -- data
+  pointer twice, offset 0, shape, strides in elements -- and each scalar as
+  one parameter of the compiled type's width (the driver copies the low
+  bytes of the 8-byte slot the launcher writes); arrays: kind ``K_MEMREF``,
+  scalars: the numba-cuda kinds whose bytes are the same;
+* its native launcher picks a compiled kernel by argument *kinds* and array
+  dtypes and ranks only, so it may run a kernel compiled for other types
+  (a float64 kernel for a float32 value, a C-layout kernel for a strided
+  array).  A plan therefore only ever stands for a launch whose argument
+  types are exactly those the kernel was compiled for, by the very native
+  dispatcher that launched it: the compile callback (``_compile``, wrapped:
+  :func:`make_compile`) records what it compiled for which argument types,
+  per native dispatcher, and :func:`remember` requires that record.
+  Anything else stays numba-cuda-mlir's, every time;
+* it launches in the context the kernel was loaded in; a plan is only used
+  in that context (site entries are per context).
+
+Not planned (numba-cuda-mlir's path launches them every time): host arrays
+and anything else numba-cuda-mlir converts first (tuples, records,
+``cuda.In``/``Out``), extensions, kernels a whole-function planner makes
+launch-dependent and kernels with literal arguments (their native launcher
+is chosen per launch), ``debug=True`` kernels (the launch synchronises and
+reads an error flag), kernels with module setup callbacks (NRT; the plan's
+module is numba-cuda-mlir's own copy, ``CompileResult._codelibrary``, not
+the native launcher's), clusters, more than 48 KiB of dynamic shared
+memory, streams other than a handle or none, float16 and complex scalars,
+and -- with no stream configured, where numba-cuda-mlir follows CuPy's or
+PyTorch's current stream -- CuPy arrays and PyTorch tensors.
+"""
+
+import threading
+import typing
+
+from ... import launcher as _launcher
+from ..._launcher_py.arg_kinds import K_BOOL, K_F32, K_F64, K_INT, K_MEMREF
+from .manifest import NAMES
+
+#: The dynamic shared memory a plain launch may ask for without opting in
+#: per function (numba-cuda-mlir opts its own function in on each launch).
+DEFAULT_MAX_DYNAMIC_SHARED_MEMORY = 48 * 1024
+
+
+class NativeCompile(typing.NamedTuple):
+    """What one native dispatcher compiled for one tuple of argument types."""
+
+    result: object  # numba-cuda-mlir's CompileResult
+    context: int  # the CUDA context current when it was compiled (and loaded)
+
+
+class _InFlight(threading.local):
+    """This thread's launch through numba-cuda-mlir's path: the native
+    dispatcher launching it (read by the compile callback), and, once it
+    launched, ``(configured launcher that ran it, its launch arguments)``."""
+
+    native = None
+    ran = None
+
+
+inflight = _InFlight()
+
+
+# --------------------------------------------------------------------------
+# Plans
+# --------------------------------------------------------------------------
+
+
+def plan_for(signature_args, cai_sync=None):
+    """The plan launching a kernel compiled for *signature_args* (numba
+    types), or None when one of them has no rule here."""
+    types = NAMES.types
+    if cai_sync is None:
+        cai_sync = bool(NAMES.cuda_config.CUDA_ARRAY_INTERFACE_SYNC)
+    plan = []
+    for ty in signature_args:
+        if isinstance(ty, types.Array):
+            try:
+                dtype = NAMES.numpy_support.as_dtype(ty.dtype)
+            except Exception:
+                return None
+            if dtype.kind not in "biufc":
+                return None
+            sizes = (8,) * (3 + 2 * ty.ndim)
+            entry = _launcher.ParamPlan(
+                K_MEMREF, None, sizes, ty.ndim, dtype.itemsize, dtype.str, cai_sync
+            )
+        elif ty == types.boolean:
+            entry = _launcher.ParamPlan(K_BOOL, None, (1,))
+        elif isinstance(ty, types.Integer):
+            entry = _launcher.ParamPlan(K_INT, None, (ty.bitwidth // 8,))
+        elif ty == types.float32:
+            entry = _launcher.ParamPlan(K_F32, None, (4,))
+        elif ty == types.float64:
+            entry = _launcher.ParamPlan(K_F64, None, (8,))
+        else:
+            return None
+        plan.append(entry)
+    return tuple(plan)
+
+
+def types_match(argument_types, signature_args):
+    """Whether arguments of *argument_types* are exactly what a kernel
+    compiled for *signature_args* expects (an array of any layout for an
+    ``A`` one)."""
+    if len(argument_types) != len(signature_args):
+        return False
+    types = NAMES.types
+    for got, want in zip(argument_types, signature_args):
+        if got == want:
+            continue
+        if not (
+            isinstance(got, types.Array)
+            and isinstance(want, types.Array)
+            and want.layout == "A"
+            and got.copy(layout="A") == want
+        ):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------
+# What each native dispatcher compiled
+# --------------------------------------------------------------------------
+
+
+def make_compile(original):
+    """Replacement for ``MLIRDispatcher._compile`` (the native launcher's
+    compile callback): numba-cuda-mlir's own, then, during a launch through
+    a configured launch of ours, a record of what was compiled for which
+    argument types by which native dispatcher (:func:`remember` needs it)."""
+
+    def _compile(self, args):
+        result = original(self, args)
+        native = inflight.native
+        if native is not None:
+            _record(self, native, args, result[0])
+        return result
+
+    _compile.__name__ = _compile.__qualname__ = "_compile"
+    return _compile
+
+
+def _record(dispatcher, native, flat_args, cubin):
+    compiled = None
+    for result in list(dispatcher.overloads.values()):
+        if result.metadata.get("cubin") is cubin:
+            compiled = result
+            break
+    if compiled is None:  # a launch-config specialization: not planned
+        return
+    try:
+        key = tuple(NAMES.typeof(arg) for arg in flat_args)
+        context = _launcher.current_context()
+    except Exception:
+        return
+    records = dispatcher.__dict__.get("_lcs_native_compiles")
+    if records is None:
+        records = dispatcher._lcs_native_compiles = {}
+    by_native = records.get(id(native))
+    if by_native is None or by_native[0] is not native:
+        by_native = records[id(native)] = (native, {})
+    by_native[1][key] = NativeCompile(compiled, context)
+
+
+def forget_compiles(dispatcher):
+    """``recompile()``: what the native dispatchers compiled is stale."""
+    dispatcher.__dict__.pop("_lcs_native_compiles", None)
+    _launcher.invalidate()
+
+
+# --------------------------------------------------------------------------
+# Remembering a launch
+# --------------------------------------------------------------------------
+
+
+def _stream_handle(marshaller, args):
+    """The stream numba-cuda-mlir launched on, when a plan can name it:
+    the configured handle, or the legacy default stream when none was
+    configured and no CuPy array or PyTorch tensor is among *args* (whose
+    current streams numba-cuda-mlir follows); None otherwise."""
+    stream = marshaller._launch_stream
+    if stream is None:
+        for arg in args:
+            if type(arg).__module__.partition(".")[0] in ("cupy", "torch"):
+                return None
+        return 0
+    if type(stream) is int:
+        return stream
+    return None
+
+
+def remember(site, args, ran, launch_args):
+    """After numba-cuda-mlir launched *args* through the configured launcher
+    *ran* (*site* itself, or the specialization's that a routed launch used)
+    with *launch_args*: let *site* launch such arguments from C from now on,
+    when a plan can stand for that launch exactly (see the module
+    docstring).  True when remembered."""
+    if len(args) != len(launch_args) or any(a is not b for a, b in zip(args, launch_args)):
+        return False  # numba-cuda-mlir converted something (host arrays, tuples)
+    dispatcher = ran._dispatcher
+    if (
+        site.pre_launch_callbacks
+        or ran._extensions
+        or ran._launch_config is not None
+        or ran._available_launch_config.get("cluster") is not None
+        or NAMES.planner_registry._planners
+        or getattr(dispatcher, "_requires_launch_config", False)
+        or getattr(dispatcher, "_literal_arg_positions", ())
+        or dispatcher.targetoptions.get("debug")
+        or dispatcher._module_setup_callbacks
+        or dispatcher._module_teardown_callbacks
+    ):
+        return False
+    sharedmem = site.sharedmem
+    if type(sharedmem) is not int or not 0 <= sharedmem <= DEFAULT_MAX_DYNAMIC_SHARED_MEMORY:
+        return False
+    handle = _stream_handle(ran, args)
+    if handle is None:
+        return False
+    records = dispatcher.__dict__.get("_lcs_native_compiles") or {}
+    native = ran._kernel_dispatcher
+    by_native = records.get(id(native))
+    if by_native is None or by_native[0] is not native:
+        return False
+    try:
+        key = tuple(NAMES.typeof(arg) for arg in args)
+    except Exception:
+        return False
+    compiled = by_native[1].get(key)
+    context = _launcher.current_context()
+    if compiled is None or compiled.context != context or not context:
+        return False
+    result = compiled.result
+    signature_args = tuple(result.signature.args)
+    if not types_match(key, signature_args) or result.metadata.get("setup_callbacks"):
+        return False
+    plan = plan_for(signature_args)
+    if plan is None:
+        return False
+    launcher = _launcher.Launcher(
+        int(result._codelibrary.get_cufunc()._handle),
+        tuple(site.griddim),
+        tuple(site.blockdim),
+        sharedmem,
+        bool(result.metadata.get("use_cooperative", False)),
+        plan,
+    )
+    counter = None
+    if ran is not site:  # routed: the specialization counts the launch
+        counter = dispatcher.__dict__.get("_lcs")
+    elif site._lcs_state is not None and site._lcs_state.mask:
+        counter = site._lcs_state
+    return bool(_launcher.remember(site, args, launcher, handle, None, counter, context))

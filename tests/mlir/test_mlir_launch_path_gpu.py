@@ -1,0 +1,184 @@
+"""numba-cuda-mlir kernels through the C launch path, on a GPU (skipped
+without one): a configured launch remembers a launch numba-cuda-mlir made
+and launches such arguments again from C (``launch_plans.py``).  Every test
+checks results on launches the fast path made (``launcher.match`` says it
+would serve them), with new arrays and new values each time, against what
+numba-cuda-mlir's own path computes."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba_cuda_mlir")
+
+from numba_cuda_mlir import cuda  # noqa: E402
+
+from numba_cuda_lcs import launch, launcher  # noqa: E402
+
+pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("quiet_warnings")]
+
+
+def served_from_c(site, args):
+    """Whether the launch site's C path would launch *args* now."""
+    return launcher.match(site, tuple(args), launcher.current_context()) >= 0
+
+
+def test_arrays_and_scalars_launch_from_c_with_new_values():
+    @cuda.jit
+    def axpy(out, x, a, n):
+        i = cuda.grid(1)
+        if i < n:
+            out[i] = a * x[i] + i
+
+    n = 1000
+    site = axpy[8, 128]
+    fast = 0
+    for step in range(6):
+        x = cuda.to_device(np.arange(n, dtype=np.float32) * (step + 1))
+        out = cuda.device_array(n, np.float32)
+        a = 0.5 + step
+        args = (out, x, a, n)
+        fast += served_from_c(site, args)
+        site(*args)
+        want = (a * np.arange(n, dtype=np.float32) * (step + 1) + np.arange(n)).astype(np.float32)
+        np.testing.assert_allclose(out.copy_to_host(), want, rtol=1e-6)
+    assert launcher.remembered(site) >= 1
+    assert fast == 5  # every launch after the first
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.int32(-7),
+        np.int8(-3),
+        np.uint16(65000),
+        np.uint64(2**63 + 5),
+        2**40,
+        True,
+        2.5,
+        np.float32(1.25),
+    ],
+    ids=["int32", "int8", "uint16", "uint64", "int", "bool", "float", "float32"],
+)
+def test_scalar_kinds_reach_the_kernel_unchanged(value):
+    @cuda.jit
+    def store(out, v):
+        out[0] = v
+
+    dtype = np.asarray(value).dtype
+    site = store[1, 1]
+    for delta in (0, 1, 1):  # the second and third launch come from C
+        v = value if delta == 0 or dtype == np.bool_ else type(value)(value - 1)
+        out = cuda.device_array(1, dtype)
+        served = served_from_c(site, (out, v))
+        site(out, v)
+        assert out.copy_to_host()[0] == v
+    assert served
+
+
+def test_strided_and_fortran_arrays():
+    @cuda.jit
+    def copy2d(out, x):
+        i, j = cuda.grid(2)
+        if i < x.shape[0] and j < x.shape[1]:
+            out[i, j] = x[i, j] * 2
+
+    host = np.arange(24 * 40, dtype=np.float64).reshape(24, 40)
+    views = {
+        "every third column": lambda d: d[:, ::3],
+        "every other row": lambda d: d[::2, 1:],
+        "fortran order": lambda d: d,
+    }
+    for name, view in views.items():
+        site = copy2d[(4, 8), (8, 8)]
+        for scale in (1, 3, 5):
+            values = host * scale
+            if name == "fortran order":
+                values = np.asfortranarray(values)
+            x = view(cuda.to_device(values))
+            out = cuda.device_array(x.shape, np.float64)
+            site(out, x)
+            want = view(values) * 2
+            np.testing.assert_array_equal(out.copy_to_host(), want, err_msg=name)
+
+
+def test_cupy_arrays_on_a_configured_stream_and_on_none():
+    cp = pytest.importorskip("cupy")
+
+    @cuda.jit
+    def add(out, x, y):
+        i = cuda.grid(1)
+        if i < out.size:
+            out[i] = x[i] + y[i]
+
+    stream = cp.cuda.Stream(non_blocking=True)
+    for configured in (stream.ptr, None):
+        site = add[4, 256, configured] if configured else add[4, 256]
+        for k in range(4):
+            with stream if configured else cp.cuda.Stream.null:
+                x = cp.arange(1024, dtype=cp.float32) * k
+                y = cp.ones(1024, dtype=cp.float32)
+                out = cp.empty(1024, dtype=cp.float32)
+            site(out, x, y)
+            if configured:
+                stream.synchronize()
+            else:
+                cp.cuda.Device().synchronize()
+            np.testing.assert_array_equal(cp.asnumpy(out), cp.asnumpy(x + y))
+        # With no stream configured numba-cuda-mlir follows CuPy's current
+        # stream: that stays its path (see launch_plans.py).
+        assert (launcher.remembered(site) > 0) == bool(configured)
+
+
+def test_lcs_kernel_alternating_block_sizes_launch_from_c():
+    @cuda.jit
+    def stamp(out):
+        i = cuda.grid(1)
+        if i < out.size:
+            out[i] = launch.threads_per_block()
+
+    sites = {block: stamp[2, block] for block in (32, 64, 128)}
+    for _ in range(3):
+        for block, site in sites.items():
+            out = cuda.device_array(2 * block, np.int32)
+            site(out)
+            assert (out.copy_to_host() == block).all()
+    assert all(launcher.remembered(site) >= 1 for site in sites.values())
+
+
+def test_recompile_and_dtype_change_launch_the_right_kernel():
+    scale = 2
+
+    @cuda.jit
+    def times(out, x):
+        i = cuda.grid(1)
+        if i < x.size:
+            out[i] = x[i] * scale
+
+    site = times[1, 64]
+    for dtype in (np.float32, np.float64, np.int32, np.float32):
+        x = cuda.to_device(np.arange(64, dtype=dtype))
+        out = cuda.device_array(64, dtype)
+        site(out, x)
+        site(out, x)
+        np.testing.assert_array_equal(out.copy_to_host(), np.arange(64, dtype=dtype) * 2)
+    times.recompile()  # globals are read again at the next compile
+    x = cuda.to_device(np.arange(64, dtype=np.float32))
+    out = cuda.device_array(64, np.float32)
+    assert not served_from_c(site, (out, x))
+    site(out, x)
+    site(out, x)
+    np.testing.assert_array_equal(out.copy_to_host(), np.arange(64, dtype=np.float32) * 2)
+
+
+def test_a_refused_launch_raises_what_numba_cuda_mlir_raises():
+    from cuda.core._utils.cuda_utils import CUDAError
+
+    @cuda.jit
+    def noop(out):
+        out[0] = 1
+
+    out = cuda.device_array(1, np.int32)
+    noop[1, 32](out)
+    noop[1, 32](out)
+    with pytest.raises(CUDAError):
+        noop[1, 4096](out)  # more threads than a block may have
