@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.gpu, pytest.mark.usefixtures("quiet_warnings")]
 
 def served_from_c(site, args):
     """Whether the launch site's C path would launch *args* now."""
-    return launcher.match(site, tuple(args), launcher.current_context()) >= 0
+    return launcher.impl.match(site, tuple(args), launcher.current_context()) >= 0
 
 
 def test_arrays_and_scalars_launch_from_c_with_new_values():
@@ -41,7 +41,7 @@ def test_arrays_and_scalars_launch_from_c_with_new_values():
         site(*args)
         want = (a * np.arange(n, dtype=np.float32) * (step + 1) + np.arange(n)).astype(np.float32)
         np.testing.assert_allclose(out.copy_to_host(), want, rtol=1e-6)
-    assert launcher.remembered(site) >= 1
+    assert launcher.impl.remembered(site) >= 1
     assert fast == 5  # every launch after the first
 
 
@@ -126,7 +126,7 @@ def test_cupy_arrays_on_a_configured_stream_and_on_none():
             np.testing.assert_array_equal(cp.asnumpy(out), cp.asnumpy(x + y))
         # With no stream configured numba-cuda-mlir follows CuPy's current
         # stream: that stays its path (see launch_plans.py).
-        assert (launcher.remembered(site) > 0) == bool(configured)
+        assert (launcher.impl.remembered(site) > 0) == bool(configured)
 
 
 def test_lcs_kernel_alternating_block_sizes_launch_from_c():
@@ -142,7 +142,7 @@ def test_lcs_kernel_alternating_block_sizes_launch_from_c():
             out = cuda.device_array(2 * block, np.int32)
             site(out)
             assert (out.copy_to_host() == block).all()
-    assert all(launcher.remembered(site) >= 1 for site in sites.values())
+    assert all(launcher.impl.remembered(site) >= 1 for site in sites.values())
 
 
 def test_recompile_and_dtype_change_launch_the_right_kernel():
