@@ -39,6 +39,7 @@ reads an error flag), kernels with module setup callbacks (NRT; the plan's
 module is numba-cuda-mlir's own copy, ``CompileResult._codelibrary``, not
 the native launcher's), clusters, more than 48 KiB of dynamic shared
 memory, streams other than a handle or none, float16 and complex scalars,
+complex arrays (numba-cuda-mlir passes strided ones' strides doubled),
 and -- with no stream configured, where numba-cuda-mlir follows CuPy's or
 PyTorch's current stream -- CuPy arrays and PyTorch tensors.
 """
@@ -92,7 +93,11 @@ def plan_for(signature_args, cai_sync=None):
                 dtype = NAMES.numpy_support.as_dtype(ty.dtype)
             except Exception:
                 return None
-            if dtype.kind not in "biufc":
+            # Not complex: numba-cuda-mlir 0.6.0 divides a complex array's
+            # byte strides by half its item size (twice the element strides
+            # its kernels index by), so its own launches of strided complex
+            # arrays differ from a plan's; they stay its to launch.
+            if dtype.kind not in "biuf":
                 return None
             sizes = (8,) * (3 + 2 * ty.ndim)
             entry = _launcher.ParamPlan(
