@@ -325,3 +325,68 @@ def make_argmarshaller(original):
             "numba-cuda-lcs was built against (another package replaced it?)"
         )
     return ConfiguredLaunch
+
+
+#: How many raw ``kernel[...]`` arguments a kernel's front cache holds
+#: before it starts afresh (numba-cuda-mlir's own configure cache holds 128).
+FRONT_CACHE_SIZE = 256
+
+
+def make_getitem(original):
+    """Replacement for ``MLIRDispatcher.__getitem__`` (``kernel[grid, block,
+    ...]``): the configured launcher numba-cuda-mlir's ``configure`` would
+    return, found without normalizing the arguments again.
+
+    numba-cuda-mlir's ``configure`` normalizes the arguments into its cache
+    key, then returns the launcher cached under it (about 6 µs on every
+    launch written ``kernel[grid, block](args)``).  Here the raw arguments
+    (with ``_requires_launch_config``, which decides how sharedmem is
+    normalized) map to that key and launcher, remembered from the last
+    ``configure`` that returned it; a hit is returned only while
+    numba-cuda-mlir's cache still holds that very launcher under that key --
+    exactly when its own ``configure`` would return it -- and is moved to
+    the end of its least-recently-used order as it would be.  Anything else
+    (kernels with extensions, whose key also holds their identities;
+    unhashable arguments; a cleared, evicted or replaced entry) is
+    numba-cuda-mlir's own ``__getitem__``."""
+
+    def __getitem__(self, args):
+        front = self.__dict__.get("_lcs_configure_front")
+        if front is not None and not self.extensions:
+            try:
+                entry = front.get((args, self._requires_launch_config))
+            except TypeError:  # unhashable: numba-cuda-mlir says so
+                entry = None
+            if entry is not None:
+                key, marshaller = entry
+                with self._launch_config_lock:
+                    cache = self._configure_cache
+                    if cache.get(key) is marshaller:
+                        cache.move_to_end(key)
+                        return marshaller
+        marshaller = original(self, args)
+        if not self.extensions:
+            _remember_front(self, args, marshaller)
+        return marshaller
+
+    __getitem__.__name__ = __getitem__.__qualname__ = "__getitem__"
+    return __getitem__
+
+
+def _remember_front(dispatcher, args, marshaller):
+    """Note numba-cuda-mlir's cache key of *marshaller* (just returned by its
+    configure for *args*) under the raw arguments."""
+    try:
+        front_key = (args, dispatcher._requires_launch_config)
+        hash(front_key)
+    except (TypeError, AttributeError):
+        return
+    with dispatcher._launch_config_lock:
+        cache = dispatcher._configure_cache
+        key = next((k for k, m in reversed(cache.items()) if m is marshaller), None)
+    if key is None:
+        return
+    front = dispatcher.__dict__.get("_lcs_configure_front")
+    if front is None or len(front) >= FRONT_CACHE_SIZE:
+        front = dispatcher._lcs_configure_front = {}
+    front[front_key] = (key, marshaller)

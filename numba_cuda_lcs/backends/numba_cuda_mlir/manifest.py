@@ -134,6 +134,18 @@ TABLE = (
     Internal(_DESCRIPTOR, "MLIRDispatcher.enable_caching", None, "wrapped: our disk cache"),
     Internal(
         _DESCRIPTOR,
+        "MLIRDispatcher.__getitem__",
+        None,
+        "wrapped: kernel[...] finds configure()'s cached launcher from the raw arguments",
+    ),
+    InstanceAttribute(
+        "MLIRDispatcher",
+        "_configure_cache",
+        "read (under _launch_config_lock): a front-cache hit is returned only "
+        "while configure()'s own cache holds that launcher under its key",
+    ),
+    Internal(
+        _DESCRIPTOR,
         "MLIRDispatcher._recompile_impl",
         None,
         "wrapped: recompile() also drops specializations",

@@ -87,6 +87,19 @@ DISPATCHER_PATCHES = (
         False,
     ),
     (
+        "__getitem__",
+        _configured_launch.make_getitem,
+        "kernel[...] returns what numba-cuda-mlir's configure() would, found "
+        "from the raw arguments while its configure cache still holds it",
+        False,
+    ),
+    (
+        "_lcs_configure_front",
+        lambda _original: None,
+        "that front cache: raw kernel[...] arguments -> (configure's key, launcher)",
+        True,
+    ),
+    (
         "_lcs_native_compiles",
         lambda _original: None,
         "those records, per native dispatcher (launch_plans.py)",
