@@ -57,10 +57,14 @@ lcs_driver_load(lcs_driver *d)
     }
     getproc2_fn gp2 = (getproc2_fn)sym(lib, "cuGetProcAddress_v2");
     getproc1_fn gp1 = (getproc1_fn)sym(lib, "cuGetProcAddress");
-    const char *names[4] = {"cuLaunchKernel", "cuLaunchCooperativeKernel",
-                            "cuGetErrorName", "cuCtxGetCurrent"};
-    void *fns[4] = {NULL, NULL, NULL, NULL};
-    for (int i = 0; i < 4; i++) {
+    /* The first four are required; the last is optional (without it,
+     * launches whose plan must check an array's context decline). */
+    enum { REQUIRED = 4, COUNT = 5 };
+    const char *names[COUNT] = {"cuLaunchKernel", "cuLaunchCooperativeKernel",
+                                "cuGetErrorName", "cuCtxGetCurrent",
+                                "cuPointerGetAttribute"};
+    void *fns[COUNT] = {NULL, NULL, NULL, NULL, NULL};
+    for (int i = 0; i < COUNT; i++) {
         int status = 0;
         if (gp2 != NULL) {
             gp2(names[i], &fns[i], 12000, CU_GET_PROC_ADDRESS_LEGACY_STREAM,
@@ -72,7 +76,7 @@ lcs_driver_load(lcs_driver *d)
         if (fns[i] == NULL) {
             fns[i] = sym(lib, names[i]);  /* exported names are legacy-stream */
         }
-        if (fns[i] == NULL) {
+        if (fns[i] == NULL && i < REQUIRED) {
             PyErr_Format(PyExc_RuntimeError,
                          "numba_cuda_lcs._launcher: driver has no %s",
                          names[i]);
@@ -82,6 +86,7 @@ lcs_driver_load(lcs_driver *d)
     d->coop = (lcs_coop_fn)fns[1];
     d->errname = (lcs_errname_fn)fns[2];
     d->getctx = (lcs_getctx_fn)fns[3];
+    d->ptrattr = (lcs_ptrattr_fn)fns[4];
     d->launch = (lcs_launch_fn)fns[0];
     return 0;
 }

@@ -27,6 +27,10 @@ typedef CUresult (*lcs_coop_fn)(void *f, unsigned gx, unsigned gy, unsigned gz,
                                 unsigned shmem, void *stream, void **params);
 typedef CUresult (*lcs_errname_fn)(CUresult, const char **);
 typedef CUresult (*lcs_getctx_fn)(void **);
+typedef CUresult (*lcs_ptrattr_fn)(void *data, int attribute, uint64_t ptr);
+
+/* cuPointerGetAttribute's attribute naming the pointer's context. */
+#define LCS_CU_POINTER_ATTRIBUTE_CONTEXT 1
 
 /* *************************************************************************
  * The entry points, once loaded                                           *
@@ -39,6 +43,7 @@ typedef struct {
     lcs_coop_fn coop;          /* cuLaunchCooperativeKernel */
     lcs_errname_fn errname;    /* cuGetErrorName */
     lcs_getctx_fn getctx;      /* cuCtxGetCurrent */
+    lcs_ptrattr_fn ptrattr;    /* cuPointerGetAttribute; NULL: not found */
 } lcs_driver;
 
 /* Load the driver's entry points into *d* (once; later calls return at

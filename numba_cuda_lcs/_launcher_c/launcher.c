@@ -46,6 +46,11 @@ typedef struct {
     unsigned char *data;
     uintptr_t *offs;
     size_t len, cap, n, ncap;
+    /* The data pointer of the first K_MEMREF argument, when there is one:
+     * numba-cuda-mlir launches in that array's context (see
+     * in_first_array_context). */
+    int has_first_array;
+    Py_ssize_t first_array;
     unsigned char sdata[STACK_BYTES];
     uintptr_t soffs[STACK_PARAMS];
 } pbuf;
@@ -56,6 +61,8 @@ pbuf_init(pbuf *b)
     b->data = b->sdata;
     b->offs = b->soffs;
     b->len = b->n = 0;
+    b->has_first_array = 0;
+    b->first_array = 0;
     b->cap = STACK_BYTES;
     b->ncap = STACK_PARAMS;
 }
@@ -385,6 +392,10 @@ pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
     }
     if (put_i64(b, ptr) < 0 || put_i64(b, ptr) < 0 || put_i64(b, 0) < 0)
         DECLINE(-1);
+    if (!b->has_first_array) {
+        b->has_first_array = 1;
+        b->first_array = ptr;
+    }
     for (int i = 0; i < nd; i++)
         if (put_i64(b, shape[i]) < 0) DECLINE(-1);
     for (int i = 0; i < nd; i++)
@@ -555,6 +566,37 @@ declined_error(void)
                     "entry has no fallback): launch it through the compiler");
 }
 
+/* numba-cuda-mlir 0.6.0 launches in the context its first array argument
+ * was allocated in, making that context current for the launch when it is
+ * another one; when the driver names no context for the pointer (an error,
+ * or none: stream-ordered pool memory) it launches in the current one.
+ * (Its native launcher asks cuPointerGetAttribute; seen with the stand-in
+ * driver, tests/support/fake_libcuda.c.)  A plan launches in the current
+ * context -- the one its function was loaded in -- so a launch whose first
+ * array lives in another context declines, and numba-cuda-mlir's own path
+ * launches it.  One driver call per launch with arrays. */
+static int
+in_first_array_context(const pbuf *b)
+{
+    void *current = NULL, *owner = NULL;
+    if (!b->has_first_array) return 1;
+    if (LCS.driver.ptrattr == NULL || LCS.driver.getctx(&current) != 0)
+        return 0;
+    if (LCS.driver.ptrattr(&owner, LCS_CU_POINTER_ATTRIBUTE_CONTEXT,
+                           (uint64_t)b->first_array) != 0)
+        return 1;
+    return owner == NULL || owner == current;
+}
+
+static void
+other_context_error(void)
+{
+    PyErr_SetString(PyExc_TypeError,
+                    "the first array argument was allocated in another CUDA "
+                    "context than the current one, where this plan's kernel "
+                    "is loaded: launch it through the compiler");
+}
+
 static int
 parse_call(PyObject *const *a, Py_ssize_t n, const char *name,
            long long *consumer, PyObject **stream)
@@ -602,6 +644,13 @@ lcs_launch_marshalled(Launcher *self, PyObject *args, long long consumer,
     pbuf b;
     pbuf_init(&b);
     int rc = marshal(self, args, consumer, stream, cais, &retr, &b);
+    if (rc == 0 && !in_first_array_context(&b)) {
+        pbuf_free(&b);
+        Py_XDECREF(retr);
+        if (declined != NULL) *declined = 1;
+        else other_context_error();
+        return NULL;
+    }
     if (rc < 0) {
         pbuf_free(&b);
         Py_XDECREF(retr);

@@ -635,32 +635,36 @@ site_find(LaunchSite *self, PyObject *args, void *ctx, PyObject **cais,
 
 /* The driver refused a fast-path launch: raise what the compiler's own
  * launch raises instead, the site's `_lcs_launch_error` (a class attribute
- * of the backend's configured launch) or else the configured default. */
+ * of the backend's configured launch; None or absent means the configured
+ * default), keeping the driver's message.  The pending LaunchError is taken
+ * first: attribute lookups must not run with an exception set.  With no
+ * usable class the LaunchError itself propagates. */
 static void
 site_launch_error(LaunchSite *self)
 {
     PyObject *type, *value, *tb;
-    PyObject *err = PyObject_GetAttr((PyObject *)self, LCS.str_site_error);
-    if (err == NULL) {
-        PyErr_Clear();
-        err = Py_XNewRef(LCS.site_launch_error);
-    }
-    if (err == NULL || !PyExceptionClass_Check(err)) {
-        Py_XDECREF(err);
-        return;
-    }
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
-    PyObject *msg = value != NULL ? PyObject_Str(value) : NULL;
+    PyObject *err = PyObject_GetAttr((PyObject *)self, LCS.str_site_error);
+    if (err == NULL) PyErr_Clear();
+    if (err == NULL || err == Py_None) {
+        Py_XDECREF(err);
+        err = Py_XNewRef(LCS.site_launch_error);
+    }
+    PyObject *msg = NULL;
+    if (err != NULL && PyExceptionClass_Check(err) && value != NULL) {
+        msg = PyObject_Str(value);
+        if (msg == NULL) PyErr_Clear();
+    }
     if (msg != NULL) {
         PyErr_SetObject(err, msg);
         Py_DECREF(msg);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
     }
-    else PyErr_Restore(Py_XNewRef(type), Py_XNewRef(value), Py_XNewRef(tb));
-    Py_DECREF(err);
-    Py_XDECREF(type);
-    Py_XDECREF(value);
-    Py_XDECREF(tb);
+    else PyErr_Restore(type, value, tb);
+    Py_XDECREF(err);
 }
 
 /* 1 launched, 0 not a remembered launch (take the slow path), -1 error. */

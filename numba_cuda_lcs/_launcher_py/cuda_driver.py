@@ -23,6 +23,17 @@ def current_context():
     return int(ctx)
 
 
+def pointer_context(ptr):
+    """The context device pointer *ptr* was allocated in, as an int;
+    LaunchError when the driver does not know the pointer."""
+    driver = load()
+    attribute = driver.CUpointer_attribute.CU_POINTER_ATTRIBUTE_CONTEXT
+    err, ctx = driver.cuPointerGetAttribute(attribute, ptr)
+    if int(err) != 0:
+        raise LaunchError(f"cuPointerGetAttribute failed: {err}")
+    return int(ctx)
+
+
 def launch(function, grid, block, sharedmem, cooperative, stream_handle, params):
     """cuLaunchKernel / cuLaunchCooperativeKernel with the kernelParams
     array at address *params*; LaunchError when the driver refuses."""

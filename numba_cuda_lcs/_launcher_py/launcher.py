@@ -55,11 +55,12 @@ _FIRST_KIND, _LAST_KIND = min(KINDS.values()), max(KINDS.values())
 
 
 class _Buf:
-    __slots__ = ("data", "offs")
+    __slots__ = ("data", "offs", "first_array")
 
     def __init__(self):
         self.data = bytearray()
         self.offs = []
+        self.first_array = None  # the first K_MEMREF argument's data pointer
 
     def put(self, raw, size):
         align = 1
@@ -204,6 +205,8 @@ def _pack_memref(spec, obj, buf, typed_classes):
         raise Decline from None
     for x in (ptr, ptr, 0) + shape + strides:
         buf.i64(x)
+    if buf.first_array is None:
+        buf.first_array = ptr
 
 
 def _pack_scalar(spec, v, buf):
@@ -310,6 +313,12 @@ class Launcher:
         retr = []
         fb_stream = stream_handle if stream is None else stream
         buf = self._marshal(args, stream_handle, fb_stream, retr, views)
+        if buf.first_array is not None and not _in_first_array_context(buf.first_array):
+            raise OtherContext(
+                "the first array argument was allocated in another CUDA context "
+                "than the current one, where this plan's kernel is loaded: launch "
+                "it through the compiler"
+            )
         n = len(buf.offs)
         storage = (ctypes.c_uint8 * max(len(buf.data), 1)).from_buffer_copy(
             bytes(buf.data) or b"\0"
@@ -328,16 +337,37 @@ class Launcher:
         return retr if retr else ()
 
 
+def _in_first_array_context(ptr):
+    """launcher.c's in_first_array_context: numba-cuda-mlir launches in the
+    context its first array argument was allocated in (the current one when
+    the driver names none); a plan only in the current one."""
+    try:
+        current = cuda_driver.current_context()
+    except cuda_driver.LaunchError:
+        return False
+    try:
+        owner = cuda_driver.pointer_context(ptr)
+    except cuda_driver.LaunchError:
+        return True
+    return owner == 0 or owner == current
+
+
 class Declined(TypeError):
     """A value no rule of the plan covers, and its entry has no fallback:
     nothing was launched.  A launch site takes its slow path instead; other
     callers see a TypeError (the C module raises that one)."""
 
-    def __init__(self):
+    def __init__(self, message=None):
         super().__init__(
-            "an argument is not one this launch plan marshals (its entry has "
+            message
+            or "an argument is not one this launch plan marshals (its entry has "
             "no fallback): launch it through the compiler"
         )
+
+
+class OtherContext(Declined):
+    """The first array argument lives in another CUDA context than the
+    current one (see :func:`_in_first_array_context`): declined too."""
 
 
 def _valid_entry(e):

@@ -82,3 +82,26 @@ def test_unhashable_arguments_raise_numba_cuda_mlirs_error():
     k = kernel()
     with pytest.raises(TypeError, match="hashable"):
         k[1, 1, {"not": "hashable"}]
+
+
+def _configured(configure, args):
+    try:
+        return configure(args)
+    except Exception as exc:
+        return type(exc)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [(4.0, 32), (True, 32), (4, 32.0), ((4.0, 1), 32), ((4, 1), (32, True))],
+    ids=repr,
+)
+def test_equal_values_of_other_types_get_what_configure_gives(variant):
+    # 4.0 == 4 and True == 1 hash alike: an entry made for ints must not
+    # answer for them; numba-cuda-mlir's configure decides (raise or not).
+    k = kernel()
+    for ints in ((4, 32), (1, 32), ((4, 1), 32), ((4, 1), (32, 1))):
+        assert k[ints] is k[ints]  # front-cached, for ints
+    got = _configured(k.__getitem__, variant)
+    expected = _configured(lambda args: k.configure(*args), variant)
+    assert got is expected or (isinstance(got, type) and got is expected)

@@ -182,3 +182,53 @@ def test_a_refused_launch_raises_what_numba_cuda_mlir_raises():
     noop[1, 32](out)
     with pytest.raises(CUDAError):
         noop[1, 4096](out)  # more threads than a block may have
+
+
+def test_shared_memory_past_the_functions_limit_stays_numba_cuda_mlirs():
+    # 32 KiB static: 16 KiB dynamic fits the 48 KiB a function takes without
+    # opting in, 20 KiB does not (numba-cuda-mlir opts its function in; a
+    # plan's function is another one, not opted in: not remembered).
+    @cuda.jit
+    def fill(out):
+        static = cuda.shared.array(8192, np.float32)
+        dynamic = cuda.shared.array(0, np.float32)
+        i = cuda.threadIdx.x
+        static[i] = i
+        dynamic[i] = 2 * i
+        cuda.syncthreads()
+        out[i] = static[i] + dynamic[i]
+
+    for kib, planned in ((16, True), (20, False)):
+        site = fill[1, 32, 0, kib * 1024]
+        for _ in range(3):
+            out = cuda.device_array(32, np.float32)
+            site(out)
+            np.testing.assert_array_equal(out.copy_to_host(), 3 * np.arange(32, dtype=np.float32))
+        assert (launcher.impl.remembered(site) >= 1) == planned, kib
+
+
+def test_arrays_of_another_device_launch_in_that_devices_context():
+    # numba-cuda-mlir launches in its first array's context; a plan only in
+    # the current one, so such launches take numba-cuda-mlir's path.
+    if len(cuda.gpus) < 2:
+        pytest.skip("needs two GPUs")
+
+    @cuda.jit
+    def double(out, x):
+        i = cuda.grid(1)
+        if i < x.size:
+            out[i] = 2 * x[i]
+
+    site = double[1, 64]
+    x0 = cuda.to_device(np.arange(64, dtype=np.float32))
+    out0 = cuda.device_array(64, np.float32)
+    site(out0, x0)
+    site(out0, x0)
+    assert served_from_c(site, (out0, x0))
+    with cuda.gpus[1]:
+        x1 = cuda.to_device(np.arange(64, dtype=np.float32) + 1)
+        out1 = cuda.device_array(64, np.float32)
+    for _ in range(2):
+        site(out1, x1)  # from device 0's context
+    with cuda.gpus[1]:
+        np.testing.assert_array_equal(out1.copy_to_host(), 2 * (np.arange(64) + 1))

@@ -19,7 +19,6 @@ fallback).
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -43,7 +42,6 @@ from numba_cuda_lcs.backends.numba_cuda_mlir.launch_plans import plan_for  # noq
 from numba_cuda_lcs.backends.numba_cuda_mlir.manifest import NAMES  # noqa: E402
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FAKE_DRIVER_SOURCE = os.path.join(REPO_ROOT, "tests", "support", "fake_libcuda.c")
 CHILD_TIMEOUT = 300  # seconds
 
 
@@ -278,24 +276,11 @@ if __name__ == "__main__":
 def native_slots(tmp_path_factory):
     """{case name: [hex of each 8-byte parameter slot]} as numba-cuda-mlir's
     native launcher passed them to the driver (or {"error": ...})."""
-    compiler = shutil.which("cc")
-    if compiler is None:
-        pytest.skip("needs a C compiler (cc) to build the stand-in CUDA driver")
+    from support import fake_driver  # not at the top: the child runs this file
+
     tmp = tmp_path_factory.mktemp("fake_libcuda")
-    library = tmp / "libcuda.so.1"
-    built = subprocess.run(
-        [compiler, "-shared", "-fPIC", "-o", str(library), FAKE_DRIVER_SOURCE],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if built.returncode != 0:
-        pytest.fail(f"building the stand-in CUDA driver failed:\n{built.stderr}")
     out = tmp / "slots.json"
-    env = dict(os.environ)
-    env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (str(tmp), env.get("LD_LIBRARY_PATH")) if p)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO_ROOT, env.get("PYTHONPATH")) if p)
-    env["LCS_FAKE_CUDA_LOG"] = str(tmp / "launch.log")
+    env = fake_driver.child_env(fake_driver.build(tmp), LCS_FAKE_CUDA_LOG=str(tmp / "launch.log"))
     child = subprocess.run(
         [sys.executable, os.path.abspath(__file__), str(out)],
         cwd=REPO_ROOT,

@@ -18,6 +18,18 @@
  * knows: it compiled nothing), so the test sets $LCS_FAKE_CUDA_PARAMS=N
  * before each launch.  numba-cuda-mlir writes every parameter into an
  * 8-byte slot; a real driver copies the low `param_size` bytes of it.
+ *
+ * What a test may change (read on every call, so a process may change them
+ * between launches):
+ *   $LCS_FAKE_CUDA_LAUNCH_RESULT=N   cuLaunchKernel(Ex) returns N (700:
+ *                                    CUDA_ERROR_ILLEGAL_ADDRESS), logging
+ *                                    nothing;
+ *   $LCS_FAKE_CUDA_OTHER_CONTEXT=P   cuPointerGetAttribute(CONTEXT) names
+ *                                    another context (0x1001) for device
+ *                                    pointer P (hex);
+ *   $LCS_FAKE_CUDA_POINTER_CONTEXT=none|fail  ... names no context (NULL),
+ *                                    or fails (CUDA_ERROR_INVALID_VALUE),
+ *                                    for every pointer.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +41,7 @@ typedef int CUresult; /* 0: CUDA_SUCCESS */
 #define FAKE_CONTEXT ((void *)0x1000)
 #define FAKE_LIBRARY ((void *)0x2000)
 #define FAKE_KERNEL ((void *)0x3000)
+#define FAKE_OTHER_CONTEXT ((void *)0x1001)
 
 static void
 log_params(void **params)
@@ -99,21 +112,49 @@ device_get_attribute(int *value, int attrib, int device)
 static CUresult
 pointer_get_attribute(void *data, int attrib, unsigned long long ptr)
 {
-    *(void **)data = FAKE_CONTEXT; /* the array's context: the current one */
+    const char *mode = getenv("LCS_FAKE_CUDA_POINTER_CONTEXT");
+    const char *other = getenv("LCS_FAKE_CUDA_OTHER_CONTEXT");
+    if (mode != NULL && strcmp(mode, "fail") == 0) return 1;
+    if (mode != NULL && strcmp(mode, "none") == 0) *(void **)data = NULL;
+    else if (other != NULL && strtoull(other, NULL, 16) == ptr)
+        *(void **)data = FAKE_OTHER_CONTEXT;
+    else *(void **)data = FAKE_CONTEXT; /* the array's context: the current one */
     return 0;
+}
+
+static CUresult
+launch_result(void)
+{
+    const char *result = getenv("LCS_FAKE_CUDA_LAUNCH_RESULT");
+    return result ? atoi(result) : 0;
 }
 
 static CUresult
 error_string(int error, const char **s) { *s = "fake CUDA driver"; return 0; }
 
 static CUresult
-error_name(int error, const char **s) { *s = "CUDA_ERROR_FAKE"; return 0; }
+error_name(int error, const char **s)
+{
+    *s = error == 700 ? "CUDA_ERROR_ILLEGAL_ADDRESS" : "CUDA_ERROR_FAKE";
+    return 0;
+}
 
 static CUresult
 launch_kernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
               unsigned by, unsigned bz, unsigned smem, void *stream,
               void **params, void **extra)
 {
+    if (launch_result() != 0) return launch_result();
+    log_params(params);
+    return 0;
+}
+
+static CUresult
+launch_cooperative(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                   unsigned by, unsigned bz, unsigned smem, void *stream,
+                   void **params)
+{
+    if (launch_result() != 0) return launch_result();
     log_params(params);
     return 0;
 }
@@ -121,6 +162,7 @@ launch_kernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
 static CUresult
 launch_kernel_ex(const void *config, void *f, void **params, void **extra)
 {
+    if (launch_result() != 0) return launch_result();
     log_params(params);
     return 0;
 }
@@ -140,6 +182,7 @@ static const struct {
     {"cuFuncSetAttribute", (void *)ok},
     {"cuLaunchKernel", (void *)launch_kernel},
     {"cuLaunchKernelEx", (void *)launch_kernel_ex},
+    {"cuLaunchCooperativeKernel", (void *)launch_cooperative},
     {"cuGetErrorString", (void *)error_string},
     {"cuGetErrorName", (void *)error_name},
     {"cuPointerGetAttribute", (void *)pointer_get_attribute},

@@ -354,7 +354,7 @@ def make_getitem(original):
         front = self.__dict__.get("_lcs_configure_front")
         if front is not None and not self.extensions:
             try:
-                entry = front.get((args, self._requires_launch_config))
+                entry = front.get(_front_key(self, args))
             except TypeError:  # unhashable: numba-cuda-mlir says so
                 entry = None
             if entry is not None:
@@ -373,13 +373,32 @@ def make_getitem(original):
     return __getitem__
 
 
+def _front_key(dispatcher, args):
+    """The front cache's key of raw ``kernel[...]`` arguments *args*: they,
+    their types, and ``_requires_launch_config``; None when a tuple among
+    them holds anything but ints.  Equal values of other types (``4.0``,
+    ``True`` or ``np.int64(4)`` for ``4``) hash alike but are not what
+    numba-cuda-mlir validated: each type gets its own entry, made only when
+    its ``configure`` accepted it."""
+    if type(args) is not tuple:
+        return (args, type(args), dispatcher._requires_launch_config)
+    for arg in args:
+        if type(arg) is tuple:
+            for item in arg:
+                if type(item) is not int:
+                    return None
+    return (args, tuple(map(type, args)), dispatcher._requires_launch_config)
+
+
 def _remember_front(dispatcher, args, marshaller):
     """Note numba-cuda-mlir's cache key of *marshaller* (just returned by its
     configure for *args*) under the raw arguments."""
     try:
-        front_key = (args, dispatcher._requires_launch_config)
+        front_key = _front_key(dispatcher, args)
         hash(front_key)
     except (TypeError, AttributeError):
+        return
+    if front_key is None:
         return
     with dispatcher._launch_config_lock:
         cache = dispatcher._configure_cache

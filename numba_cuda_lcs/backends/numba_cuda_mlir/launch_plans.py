@@ -27,8 +27,11 @@ the installed binary with a logging stand-in for the driver):
   :func:`make_compile`) records what it compiled for which argument types,
   per native dispatcher, and :func:`remember` requires that record.
   Anything else stays numba-cuda-mlir's, every time;
-* it launches in the context the kernel was loaded in; a plan is only used
-  in that context (site entries are per context).
+* it launches in the context its first array argument was allocated in
+  (the current one when the driver names none); a plan launches in the
+  current context, where it was made (site entries are per context), and
+  the launcher declines a launch whose first array lives in another one
+  (``launcher.c``, ``in_first_array_context``).
 
 Not planned (numba-cuda-mlir's path launches them every time): host arrays
 and anything else numba-cuda-mlir converts first (tuples, records,
@@ -37,10 +40,11 @@ launch-dependent and kernels with literal arguments (their native launcher
 is chosen per launch), ``debug=True`` kernels (the launch synchronises and
 reads an error flag), kernels with module setup callbacks (NRT; the plan's
 module is numba-cuda-mlir's own copy, ``CompileResult._codelibrary``, not
-the native launcher's), clusters, more than 48 KiB of dynamic shared
-memory, streams other than a handle or none, float16 and complex scalars,
-complex arrays (numba-cuda-mlir passes strided ones' strides doubled),
-and -- with no stream configured, where numba-cuda-mlir follows CuPy's or
+the native launcher's), clusters, more dynamic shared memory than the
+plan's function takes without opting in (48 KiB less its static shared
+memory: numba-cuda-mlir opts its own function in), streams other than a
+handle or none, float16 and complex scalars, complex arrays
+(numba-cuda-mlir passes strided ones' strides doubled), and -- with no stream configured, where numba-cuda-mlir follows CuPy's or
 PyTorch's current stream -- CuPy arrays and PyTorch tensors.
 """
 
@@ -149,7 +153,13 @@ def make_compile(original):
     argument types by which native dispatcher (:func:`remember` needs it)."""
 
     def _compile(self, args):
+        required_before = getattr(self, "_requires_launch_config", False)
         result = original(self, args)
+        if not required_before and getattr(self, "_requires_launch_config", False):
+            # This compile made the kernel launch-dependent: numba-cuda-mlir
+            # now launches it per configuration, so no plan of a launch
+            # made before may serve it.
+            forget_compiles(self)
         native = inflight.native
         if native is not None:
             _record(self, native, args, result[0])
@@ -182,14 +192,44 @@ def _record(dispatcher, native, flat_args, cubin):
 
 
 def forget_compiles(dispatcher):
-    """``recompile()``: what the native dispatchers compiled is stale."""
-    dispatcher.__dict__.pop("_lcs_native_compiles", None)
+    """What the native dispatchers compiled is stale (``recompile()``, new
+    literal argument positions, a kernel become launch-dependent): every
+    site forgets its launches first, so none serves a record being dropped."""
     _launcher.invalidate()
+    dispatcher.__dict__.pop("_lcs_native_compiles", None)
+
+
+def make_record_literal_arg_positions(original):
+    """Replacement for ``MLIRDispatcher._record_literal_arg_positions``:
+    when numba-cuda-mlir takes new argument positions as literals, it
+    replaces the native dispatcher and drops every overload; launches
+    remembered before would run kernels it no longer launches."""
+
+    def _record_literal_arg_positions(self, *args, **kwargs):
+        updated = original(self, *args, **kwargs)
+        if updated:
+            forget_compiles(self)
+        return updated
+
+    _record_literal_arg_positions.__name__ = "_record_literal_arg_positions"
+    _record_literal_arg_positions.__qualname__ = "_record_literal_arg_positions"
+    return _record_literal_arg_positions
 
 
 # --------------------------------------------------------------------------
 # Remembering a launch
 # --------------------------------------------------------------------------
+
+
+def _max_dynamic_shared_memory(function):
+    """The dynamic shared memory a launch of CUfunction *function* may ask
+    for as it stands (48 KiB less its static shared memory, unless opted
+    in); 0 when the driver does not say."""
+    from cuda.bindings import driver
+
+    attribute = driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+    err, value = driver.cuFuncGetAttribute(attribute, driver.CUfunction(function))
+    return int(value) if int(err) == 0 else 0
 
 
 def _stream_handle(marshaller, args):
@@ -219,7 +259,9 @@ def remember(site, args, ran, launch_args):
     dispatcher = ran._dispatcher
     if (
         site.pre_launch_callbacks
+        or site._extensions
         or ran._extensions
+        or getattr(dispatcher, "extensions", None)
         or ran._launch_config is not None
         or ran._available_launch_config.get("cluster") is not None
         or NAMES.planner_registry._planners
@@ -256,8 +298,11 @@ def remember(site, args, ran, launch_args):
     plan = plan_for(signature_args)
     if plan is None:
         return False
+    function = int(result._codelibrary.get_cufunc()._handle)
+    if sharedmem > _max_dynamic_shared_memory(function):
+        return False  # numba-cuda-mlir opts its own function in first
     launcher = _launcher.Launcher(
-        int(result._codelibrary.get_cufunc()._handle),
+        function,
         tuple(site.griddim),
         tuple(site.blockdim),
         sharedmem,

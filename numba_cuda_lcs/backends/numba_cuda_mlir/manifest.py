@@ -158,6 +158,13 @@ TABLE = (
         "records what each native dispatcher compiled for which argument types); "
         "called by warm, which compiles without launching, and by the tests' fake launches",
     ),
+    Internal(
+        _DESCRIPTOR,
+        "MLIRDispatcher._record_literal_arg_positions",
+        None,
+        "wrapped: when it takes new literal positions (returns True: a new "
+        "native dispatcher, overloads dropped), launch sites forget their launches",
+    ),
     # -- the C launch path (launch_plans.py) ------------------------------------
     Internal(
         "numba_cuda_mlir.numba_cuda.cudadrv.devicearray",

@@ -87,6 +87,13 @@ DISPATCHER_PATCHES = (
         False,
     ),
     (
+        "_record_literal_arg_positions",
+        _launch_plans.make_record_literal_arg_positions,
+        "new literal argument positions (a new native dispatcher, overloads "
+        "dropped) also make launch sites forget their launches",
+        False,
+    ),
+    (
         "__getitem__",
         _configured_launch.make_getitem,
         "kernel[...] returns what numba-cuda-mlir's configure() would, found "

@@ -1,0 +1,219 @@
+"""Launch sites and launchers over a stand-in CUDA driver, without a GPU.
+
+A child process loads ``tests/support/fake_libcuda.c`` as ``libcuda.so.1``
+and launches through real launch sites -- the C module's or the twin's
+(``twins``) -- so what a GPU run alone used to check runs here too:
+
+* a launch the driver refuses raises the compiler's launch error (the
+  site's ``_lcs_launch_error``, else the configured default, else the
+  launcher's ``LaunchError``), with the driver's error name, and is not
+  counted as a hit;
+* a plan with arrays in numba-cuda-mlir's layout (``K_MEMREF``) launches
+  only when the first array lives in the current context, as
+  numba-cuda-mlir does (it launches in that array's context): another
+  context takes the compiler's path (the site's slow path); no context
+  named, or a pointer the driver does not know, launches in the current
+  one, as numba-cuda-mlir does.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+CHILD_TIMEOUT = 120  # seconds
+
+FIRST = 0x7F00_0010_0000  # the two arrays' (fake) device pointers
+SECOND = 0x7F00_0020_0000
+
+
+# --------------------------------------------------------------------------
+# The child
+# --------------------------------------------------------------------------
+
+
+def _child_main(out_path):
+    from numba_cuda_lcs import launcher
+    from numba_cuda_lcs._launcher_py.arg_kinds import K_INT, K_MEMREF
+
+    class Refused(Exception):
+        """The configured default launch error (as a backend configures)."""
+
+    class SiteRefused(Exception):
+        """A configured launch class's own launch error."""
+
+    class Dispatcher:
+        def __init__(self):
+            self.calls = []
+
+        def call(self, args, site):
+            self.calls.append(args)
+
+    class Site(launcher.LaunchSite):
+        def __init__(self):
+            self.dispatcher = Dispatcher()
+            self.pre_launch_callbacks = []
+
+    class SiteWithError(Site):
+        _lcs_launch_error = SiteRefused
+
+    class SiteWithNone(Site):
+        _lcs_launch_error = None
+
+    class DeviceArray:
+        def __init__(self, ptr):
+            self.__cuda_array_interface__ = {
+                "version": 3,
+                "data": (ptr, False),
+                "shape": (4,),
+                "strides": None,
+                "typestr": "<f4",
+                "stream": None,
+            }
+
+    log = os.environ["LCS_FAKE_CUDA_LOG"]
+    context = launcher.current_context()
+
+    def launches():
+        with open(log) as f:
+            return len(f.read().splitlines())
+
+    def outcome(site, args, counter):
+        open(log, "w").close()
+        try:
+            site(*args)
+            result = {"ok": True}
+        except Exception as exc:
+            result = {"error": type(exc).__name__, "message": str(exc)}
+        result.update(slow_calls=len(site.dispatcher.calls), hits=counter.hits, launched=launches())
+        return result
+
+    results = {"implementation": launcher.IMPLEMENTATION, "context": context}
+
+    # A launch the driver refuses.
+    int_plan = (launcher.ParamPlan(K_INT, None, (8,)),)
+    os.environ["LCS_FAKE_CUDA_LAUNCH_RESULT"] = "700"
+    for default in (Refused, None):
+        launcher.configure_sites(None, default, owner="stand-in test")
+        for cls in (Site, SiteWithError, SiteWithNone):
+            site, counter = cls(), launcher.HitCounter()
+            lnch = launcher.Launcher(0x3000, (1, 1, 1), (1, 1, 1), 0, False, int_plan)
+            assert launcher.remember(site, (1,), lnch, 0, None, counter, context)
+            name = f"refused, default {default and default.__name__}, {cls.__name__}"
+            results[name] = outcome(site, (1,), counter)
+    launcher.configure_sites(None, None, owner="stand-in test")
+    del os.environ["LCS_FAKE_CUDA_LAUNCH_RESULT"]
+
+    # Arrays in numba-cuda-mlir's layout, and their contexts.
+    memref = launcher.ParamPlan(K_MEMREF, None, (8,) * 5, 1, 4, "<f4", False)
+    arrays = (DeviceArray(FIRST), DeviceArray(SECOND))
+    settings = {
+        "same context": {},
+        "first array in another context": {"LCS_FAKE_CUDA_OTHER_CONTEXT": hex(FIRST)},
+        "second array in another context": {"LCS_FAKE_CUDA_OTHER_CONTEXT": hex(SECOND)},
+        "no context named": {"LCS_FAKE_CUDA_POINTER_CONTEXT": "none"},
+        "pointer unknown to the driver": {"LCS_FAKE_CUDA_POINTER_CONTEXT": "fail"},
+    }
+    for name, env in settings.items():
+        os.environ.update(env)
+        site, counter = Site(), launcher.HitCounter()
+        lnch = launcher.Launcher(0x3000, (1, 1, 1), (1, 1, 1), 0, False, (memref, memref))
+        assert launcher.remember(site, arrays, lnch, 0, None, counter, context)
+        results[name] = outcome(site, arrays, counter)
+        if name == "first array in another context":
+            try:
+                lnch.launch(arrays)
+                results["direct launch, " + name] = {"ok": True}
+            except Exception as exc:
+                results["direct launch, " + name] = {
+                    "error": type(exc).__name__,
+                    "message": str(exc),
+                }
+        for key in env:
+            del os.environ[key]
+    with open(out_path, "w") as f:
+        json.dump(results, f)
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1])
+    sys.exit(0)
+
+
+# --------------------------------------------------------------------------
+# The tests
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def child(twins, tmp_path):
+    """What the child reported, over the twin in effect."""
+    from support import fake_driver  # not at the top: the child runs this file
+
+    out = tmp_path / "results.json"
+    env = fake_driver.child_env(
+        fake_driver.build(tmp_path), LCS_FAKE_CUDA_LOG=str(tmp_path / "launch.log")
+    )
+    done = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), str(out)],
+        cwd=fake_driver.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"the child process failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    with open(out) as f:
+        results = json.load(f)
+    assert results["implementation"] == twins
+    assert results["context"] == fake_driver.CURRENT_CONTEXT
+    return results
+
+
+REFUSED = "cuLaunchKernel failed: CUDA_ERROR_ILLEGAL_ADDRESS (700)"
+
+
+@pytest.mark.parametrize(
+    "case, error",
+    [
+        ("refused, default Refused, Site", "Refused"),
+        ("refused, default Refused, SiteWithError", "SiteRefused"),
+        ("refused, default Refused, SiteWithNone", "Refused"),
+        ("refused, default None, Site", "LaunchError"),
+        ("refused, default None, SiteWithError", "SiteRefused"),
+        ("refused, default None, SiteWithNone", "LaunchError"),
+    ],
+)
+def test_refused_launch_raises_the_compilers_error(child, case, error):
+    result = child[case]
+    assert result["error"] == error
+    assert result["message"] == REFUSED
+    assert (result["hits"], result["slow_calls"], result["launched"]) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "case, fast",
+    [
+        ("same context", True),
+        ("first array in another context", False),
+        ("second array in another context", True),
+        ("no context named", True),
+        ("pointer unknown to the driver", True),
+    ],
+)
+def test_arrays_launch_in_the_first_arrays_context(child, case, fast):
+    result = child[case]
+    assert result["ok"]
+    if fast:
+        assert (result["hits"], result["slow_calls"], result["launched"]) == (1, 0, 1)
+    else:  # numba-cuda-mlir's path (here: the stand-in dispatcher) launches it
+        assert (result["hits"], result["slow_calls"], result["launched"]) == (0, 1, 0)
+
+
+def test_direct_launch_in_another_context_names_the_problem(child):
+    result = child["direct launch, first array in another context"]
+    assert result["error"] in ("TypeError", "OtherContext")
+    assert "another CUDA context" in result["message"]
