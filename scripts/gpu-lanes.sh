@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU suite in parallel lanes, one GPU and a share of the cores each, so
 # that one device call covers everything: installs once, then runs groups of
-# scripts/gpu-suite.sh's stages side by side.  A lane with bench or
+# scripts/gpu-suite.sh's stages side by side.  A lane with bench, mlir-bench or
 # mlir-ubench gets cores of its own (launch overhead is CPU time).
 #
 #   bash scripts/gpu-lanes.sh                  # the lanes below
@@ -48,7 +48,7 @@ for i in "${!lanes[@]}"; do
       *) stages+=("$word") ;;
     esac
   done
-  if [[ " ${stages[*]} " == *" bench "* || " ${stages[*]} " == *" mlir-ubench "* ]]; then
+  if [[ " ${stages[*]} " == *" bench "* || " ${stages[*]} " == *" mlir-ubench "* || " ${stages[*]} " == *" mlir-bench "* ]]; then
     cpus="$((CORES - BENCH_CORES))-$((CORES - 1))"
   else
     cpus="0-$((CORES - BENCH_CORES - 1))"

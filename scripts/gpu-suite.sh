@@ -15,10 +15,12 @@
 # Stages: tests (ours; PYTEST_JOBS=N runs them in N processes),
 # launch-tests (tests/launch_path only),
 # regression (numba-cuda's modules, stock vs active), launcher, memory,
-# mlir (our numba-cuda-mlir tests and its launch overhead), numba-suite
+# mlir (our numba-cuda-mlir tests and its launch overhead), mlir-bench (that
+# launch overhead alone, with the C floor; MLIR_BENCH_ROUNDS,
+# MLIR_BENCH_LAUNCHES), numba-suite
 # (numba-cuda's whole suite stock vs active), mlir-suite (numba-cuda-mlir's
 # own suite stock vs active), mlir-ubench (numba-cuda-mlir's launch-latency
-# microbenchmark cases, stock vs active), examples, demo, bench.
+# microbenchmark cases, stock vs active; UBENCH_ROUNDS), examples, demo, bench.
 # scripts/gpu-lanes.sh runs groups of stages in parallel, one GPU each.
 # A numba-cuda-lcs tree in .before/ (e.g. `git archive <rev> | tar -x -C
 # .before`) is built in place and measured as the before-* benchmark variants.
@@ -125,6 +127,13 @@ if stage mlir; then
   tail -n 30 "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"
 fi
 
+if stage mlir-bench; then
+  say "== numba-cuda-mlir launch overhead: stock vs active, and the C floor"
+  $PY "$ROOT/scripts/bench-mlir-launch-overhead.py" --rounds "${MLIR_BENCH_ROUNDS:-${BENCH_REPEATS:-5}}" \
+    --launches "${MLIR_BENCH_LAUNCHES:-20000}" --out "$LOG_DIR/mlir-launch-overhead.json" > "$LOG_DIR/bench-mlir.log" 2>&1 || status=1
+  tail -n 30 "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"
+fi
+
 if stage numba-suite; then
   say "== numba-cuda's own suite, stock vs active (${NUMBA_SUITE_PACKAGES:-cudapy cudadrv doc_examples})"
   LOG_DIR=$LOG_DIR bash "$ROOT/scripts/gpu-numba-suite.sh" ${NUMBA_SUITE_PACKAGES:-cudapy cudadrv doc_examples} > "$LOG_DIR/numba-suite.log" 2>&1 || status=1
@@ -138,7 +147,7 @@ fi
 
 if stage mlir-ubench; then
   say "== numba-cuda-mlir's launch-latency microbenchmark cases, stock vs active"
-  $PY "$ROOT/scripts/bench-mlir-ubench.py" --rounds "${BENCH_REPEATS:-5}" \
+  $PY "$ROOT/scripts/bench-mlir-ubench.py" --rounds "${UBENCH_ROUNDS:-${BENCH_REPEATS:-5}}" \
     --json "$LOG_DIR/mlir-ubench.json" > "$LOG_DIR/mlir-ubench.log" 2>&1 || status=1
   # The table and what follows it; a failed run has no table, show its end.
   if grep -q '^case ' "$LOG_DIR/mlir-ubench.log"; then

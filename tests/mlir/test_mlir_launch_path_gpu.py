@@ -207,11 +207,10 @@ def test_shared_memory_past_the_functions_limit_stays_numba_cuda_mlirs():
         assert (launcher.impl.remembered(site) >= 1) == planned, kib
 
 
+@pytest.mark.gpu(2)
 def test_arrays_of_another_device_launch_in_that_devices_context():
     # numba-cuda-mlir launches in its first array's context; a plan only in
     # the current one, so such launches take numba-cuda-mlir's path.
-    if len(cuda.gpus) < 2:
-        pytest.skip("needs two GPUs")
 
     @cuda.jit
     def double(out, x):

@@ -327,6 +327,41 @@ def make_argmarshaller(original):
     return ConfiguredLaunch
 
 
+_GRAPH_BUILDER = []  # [cuda.core's GraphBuilder class or None], once looked up
+
+
+def _graph_builder_class():
+    if not _GRAPH_BUILDER:
+        try:
+            from cuda.core import GraphBuilder
+        except ImportError:
+            try:
+                from cuda.core.graph import GraphBuilder
+            except ImportError:
+                GraphBuilder = None
+        _GRAPH_BUILDER.append(GraphBuilder)
+    return _GRAPH_BUILDER[0]
+
+
+def make_configure(original):
+    """Replacement for ``MLIRDispatcher.configure`` (``kernel[...]`` and
+    ``kernel.configure(...)`` both end there): a cuda.core ``GraphBuilder``
+    as the stream launches on the stream it captures on, as numba-cuda does
+    (numba-cuda-mlir 0.6.0 refuses it at launch: "Unsupported stream
+    type").  Everything numba-cuda-mlir accepts is passed on unchanged."""
+
+    def configure(self, griddim, blockdim, stream=None, sharedmem=None, cluster=None):
+        if stream is not None and not isinstance(stream, int):
+            builder = _graph_builder_class()
+            if builder is not None and isinstance(stream, builder):
+                stream = stream.stream
+        return original(self, griddim, blockdim, stream, sharedmem, cluster)
+
+    configure.__name__ = configure.__qualname__ = "configure"
+    configure.__doc__ = original.__doc__
+    return configure
+
+
 #: How many raw ``kernel[...]`` arguments a kernel's front cache holds
 #: before it starts afresh (numba-cuda-mlir's own configure cache holds 128).
 FRONT_CACHE_SIZE = 256

@@ -44,8 +44,9 @@ the native launcher's), clusters, more dynamic shared memory than the
 plan's function takes without opting in (48 KiB less its static shared
 memory: numba-cuda-mlir opts its own function in), streams other than a
 handle or none, float16 and complex scalars, complex arrays
-(numba-cuda-mlir passes strided ones' strides doubled), and -- with no stream configured, where numba-cuda-mlir follows CuPy's or
-PyTorch's current stream -- CuPy arrays and PyTorch tensors.
+(numba-cuda-mlir passes strided ones' strides doubled), and -- with no
+stream configured, where numba-cuda-mlir follows CuPy's or PyTorch's
+current stream -- CuPy arrays and PyTorch tensors.
 """
 
 import threading

@@ -160,6 +160,13 @@ TABLE = (
     ),
     Internal(
         _DESCRIPTOR,
+        "MLIRDispatcher.configure",
+        None,
+        "wrapped: a cuda.core GraphBuilder stream becomes the stream it captures "
+        "on (numba-cuda-mlir refuses GraphBuilder; numba-cuda accepts it)",
+    ),
+    Internal(
+        _DESCRIPTOR,
         "MLIRDispatcher._record_literal_arg_positions",
         None,
         "wrapped: when it takes new literal positions (returns True: a new "

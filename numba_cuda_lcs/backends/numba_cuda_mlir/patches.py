@@ -94,6 +94,13 @@ DISPATCHER_PATCHES = (
         False,
     ),
     (
+        "configure",
+        _configured_launch.make_configure,
+        "a cuda.core GraphBuilder as the stream launches on the stream it "
+        "captures on, as numba-cuda accepts it (numba-cuda-mlir refuses it)",
+        False,
+    ),
+    (
         "__getitem__",
         _configured_launch.make_getitem,
         "kernel[...] returns what numba-cuda-mlir's configure() would, found "
