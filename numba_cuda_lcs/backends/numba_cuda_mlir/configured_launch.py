@@ -327,7 +327,7 @@ def make_argmarshaller(original):
     return ConfiguredLaunch
 
 
-_GRAPH_BUILDER = []  # [cuda.core's GraphBuilder class or None], once looked up
+_GRAPH_BUILDER: list = []  # [cuda.core's GraphBuilder class or None], once looked up
 
 
 def _graph_builder_class():
