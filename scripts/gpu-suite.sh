@@ -12,7 +12,8 @@
 #   no launch-bounds run)
 #   STAGES="tests bench" bash scripts/gpu-suite.sh   # some stages only
 #
-# Stages: tests (ours; PYTEST_JOBS=N runs them in N processes),
+# Stages: tests (ours; PYTEST_JOBS=N runs them in N processes; TESTS_PATHS
+# names some files only),
 # launch-tests (tests/launch_path only),
 # regression (numba-cuda's modules, stock vs active), launcher, memory,
 # mlir (our numba-cuda-mlir tests and its launch overhead), mlir-bench (that
@@ -80,7 +81,10 @@ fi
 
 if stage tests; then
   say "== our tests"
-  $PY -m pytest -q -p no:cacheprovider ${PYTEST_JOBS:+-n $PYTEST_JOBS} "$ROOT/tests" -rs > "$LOG_DIR/pytest.log" 2>&1 || status=1
+  # TESTS_PATHS: some test files only (paths relative to the checkout)
+  paths=()
+  for p in ${TESTS_PATHS:-tests}; do paths+=("$ROOT/$p"); done
+  $PY -m pytest -q -p no:cacheprovider ${PYTEST_JOBS:+-n $PYTEST_JOBS} "${paths[@]}" -rs > "$LOG_DIR/pytest.log" 2>&1 || status=1
   grep -E "^(FAILED|ERROR)" "$LOG_DIR/pytest.log" | head -30 | tee -a "$SUMMARY"
   tail -n 1 "$LOG_DIR/pytest.log" | tee -a "$SUMMARY"
 fi

@@ -133,6 +133,9 @@ def _child_main(out_path):
                 }
         for key in env:
             del os.environ[key]
+    from support import fake_driver
+
+    results["foreign_drivers"] = fake_driver.foreign_drivers()
     with open(out_path, "w") as f:
         json.dump(results, f)
 
@@ -168,6 +171,7 @@ def child(twins, tmp_path):
         pytest.fail(f"the child process failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     with open(out) as f:
         results = json.load(f)
+    fake_driver.skip_when_foreign(results)
     assert results["implementation"] == twins
     assert results["context"] == fake_driver.CURRENT_CONTEXT
     return results

@@ -46,11 +46,43 @@ def build(directory):
 
 def child_env(directory, **extra):
     """A child's environment: the stand-in in *directory* (see :func:`build`)
-    first on the library path, this checkout importable, the twin in
-    effect here; then *extra*."""
+    first on the library path, the numba_cuda_lcs this process imported
+    (an installed one has its C extensions built) and this support package
+    importable, the twin in effect here; then *extra*."""
+    import numba_cuda_lcs
+
     env = twins.child_env(**extra)
     env["LD_LIBRARY_PATH"] = os.pathsep.join(
         p for p in (str(directory), env.get("LD_LIBRARY_PATH")) if p
     )
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (REPO_ROOT, env.get("PYTHONPATH")) if p)
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(numba_cuda_lcs.__file__)))
+    tests = os.path.join(REPO_ROOT, "tests")
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (package_parent, tests, env.get("PYTHONPATH")) if p
+    )
+    env[DIRECTORY_VARIABLE] = str(directory)
     return env
+
+
+#: Where a child finds the directory of the stand-in it should have loaded.
+DIRECTORY_VARIABLE = "LCS_FAKE_CUDA_DIR"
+
+
+def foreign_drivers():
+    """In a child started with :func:`child_env`: the CUDA drivers mapped
+    into this process other than the stand-in -- on a machine with a GPU,
+    a library that finds the driver by its full path loads the real one,
+    and what the child measured is not the stand-in's."""
+    fake = os.path.realpath(os.path.join(os.environ[DIRECTORY_VARIABLE], "libcuda.so.1"))
+    with open("/proc/self/maps") as f:
+        mapped = {line.split()[-1] for line in f if "libcuda.so" in line}
+    return sorted(path for path in mapped if os.path.realpath(path) != fake)
+
+
+def skip_when_foreign(results):
+    """In the parent: skip when the child reported another driver loaded."""
+    if results.get("foreign_drivers"):
+        pytest.skip(
+            "the machine's CUDA driver was loaded instead of the stand-in "
+            f"({', '.join(results['foreign_drivers'])}): the GPU tests check this here"
+        )
