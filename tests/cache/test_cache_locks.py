@@ -60,6 +60,10 @@ def compile_and_save():
     if spec.get("announce"):
         open(spec["announce"], "w").close()
     time.sleep(spec.get("compile_seconds", 0.2))
+    if spec.get("hold_until"):  # the other child is about to claim: hold a while longer
+        while not os.path.exists(spec["hold_until"]):
+            time.sleep(0.002)
+        time.sleep(spec.get("hold_after", 0.0))
     tmp = f"{entry}.tmp.{os.getpid()}"
     with open(tmp, "w") as f:
         f.write(f"compiled by {os.getpid()}")
@@ -70,6 +74,8 @@ def compile_and_save():
 
 started = time.monotonic()
 waiter = cache_locks.Waiter("test entry", spec.get("bound"))
+if spec.get("arrive"):
+    open(spec["arrive"], "w").close()
 outcome, result, claims = "loaded", load(), []
 while result is None:
     claim = waiter.claim(lock_path)
@@ -209,12 +215,20 @@ def test_a_slow_holder_makes_the_others_compile_after_the_bound(workspace):
 
 
 def test_a_slow_holder_with_a_fresh_lock_is_waited_for_then_loaded(workspace):
-    # The holder compiles long enough that the waiter (a fresh Python process
-    # on a possibly loaded machine) arrives while it still holds the lock.
-    announce = workspace / "holding"
-    holder = spawn(workspace, announce=str(announce), compile_seconds=5.0, bound=60)
+    # The holder compiles until the waiter (a fresh Python process, slow to
+    # start on a loaded machine) has arrived, then a while longer, so the
+    # waiter finds the lock held.
+    announce, arrived = workspace / "holding", workspace / "arrived"
+    holder = spawn(
+        workspace,
+        announce=str(announce),
+        compile_seconds=0.1,
+        hold_until=str(arrived),
+        hold_after=1.0,
+        bound=60,
+    )
     wait_for(announce)
-    waiter = result(spawn(workspace, bound=60))
+    waiter = result(spawn(workspace, arrive=str(arrived), bound=60))
     assert result(holder)["outcome"] == "compiled"
     assert waiter["outcome"] == "loaded"
     assert cache_locks.RELEASED in waiter["claims"]

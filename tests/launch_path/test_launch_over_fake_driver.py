@@ -23,6 +23,11 @@ import sys
 
 import pytest
 
+from support.installs import requires_numpy
+
+# The launcher packs arrays through numpy's array interface readers.
+pytestmark = requires_numpy
+
 CHILD_TIMEOUT = 120  # seconds
 
 FIRST = 0x7F00_0010_0000  # the two arrays' (fake) device pointers
