@@ -354,6 +354,12 @@ def parent(opts):
             )
             for key, figure in report["figures"].items():
                 samples[variant][key].append(figure["median_us"])
+            # Each round's figures as they come: a cut-off run still tells.
+            print(
+                "   "
+                + ", ".join(f"{k} {f['median_us']:.2f}" for k, f in report["figures"].items()),
+                flush=True,
+            )
     gpu = gpu_info()
     if report.get("device"):
         gpu["name_from_numba_cuda_mlir"] = report["device"]
