@@ -55,6 +55,9 @@ if _launcher_c is not None:
 #: What a launcher raises when the driver refuses a launch (either twin).
 LAUNCH_ERRORS = tuple(module.LaunchError for module in IMPLEMENTATIONS.values())
 
+#: The most arguments of a launch a site remembers (the twins agree).
+SITE_MAX_ARGS = min(module.SITE_MAX_ARGS for module in IMPLEMENTATIONS.values())
+
 #: Base class of configured launches (the C type when it is built).
 LaunchSite = (_launcher_c or _launcher_py).LaunchSite
 #: Base class of per-dispatcher state whose ``hits`` launch sites count (in
@@ -181,6 +184,7 @@ __all__ = [
     "DEFAULT_IMPLEMENTATION",
     "LaunchSite",
     "Launcher",
+    "SITE_MAX_ARGS",
     "configure_sites",
     "current_context",
     "generation",

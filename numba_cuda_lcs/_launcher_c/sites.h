@@ -13,7 +13,10 @@
  * ************************************************************************* */
 
 #define SITE_ENTRIES 4   /* launches one site remembers */
-#define SITE_MAX_ARGS 64 /* arguments of a launch a site may remember */
+/* Arguments of a launch a site may remember: numba-cuda-mlir's own
+ * microbenchmark launches 256 scalars; the stack arrays sized by it hold one
+ * pointer per argument (4 KiB). */
+#define SITE_MAX_ARGS 512
 
 /* *************************************************************************
  * Types                                                                   *

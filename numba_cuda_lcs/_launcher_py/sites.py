@@ -24,7 +24,7 @@ from .launcher import Declined, Launcher, _same_stream, view_agrees, view_itemsi
 from .state import STATE
 
 SITE_ENTRIES = 4
-SITE_MAX_ARGS = 64
+SITE_MAX_ARGS = 512  # as sites.h
 
 _INT64 = range(-(1 << 63), 1 << 63)
 _ENTRIES = "_lcs_site_entries"  # where the twin keeps a site's entries

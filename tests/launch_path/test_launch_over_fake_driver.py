@@ -22,7 +22,6 @@ import subprocess
 import sys
 
 import pytest
-
 from support.installs import requires_numpy
 
 # The launcher packs arrays through numpy's array interface readers.
@@ -40,8 +39,10 @@ SECOND = 0x7F00_0020_0000
 
 
 def _child_main(out_path):
+    import numpy as np
+
     from numba_cuda_lcs import launcher
-    from numba_cuda_lcs._launcher_py.arg_kinds import K_INT, K_MEMREF
+    from numba_cuda_lcs._launcher_py.arg_kinds import K_F32, K_INT, K_MEMREF
 
     class Refused(Exception):
         """The configured default launch error (as a backend configures)."""
@@ -138,6 +139,31 @@ def _child_main(out_path):
                 }
         for key in env:
             del os.environ[key]
+    # Many scalars: numba-cuda-mlir's microbenchmark launches 256 float32s,
+    # and a site remembers launches of up to SITE_MAX_ARGS arguments.
+    for count in (256, launcher.SITE_MAX_ARGS):
+        values = tuple(np.float32(i + 0.25) for i in range(count))
+        plan = (launcher.ParamPlan(K_F32, None, (4,)),) * count
+        site, counter = Site(), launcher.HitCounter()
+        lnch = launcher.Launcher(0x3000, (1, 1, 1), (1, 1, 1), 0, False, plan)
+        remembered = launcher.remember(site, values, lnch, 0, None, counter, context)
+        os.environ["LCS_FAKE_CUDA_PARAMS"] = str(count)
+        result = outcome(site, values, counter)
+        del os.environ["LCS_FAKE_CUDA_PARAMS"]
+        with open(log) as f:
+            slots = f.read().split()[1:]
+        result.update(
+            remembered=bool(remembered),
+            # the low 4 bytes of each 8-byte slot the driver was handed
+            values=[float(np.frombuffer(bytes.fromhex(s)[:4], "<f4")[0]) for s in slots],
+        )
+        results[f"{count} float32 scalars"] = result
+    too_many = (np.float32(1),) * (launcher.SITE_MAX_ARGS + 1)
+    plan = (launcher.ParamPlan(K_F32, None, (4,)),) * len(too_many)
+    lnch = launcher.Launcher(0x3000, (1, 1, 1), (1, 1, 1), 0, False, plan)
+    results["too many, remembered"] = bool(
+        launcher.remember(Site(), too_many, lnch, 0, None, launcher.HitCounter(), context)
+    )
     from support import fake_driver
 
     results["foreign_drivers"] = fake_driver.foreign_drivers()
@@ -226,3 +252,16 @@ def test_direct_launch_in_another_context_names_the_problem(child):
     result = child["direct launch, first array in another context"]
     assert result["error"] in ("TypeError", "OtherContext")
     assert "another CUDA context" in result["message"]
+
+
+@pytest.mark.parametrize("count", [256, "SITE_MAX_ARGS"])
+def test_launches_of_many_scalars_are_remembered(child, count):
+    from numba_cuda_lcs import launcher
+
+    if count == "SITE_MAX_ARGS":
+        count = launcher.impl.SITE_MAX_ARGS
+    result = child[f"{count} float32 scalars"]
+    assert result["remembered"] and result["ok"]
+    assert (result["hits"], result["slow_calls"], result["launched"]) == (1, 0, 1)
+    assert result["values"] == [i + 0.25 for i in range(count)]
+    assert not child["too many, remembered"]

@@ -226,6 +226,7 @@ def test_refuses_other_implementations_launchers_and_too_many_arguments(twins):
         plan = ((0, lambda v, s, r: [], None, 0, 0, None, True),)
         foreign = other.Launcher(1, (1, 1, 1), (1, 1, 1), 0, False, plan)
         assert not remember(site, [1], lnch=foreign)
+    assert launcher.impl.SITE_MAX_ARGS == launcher.SITE_MAX_ARGS >= 256  # the twins agree
     many = [1] * (launcher.impl.SITE_MAX_ARGS + 1)
     assert not remember(site, many)
     assert launcher.impl.remembered(site) == 0

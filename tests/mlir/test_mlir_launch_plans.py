@@ -167,6 +167,9 @@ def make_cases():
                 3,
             ),
         ),
+        # numba-cuda-mlir's launch-latency microbenchmark: 256 float32 scalars
+        ("256 float32 scalars", tuple(np.float32(i - 100.5) for i in range(256))),
+        ("70 mixed scalars", tuple((np.int8(i), np.float64(i / 3))[i % 2] for i in range(70))),
         (
             "two arrays, F and strided",
             (_array(24, (3, 4), "<f4", (4, 12)), _array(25, (4,), "<i2", (6,))),

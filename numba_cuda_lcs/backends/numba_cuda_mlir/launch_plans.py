@@ -50,7 +50,6 @@ current stream -- CuPy arrays and PyTorch tensors.
 """
 
 import threading
-import typing
 
 from ... import launcher as _launcher
 from ..._launcher_py.arg_kinds import K_BOOL, K_F32, K_F64, K_INT, K_MEMREF
@@ -61,11 +60,37 @@ from .manifest import NAMES
 DEFAULT_MAX_DYNAMIC_SHARED_MEMORY = 48 * 1024
 
 
-class NativeCompile(typing.NamedTuple):
-    """What one native dispatcher compiled for one tuple of argument types."""
+class NativeCompile:
+    """What one native dispatcher compiled for one tuple of argument types,
+    and what :func:`remember` derives from it once: a launch no plan can
+    stand for then costs a look-up per launch, not a new attempt."""
 
-    result: object  # numba-cuda-mlir's CompileResult
-    context: int  # the CUDA context current when it was compiled (and loaded)
+    __slots__ = ("result", "context", "_derived")
+
+    def __init__(self, result, context):
+        self.result = result  # numba-cuda-mlir's CompileResult
+        self.context = context  # the CUDA context current at its compile (and load)
+        self._derived = None  # (plan, CUfunction, its dynamic shared limit)
+
+    def planned(self, key):
+        """``(plan, CUfunction, max dynamic shared memory)`` for launches
+        with argument types *key* (those it was recorded under), or None
+        when no plan can stand for them."""
+        derived = self._derived
+        if derived is None:
+            derived = self._derived = self._derive(key) or ()
+        return derived or None
+
+    def _derive(self, key):
+        result = self.result
+        signature_args = tuple(result.signature.args)
+        if not types_match(key, signature_args) or result.metadata.get("setup_callbacks"):
+            return None
+        plan = plan_for(signature_args)
+        if plan is None:
+            return None
+        function = int(result._codelibrary.get_cufunc()._handle)
+        return plan, function, _max_dynamic_shared_memory(function)
 
 
 class _InFlight(threading.local):
@@ -255,6 +280,8 @@ def remember(site, args, ran, launch_args):
     with *launch_args*: let *site* launch such arguments from C from now on,
     when a plan can stand for that launch exactly (see the module
     docstring).  True when remembered."""
+    if len(args) > _launcher.SITE_MAX_ARGS:
+        return False
     if len(args) != len(launch_args) or any(a is not b for a, b in zip(args, launch_args)):
         return False  # numba-cuda-mlir converted something (host arrays, tuples)
     dispatcher = ran._dispatcher
@@ -292,22 +319,18 @@ def remember(site, args, ran, launch_args):
     context = _launcher.current_context()
     if compiled is None or compiled.context != context or not context:
         return False
-    result = compiled.result
-    signature_args = tuple(result.signature.args)
-    if not types_match(key, signature_args) or result.metadata.get("setup_callbacks"):
+    planned = compiled.planned(key)
+    if planned is None:
         return False
-    plan = plan_for(signature_args)
-    if plan is None:
-        return False
-    function = int(result._codelibrary.get_cufunc()._handle)
-    if sharedmem > _max_dynamic_shared_memory(function):
+    plan, function, max_dynamic_shared = planned
+    if sharedmem > max_dynamic_shared:
         return False  # numba-cuda-mlir opts its own function in first
     launcher = _launcher.Launcher(
         function,
         tuple(site.griddim),
         tuple(site.blockdim),
         sharedmem,
-        bool(result.metadata.get("use_cooperative", False)),
+        bool(compiled.result.metadata.get("use_cooperative", False)),
         plan,
     )
     counter = None
