@@ -16,16 +16,22 @@ inherits another's state:
            arguments (when CuPy is installed)
   mlir     numba-cuda-mlir's own launch of the same kernels (package disabled;
            when numba-cuda-mlir is installed), for every argument case
+  mlir-active
+           the same numba-cuda-mlir kernels with the package active
+  c-floor  the C floor: a compiled program calling cudaLaunchKernel in a
+           loop with its arguments packed once (benchmarks/c_floor, built
+           here with nvcc; skipped, saying so, without one) -- the cost of
+           the launch alone on this GPU; cases 0, 1, 4, 16, 16s, 256s
   before-plain, before-lcs
            plain and lcs with another numba-cuda-lcs tree (--before DIR, e.g.
            the release before a change to the launch path) first on the path
 
 Reported: microseconds per launch (1x1 launch), mean +- standard deviation
 over --repeats, and the ratio to the first variant, for kernels with 0-4
-numba device arrays ("0".."4"), four scalars ("4s": int, float, numpy
-float32, bool), four CuPy arrays ("4c", when CuPy is installed) and four
-PyTorch tensors ("4t", when PyTorch is installed), both CUDA-array-interface
-objects.  Scenarios: 2 and 8 configurations alternating, a grid-size
+and 16 device arrays ("0".."4", "16"), four scalars ("4s": int, float,
+numpy float32, bool), 16 and 256 float32 scalars ("16s", "256s"), four CuPy
+arrays ("4c", when CuPy is installed) and four PyTorch tensors ("4t", when
+PyTorch is installed), both CUDA-array-interface objects.  Scenarios: 2 and 8 configurations alternating, a grid-size
 sweep (compiles and wall time) and 8 threads launching different
 configurations (wrong kernels counted).
 
@@ -44,6 +50,10 @@ import subprocess
 import sys
 import time
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks", "c_floor"))
+import c_floor  # noqa: E402  (benchmarks/c_floor, shared with bench-mlir-launch-overhead.py)
+
 VARIANTS = (
     "stock",
     "plain",
@@ -52,18 +62,40 @@ VARIANTS = (
     "floor",
     "cupy",
     "mlir",
+    "mlir-active",
+    "c-floor",
     "before-plain",
     "before-lcs",
 )
-DISABLED = {"stock", "builtin", "floor", "cupy", "mlir"}  # measured with the package disabled
-FLOORS = {"floor", "cupy"}  # launch 0-4 device arrays only
-NO_SCENARIOS = FLOORS | {"mlir"}
+DISABLED = {"stock", "builtin", "floor", "cupy", "mlir", "c-floor"}  # package disabled
+FLOORS = {"floor", "cupy"}  # launch device arrays only
+NO_SCENARIOS = FLOORS | {"mlir", "mlir-active", "c-floor"}
 BEFORE = {"before-plain": "plain", "before-lcs": "lcs"}  # measured with --before
 
 
 # ---------------------------------------------------------------------------
 # Worker: runs inside one process, one variant
 # ---------------------------------------------------------------------------
+
+
+def argument_cases(arr, np, cupy, torch):
+    """Argument case -> launch arguments (CuPy and PyTorch cases when they
+    are given)."""
+    cases = {str(n): (arr,) * n for n in range(5)}
+    cases["16"] = (arr,) * 16
+    cases["4s"] = (1, 2.5, np.float32(3.5), True)
+    cases["16s"] = tuple(np.float32(i) for i in range(16))
+    cases["256s"] = tuple(np.float32(i) for i in range(256))
+    if cupy is not None:
+        cases["4c"] = tuple(cupy.zeros(16, dtype=cupy.float32) for _ in range(4))
+    if torch is not None:
+        cases["4t"] = tuple(torch.zeros(16, dtype=torch.float32, device="cuda") for _ in range(4))
+    return cases
+
+
+def loops_for(case, loops, loops4):
+    """Launches per repeat: --loops for 0-3 arguments, --loops4 otherwise."""
+    return loops if case in ("0", "1", "2", "3") else loops4
 
 
 def _torch():
@@ -74,9 +106,10 @@ def _torch():
     return torch if torch.cuda.is_available() else None
 
 
-def _mlir_worker(loops, loops4, repeats):
-    """The mlir variant: numba-cuda-mlir launching the same argument cases
-    (its own process; numba-cuda is not imported)."""
+def _mlir_worker(variant, loops, loops4, repeats):
+    """The mlir variants: numba-cuda-mlir launching the same argument cases
+    (its own process; numba-cuda is not imported), stock or with the
+    package active."""
     try:
         import numba_cuda_mlir
         from numba_cuda_mlir import cuda
@@ -85,18 +118,24 @@ def _mlir_worker(loops, loops4, repeats):
         return 0
     import numpy as np
 
+    lcs_version = None
+    if variant == "mlir-active":
+        import numba_cuda_lcs
+
+        if not numba_cuda_lcs.is_active():
+            raise SystemExit(
+                f"mlir-active: numba-cuda-lcs is not active: {numba_cuda_lcs.inactive_reason()}"
+            )
+        lcs_version = numba_cuda_lcs.__version__
+    elif "numba_cuda_lcs" in sys.modules and sys.modules["numba_cuda_lcs"].is_active():
+        raise SystemExit("mlir: numba-cuda-lcs is active, not as asked")
+
     arr = cuda.device_array(16, dtype=np.float32)
-    cases = {str(n): (arr,) * n for n in range(5)}
-    cases["4s"] = (1, 2.5, np.float32(3.5), True)
     try:
         import cupy
-
-        cases["4c"] = tuple(cupy.zeros(16, dtype=cupy.float32) for _ in range(4))
     except ImportError:
         cupy = None
-    torch = _torch()
-    if torch is not None:
-        cases["4t"] = tuple(torch.zeros(16, dtype=torch.float32, device="cuda") for _ in range(4))
+    cases = argument_cases(arr, np, cupy, _torch())
     launchers, unsupported = {}, {}
     for key, args in cases.items():
         params = ", ".join(f"a{i}" for i in range(len(args)))
@@ -115,7 +154,7 @@ def _mlir_worker(loops, loops4, repeats):
     for _ in range(repeats):
         for key, fn in launchers.items():
             fn()
-            count = loops if key in ("0", "1", "2", "3") else loops4
+            count = loops_for(key, loops, loops4)
             start = time.perf_counter()
             for _ in range(count):
                 fn()
@@ -123,8 +162,9 @@ def _mlir_worker(loops, loops4, repeats):
             overhead[key].append((time.perf_counter() - start) / count * 1e6)
     name = cuda.get_current_device().name
     result = {
-        "variant": "mlir",
+        "variant": variant,
         "numba_cuda": None,
+        "numba_cuda_lcs": lcs_version,
         "numba_cuda_mlir": numba_cuda_mlir.__version__,
         "numpy": np.__version__,
         "python": platform.python_version(),
@@ -134,7 +174,7 @@ def _mlir_worker(loops, loops4, repeats):
         "overhead_us": overhead,
         "unsupported": unsupported,
     }
-    print(json.dumps({"results": {"mlir": result}}))
+    print(json.dumps({"results": {variant: result}}))
     return 0
 
 
@@ -219,14 +259,7 @@ def _worker(variants, loops, loops4, repeats, scenarios):
     except ImportError:
         cupy = None
         variants = [v for v in variants if v != "cupy"]
-    # Argument cases: key -> arguments.
-    cases = {str(n): (arr,) * n for n in range(5)}
-    cases["4s"] = (1, 2.5, np.float32(3.5), True)
-    if cupy is not None:
-        cases["4c"] = tuple(cupy.zeros(16, dtype=cupy.float32) for _ in range(4))
-    torch = _torch()
-    if torch is not None:
-        cases["4t"] = tuple(torch.zeros(16, dtype=torch.float32, device="cuda") for _ in range(4))
+    cases = argument_cases(arr, np, cupy, _torch())
     kernels = {}
     for variant in variants:
         set_mode(variant)
@@ -259,7 +292,7 @@ def _worker(variants, loops, loops4, repeats, scenarios):
         set_mode(variant)
         launchers[variant] = {}
         for key, kernel in kernels[variant].items():
-            if variant in FLOORS and not key.isdigit():
+            if variant in FLOORS and not key.isdigit():  # device arrays only
                 continue
             args = cases[key]
             if variant == "cupy":
@@ -291,7 +324,7 @@ def _worker(variants, loops, loops4, repeats, scenarios):
             set_mode(variant)
             for key, fn in launchers[variant].items():
                 fn()  # re-warm
-                count = loops if key in ("0", "1", "2", "3") else loops4
+                count = loops_for(key, loops, loops4)
                 overhead[variant][key].append(time_loop(fn, count))
         print(f"  repeat {rep + 1}/{repeats} done", file=sys.stderr, flush=True)
 
@@ -383,8 +416,52 @@ def _worker(variants, loops, loops4, repeats, scenarios):
 # ---------------------------------------------------------------------------
 
 
+_FLOOR_BINARY = {}  # (binary or None, why), built once per run
+
+
+def run_c_floor(args, repeats):
+    """The c-floor variant: the C program, each case timed *repeats* times
+    (as many launches per repeat as the Python variants); None without
+    nvcc."""
+    if not _FLOOR_BINARY:
+        _FLOOR_BINARY["built"] = c_floor.build()
+        if _FLOOR_BINARY["built"][0] is None:
+            print(f"c-floor: not measured ({_FLOOR_BINARY['built'][1]})", file=sys.stderr)
+    binary, _why = _FLOOR_BINARY["built"]
+    if binary is None:
+        return None
+    overhead = {
+        case: c_floor.run(binary, case, loops_for(case, args.loops, args.loops4), repeats)
+        for case in c_floor.CASES
+    }
+    return {
+        "variant": "c-floor",
+        "numba_cuda": None,
+        "gpu": _nvidia_smi_gpu(),
+        "overhead_us": overhead,
+        "source": os.path.relpath(c_floor.SOURCE, ROOT),
+    }
+
+
+def _nvidia_smi_gpu():
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.splitlines()[0] if out else None
+
+
 def run_worker(python, variant, args, label, *, repeats, scenarios):
-    """One worker process measuring one variant."""
+    """One worker process measuring one variant (the C floor: its program)."""
+    if variant == "c-floor":
+        print(f"[{label}] measuring {variant} ...", file=sys.stderr, flush=True)
+        return run_c_floor(args, repeats)
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.pop("NUMBA_CUDA_LCS_DISABLE", None)
@@ -496,8 +573,8 @@ def main(argv=None):
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    if args.worker == "mlir":
-        return _mlir_worker(args.loops, args.loops4, args.repeats)
+    if args.worker in ("mlir", "mlir-active"):
+        return _mlir_worker(args.worker, args.loops, args.loops4, args.repeats)
     if args.worker:
         return _worker(
             args.worker.split(","), args.loops, args.loops4, args.repeats, not args.no_scenarios

@@ -12,16 +12,30 @@ hits every variant alike):
   active-lcs    numba-cuda-lcs active, the kernel reading
                 numba_cuda_lcs.launch.threads_per_block() (LC-S on blockdim)
 
-each with 0, 1, 4 and 16 device-array arguments, launched [1, 1] in a loop
-(synchronized at the end of each batch), and
+each launching ``kernel[1, 1](*args)`` in a loop (synchronized at the end of
+each batch) for the argument cases
+
+  0, 1, 4, 16   that many numba-cuda-mlir device arrays
+  16s, 256s     that many float32 scalars (numba-cuda-mlir's microbenchmark)
+  4c            four CuPy arrays, no stream configured (numba-cuda-mlir
+                follows CuPy's current stream); when CuPy is installed
+  4t            four PyTorch tensors, likewise (numba-cuda-mlir 0.6.0 cannot
+                type them: reported unsupported)
+  1x8           one array, 8 configurations alternating (kernel[1, 32 * k]
+                for k = 1..8, one after another): against "1", what a
+                kernel compiled per configuration costs when they alternate
+
+and
 
   c-floor       the C floor: benchmarks/c_floor/launch_floor.cu, built here
                 with nvcc (skipped, saying so, without one), calling
                 cudaLaunchKernel in the same loop with its arguments packed
-                once -- the cost of the launch alone on this GPU.
+                once -- the cost of the launch alone on this GPU (cases 0,
+                1, 4, 16, 16s, 256s).
 
-Prints µs per launch and the ratios active/stock and active/floor; writes
-everything as JSON (--out).
+Prints µs per launch and the ratios active/stock, stock/active (the
+speed-up), active/floor, LC-S/plain and 8-alternating/single; writes
+everything as JSON (--out).  Figures, not assertions.
 
     python scripts/bench-mlir-launch-overhead.py --rounds 5 --out mlir-overhead.json
 
@@ -34,83 +48,74 @@ import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+
+sys.path.insert(
+    0,
+    os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "c_floor"
+    ),
+)
+import c_floor  # noqa: E402  (benchmarks/c_floor, shared with bench-launch-overhead.py)
 
 VARIANTS = ("stock-plain", "stock-lcs", "active-plain", "active-lcs")
 FLOOR = "c-floor"
-NARGS = (0, 1, 4, 16)
-FLOOR_SOURCE = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    "benchmarks",
-    "c_floor",
-    "launch_floor.cu",
-)
+CASES = ("0", "1", "4", "16", "16s", "256s", "4c", "4t", "1x8")
+ALTERNATING = 8  # configurations of case 1x8
 
 
-def worker(variant, nargs, launches, batches):
+def _arguments(case, cuda):
+    """The launch arguments of *case*; raises ImportError without CuPy or
+    PyTorch for 4c / 4t."""
+    import numpy as np
+
+    if case.endswith("s"):
+        return tuple(np.float32(i) for i in range(int(case[:-1])))
+    if case == "4c":
+        import cupy
+
+        return tuple(cupy.zeros(4, dtype=cupy.float32) for _ in range(4))
+    if case == "4t":
+        import torch
+
+        return tuple(torch.zeros(4, dtype=torch.float32, device="cuda") for _ in range(4))
+    count = 1 if case == "1x8" else int(case)
+    return tuple(cuda.to_device(np.zeros(4, np.float32)) for _ in range(count))
+
+
+def _kernel(cuda, launch, case, count, lcs):
+    """An empty-bodied kernel of *count* parameters: its one branch never
+    runs; the LC-S one compares with the block size (read at compile time)."""
+    params = [f"a{i}" for i in range(count)]
+    bound = "launch.threads_per_block()" if lcs else "1024"
+    scalars = case.endswith("s")
+    body = "cuda.syncthreads()" if scalars or not params else f"{params[0]}[0] = 1"
+    name = f"k_{case}"
+    namespace = {"cuda": cuda, "launch": launch}
+    source = (
+        f"def {name}({', '.join(params)}):\n    if cuda.threadIdx.x >= {bound}:\n        {body}\n"
+    )
+    exec(source, namespace)  # noqa: S102 -- a kernel takes a fixed parameter list
+    return cuda.jit(namespace[name])
+
+
+def worker(variant, cases, launches, batches):
+    """Case -> per-batch µs per launch in this process's *variant*, or
+    ``{"unsupported": why}``."""
     import warnings
 
     warnings.simplefilter("ignore")
-    import numpy as np
-
     active = variant.startswith("active")
+    launch = None
     if active:
         import numba_cuda_lcs  # noqa: F401  (activates)
         from numba_cuda_lcs import launch
     from numba_cuda_mlir import cuda
 
     lcs = variant.endswith("lcs")
-    if active and lcs:
-
-        @cuda.jit
-        def k0():
-            if cuda.threadIdx.x >= launch.threads_per_block():
-                cuda.syncthreads()
-
-        @cuda.jit
-        def k1(a):
-            if cuda.threadIdx.x >= launch.threads_per_block():
-                a[0] = 1
-
-        @cuda.jit
-        def k4(a, b, c, d):
-            if cuda.threadIdx.x >= launch.threads_per_block():
-                a[0] = b[0] + c[0] + d[0]
-
-        @cuda.jit
-        def k16(a, b, c, d, e, f, g, h, i, j, k, q, m, n, o, p):
-            if cuda.threadIdx.x >= launch.threads_per_block():
-                a[0] = b[0] + c[0] + d[0] + e[0] + f[0] + g[0] + h[0] + i[0]
-                a[1] = j[0] + k[0] + q[0] + m[0] + n[0] + o[0] + p[0]
-
-    else:
-
-        @cuda.jit
-        def k0():
-            if cuda.threadIdx.x >= 1024:
-                cuda.syncthreads()
-
-        @cuda.jit
-        def k1(a):
-            if cuda.threadIdx.x >= 1024:
-                a[0] = 1
-
-        @cuda.jit
-        def k4(a, b, c, d):
-            if cuda.threadIdx.x >= 1024:
-                a[0] = b[0] + c[0] + d[0]
-
-        @cuda.jit
-        def k16(a, b, c, d, e, f, g, h, i, j, k, q, m, n, o, p):
-            if cuda.threadIdx.x >= 1024:
-                a[0] = b[0] + c[0] + d[0] + e[0] + f[0] + g[0] + h[0] + i[0]
-                a[1] = j[0] + k[0] + q[0] + m[0] + n[0] + o[0] + p[0]
-
     if not active and lcs:
         from numba_cuda_mlir._whole_function_planners import (
             WholeFunctionPlanner,
@@ -126,52 +131,40 @@ def worker(variant, nargs, launches, batches):
 
         register_planner(RequireLaunch)
 
-    kernel = {0: k0, 1: k1, 4: k4, 16: k16}[nargs]
-    arrays = [cuda.to_device(np.zeros(4, np.float32)) for _ in range(nargs)]
-    configured = kernel[1, 1]
-    for _ in range(200):  # compile, warm up
-        configured(*arrays)
-    cuda.synchronize()
+    return {case: _measure(cuda, launch, case, active and lcs, launches, batches) for case in cases}
+
+
+def _measure(cuda, launch, case, lcs, launches, batches):
+    try:
+        args = _arguments(case, cuda)
+    except ImportError as exc:
+        return {"unsupported": f"{type(exc).__name__}: {exc}"}
+    kernel = _kernel(cuda, launch, case, len(args), lcs)
+    blocks = [32 * k for k in range(1, ALTERNATING + 1)] if case == "1x8" else [1]
+    try:
+        for _ in range(200 // len(blocks) + 1):  # compile, warm up
+            for block in blocks:
+                kernel[1, block](*args)
+        cuda.synchronize()
+    except Exception as exc:  # what numba-cuda-mlir refuses (PyTorch tensors in 0.6.0)
+        return {"unsupported": f"{type(exc).__name__}: {exc}"[:500]}
     results = []
+    rounds = max(1, launches // len(blocks))
     for _ in range(batches):
         started = time.perf_counter()
-        for _ in range(launches):
-            kernel[1, 1](*arrays)
+        if len(blocks) == 1:
+            for _ in range(launches):
+                kernel[1, 1](*args)
+        else:
+            for _ in range(rounds):
+                for block in blocks:
+                    kernel[1, block](*args)
         cuda.synchronize()
-        results.append((time.perf_counter() - started) / launches * 1e6)
+        results.append((time.perf_counter() - started) / (rounds * len(blocks)) * 1e6)
     return results
 
 
-def build_floor():
-    """The C floor's binary, built with nvcc; (None, why) without one."""
-    nvcc = shutil.which("nvcc")
-    if nvcc is None and os.environ.get("CUDA_HOME"):
-        candidate = os.path.join(os.environ["CUDA_HOME"], "bin", "nvcc")
-        nvcc = candidate if os.path.exists(candidate) else None
-    if nvcc is None:
-        return None, "no nvcc on PATH or in $CUDA_HOME/bin"
-    binary = os.path.join(tempfile.mkdtemp(prefix="lcs-floor-"), "launch_floor")
-    built = subprocess.run(
-        [nvcc, "-O2", "-o", binary, FLOOR_SOURCE], capture_output=True, text=True, check=False
-    )
-    if built.returncode != 0:
-        return None, f"nvcc failed: {built.stderr[-2000:]}"
-    return binary, None
-
-
-def run_floor(binary, nargs, launches, batches):
-    proc = subprocess.run(
-        [binary, str(nargs), str(launches), str(batches)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"c-floor nargs={nargs} failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def run_worker(variant, nargs, launches, batches):
+def run_worker(variant, cases, launches, batches):
     env = dict(os.environ)
     if variant.startswith("stock"):
         env["NUMBA_CUDA_LCS_DISABLE"] = "1"
@@ -183,7 +176,7 @@ def run_worker(variant, nargs, launches, batches):
             __file__,
             "--worker",
             variant,
-            str(nargs),
+            ",".join(cases),
             "--launches",
             str(launches),
             "--batches",
@@ -195,8 +188,14 @@ def run_worker(variant, nargs, launches, batches):
         check=False,
     )
     if proc.returncode != 0:
-        raise SystemExit(f"{variant} nargs={nargs} failed:\n{proc.stderr[-4000:]}")
+        raise SystemExit(f"{variant} ({','.join(cases)}) failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _ratio(medians, a, b):
+    if a in medians and b in medians:
+        return medians[a] / medians[b]
+    return None
 
 
 def main(argv=None):
@@ -205,51 +204,86 @@ def main(argv=None):
         "--rounds",
         type=int,
         default=5,
-        help="processes per variant and argument count (interleaved)",
+        help="processes per variant (interleaved; each measures every case)",
     )
     parser.add_argument("--launches", type=int, default=20000, help="launches per batch")
     parser.add_argument("--batches", type=int, default=5, help="batches per process")
+    parser.add_argument(
+        "--cases",
+        type=lambda text: text.split(","),
+        default=list(CASES),
+        help=f"comma-separated subset of {','.join(CASES)}",
+    )
     parser.add_argument("--out", default="mlir-launch-overhead.json")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "NARGS"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "CASES"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown cases {unknown}; choose from {', '.join(CASES)}")
 
     if args.worker:
-        variant, nargs = args.worker[0], int(args.worker[1])
-        print(json.dumps(worker(variant, nargs, args.launches, args.batches)))
+        variant, cases = args.worker
+        print(json.dumps(worker(variant, cases.split(","), args.launches, args.batches)))
         return 0
 
     rng = random.Random(args.seed)
-    floor, why = build_floor()
+    floor, why = c_floor.build()
     variants = VARIANTS + ((FLOOR,) if floor else ())
     if floor is None:
         print(f"c-floor: not measured ({why})", flush=True)
-    samples = {(v, n): [] for v in variants for n in NARGS}
-    jobs = [(v, n) for v in variants for n in NARGS]
+    cases = list(args.cases)
+    samples = {(v, c): [] for v in variants for c in cases if v != FLOOR or c in c_floor.CASES}
+    unsupported = {}
+    order = list(variants)
     for round_ in range(args.rounds):
-        rng.shuffle(jobs)
-        for variant, nargs in jobs:
+        rng.shuffle(order)
+        for variant in order:
             if variant == FLOOR:
-                per_batch = run_floor(floor, nargs, args.launches, args.batches)
+                found = {
+                    c: c_floor.run(floor, c, args.launches, args.batches)
+                    for c in cases
+                    if c in c_floor.CASES
+                }
             else:
-                per_batch = run_worker(variant, nargs, args.launches, args.batches)
-            samples[variant, nargs].append(min(per_batch))
+                found = run_worker(variant, cases, args.launches, args.batches)
+            for case, per_batch in found.items():
+                if isinstance(per_batch, dict):
+                    if (variant, case) not in unsupported:
+                        unsupported[variant, case] = per_batch["unsupported"]
+                        print(
+                            f"{variant:<13} case {case}: unsupported ({per_batch['unsupported']})"
+                        )
+                    continue
+                samples[variant, case].append(min(per_batch))
             print(
-                f"round {round_ + 1}/{args.rounds} {variant:<13} {nargs} arrays: "
-                f"{min(per_batch):7.2f} us/launch",
+                f"round {round_ + 1}/{args.rounds} {variant:<13} "
+                + ", ".join(
+                    f"{c} {min(v):.2f}" for c, v in found.items() if not isinstance(v, dict)
+                ),
                 flush=True,
             )
 
-    medians = {f"{v}/{n}": statistics.median(samples[v, n]) for v in variants for n in NARGS}
+    medians = {f"{v}/{c}": statistics.median(s) for (v, c), s in samples.items() if s}
     ratios = {}
-    for n in NARGS:
-        ratios[f"plain/{n}"] = medians[f"active-plain/{n}"] / medians[f"stock-plain/{n}"]
-        ratios[f"lcs/{n}"] = medians[f"active-lcs/{n}"] / medians[f"stock-lcs/{n}"]
-        ratios[f"lcs-vs-stock-plain/{n}"] = medians[f"active-lcs/{n}"] / medians[f"stock-plain/{n}"]
-        ratios[f"lcs-vs-plain/{n}"] = medians[f"active-lcs/{n}"] / medians[f"active-plain/{n}"]
+    for c in cases:
+        pairs = {
+            "plain": ("active-plain", "stock-plain"),
+            "lcs": ("active-lcs", "stock-lcs"),
+            "speedup-plain": ("stock-plain", "active-plain"),
+            "speedup-lcs": ("stock-lcs", "active-lcs"),
+            "lcs-vs-plain": ("active-lcs", "active-plain"),
+        }
         if floor:
-            for v in VARIANTS:
-                ratios[f"{v}-vs-floor/{n}"] = medians[f"{v}/{n}"] / medians[f"{FLOOR}/{n}"]
+            pairs.update({f"{v}-vs-floor": (v, FLOOR) for v in VARIANTS})
+        for name, (a, b) in pairs.items():
+            ratio = _ratio(medians, f"{a}/{c}", f"{b}/{c}")
+            if ratio is not None:
+                ratios[f"{name}/{c}"] = ratio
+    for v in VARIANTS:
+        ratio = _ratio(medians, f"{v}/1x8", f"{v}/1")
+        if ratio is not None:
+            ratios[f"{v}-alternating-vs-single"] = ratio
 
     try:
         import numba_cuda_mlir
@@ -259,43 +293,69 @@ def main(argv=None):
         mlir_version = None
     report = {
         "what": "µs per kernel[1, 1](...) launch, median over processes of the best batch",
+        "gpu": _gpu(),
         "numba_cuda_mlir": mlir_version,
         "python": platform.python_version(),
         "rounds": args.rounds,
         "launches_per_batch": args.launches,
         "batches": args.batches,
+        "cases": cases,
         "medians_us": medians,
-        "samples_us": {f"{v}/{n}": samples[v, n] for v in variants for n in NARGS},
+        "samples_us": {f"{v}/{c}": s for (v, c), s in samples.items()},
+        "unsupported": {f"{v}/{c}": why for (v, c), why in unsupported.items()},
         "c_floor": "measured" if floor else f"not measured: {why}",
         "ratios": ratios,
     }
     with open(args.out, "w") as f:
         json.dump(report, f, indent=2)
 
+    def cell(key, width, digits=2):
+        value = medians.get(key) if "/" in key and key in medians else ratios.get(key)
+        return f"{value:{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
+
     print()
+    print(f"GPU {report['gpu']}")
     print(
-        f"{'arrays':>6} {'stock':>8} {'active':>8} {'ratio':>6}   "
+        f"{'case':>5} {'stock':>8} {'active':>8} {'ratio':>6} {'speedup':>7}   "
         f"{'stock-lcs':>9} {'active-lcs':>10} {'ratio':>6}   "
         f"{'C floor':>8} {'active/floor':>12} {'lcs/floor':>9} {'lcs/plain':>9}"
     )
-    for n in NARGS:
-        floor_cols = (
-            f"{medians[f'{FLOOR}/{n}']:8.2f} {ratios[f'active-plain-vs-floor/{n}']:12.2f} "
-            f"{ratios[f'active-lcs-vs-floor/{n}']:9.2f}"
-            if floor
-            else f"{'-':>8} {'-':>12} {'-':>9}"
-        )
+    for c in cases:
         print(
-            f"{n:>6} {medians[f'stock-plain/{n}']:8.2f} {medians[f'active-plain/{n}']:8.2f} "
-            f"{ratios[f'plain/{n}']:6.3f}   {medians[f'stock-lcs/{n}']:9.2f} "
-            f"{medians[f'active-lcs/{n}']:10.2f} {ratios[f'lcs/{n}']:6.3f}   "
-            f"{floor_cols} {ratios[f'lcs-vs-plain/{n}']:9.3f}"
+            f"{c:>5} {cell(f'stock-plain/{c}', 8)} {cell(f'active-plain/{c}', 8)} "
+            f"{cell(f'plain/{c}', 6, 3)} {cell(f'speedup-plain/{c}', 7, 1)}   "
+            f"{cell(f'stock-lcs/{c}', 9)} {cell(f'active-lcs/{c}', 10)} {cell(f'lcs/{c}', 6, 3)}   "
+            f"{cell(f'{FLOOR}/{c}', 8)} {cell(f'active-plain-vs-floor/{c}', 12)} "
+            f"{cell(f'active-lcs-vs-floor/{c}', 9)} {cell(f'lcs-vs-plain/{c}', 9, 3)}"
         )
-    slower = [n for n in NARGS if ratios[f"plain/{n}"] > 1.05]
+    for v in VARIANTS:
+        if f"{v}-alternating-vs-single" in ratios:
+            print(
+                f"{v}: {ALTERNATING} configurations alternating / a single one: "
+                f"{ratios[f'{v}-alternating-vs-single']:.3f}"
+            )
+    for (v, c), why in sorted(unsupported.items()):
+        print(f"unsupported: {v} case {c}: {why}")
+    slower = [c for c in cases if ratios.get(f"plain/{c}", 0) > 1.05]
     if slower:
-        print(f"WARNING: plain launches with {slower} arrays are >5% slower with the package")
+        print(f"WARNING: plain launches of cases {slower} are >5% slower with the package")
     print(f"written: {args.out}")
     return 0
+
+
+def _gpu():
+    """The GPU's name and driver version, from nvidia-smi (None without)."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.splitlines()[0] if out else None
 
 
 if __name__ == "__main__":

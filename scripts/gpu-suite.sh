@@ -18,7 +18,7 @@
 # regression (numba-cuda's modules, stock vs active), launcher, memory,
 # mlir (our numba-cuda-mlir tests and its launch overhead), mlir-bench (that
 # launch overhead alone, with the C floor; MLIR_BENCH_ROUNDS,
-# MLIR_BENCH_LAUNCHES), numba-suite
+# MLIR_BENCH_LAUNCHES, MLIR_BENCH_BATCHES), numba-suite
 # (numba-cuda's whole suite stock vs active), mlir-suite (numba-cuda-mlir's
 # own suite stock vs active), mlir-ubench (numba-cuda-mlir's launch-latency
 # microbenchmark cases, stock vs active; UBENCH_ROUNDS), examples, demo, bench.
@@ -120,6 +120,11 @@ if stage memory; then
   say "== memory over many launches (tracemalloc and RSS)"
   $PY "$ROOT/scripts/memory-launches.py" --launches "${MEMORY_LAUNCHES:-1000000}" --slow-launches "${MEMORY_SLOW_LAUNCHES:-100000}" --output "$LOG_DIR/memory-launches.json" > "$LOG_DIR/memory.log" 2>&1 || status=1
   tail -n 10 "$LOG_DIR/memory.log" | tee -a "$SUMMARY"
+  if $PY -c "import numba_cuda_mlir" 2>/dev/null; then
+    say "== memory over many launches on numba-cuda-mlir"
+    $PY "$ROOT/scripts/memory-launches.py" --compiler numba-cuda-mlir --launches "${MEMORY_LAUNCHES:-1000000}" --slow-launches "${MEMORY_SLOW_LAUNCHES:-100000}" --output "$LOG_DIR/memory-launches-mlir.json" > "$LOG_DIR/memory-mlir.log" 2>&1 || status=1
+    tail -n 10 "$LOG_DIR/memory-mlir.log" | tee -a "$SUMMARY"
+  fi
 fi
 
 if stage mlir; then
@@ -127,15 +132,19 @@ if stage mlir; then
   $PY -m pytest -q -p no:cacheprovider "$ROOT/tests/mlir" -rs > "$LOG_DIR/pytest-mlir.log" 2>&1 || status=1
   grep -E "^(FAILED|ERROR)" "$LOG_DIR/pytest-mlir.log" | head -30 | tee -a "$SUMMARY"
   tail -n 1 "$LOG_DIR/pytest-mlir.log" | tee -a "$SUMMARY"
-  $PY "$ROOT/scripts/bench-mlir-launch-overhead.py" --rounds "${BENCH_REPEATS:-5}" --out "$LOG_DIR/mlir-launch-overhead.json" > "$LOG_DIR/bench-mlir.log" 2>&1 || status=1
-  tail -n 30 "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"
+  $PY "$ROOT/scripts/bench-mlir-launch-overhead.py" --rounds "${MLIR_BENCH_ROUNDS:-${BENCH_REPEATS:-5}}" \
+    --launches "${MLIR_BENCH_LAUNCHES:-5000}" --batches "${MLIR_BENCH_BATCHES:-3}" \
+    --out "$LOG_DIR/mlir-launch-overhead.json" > "$LOG_DIR/bench-mlir.log" 2>&1 || status=1
+  sed -n '/^GPU /,$p' "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"
 fi
 
 if stage mlir-bench; then
   say "== numba-cuda-mlir launch overhead: stock vs active, and the C floor"
   $PY "$ROOT/scripts/bench-mlir-launch-overhead.py" --rounds "${MLIR_BENCH_ROUNDS:-${BENCH_REPEATS:-5}}" \
-    --launches "${MLIR_BENCH_LAUNCHES:-20000}" --out "$LOG_DIR/mlir-launch-overhead.json" > "$LOG_DIR/bench-mlir.log" 2>&1 || status=1
-  tail -n 30 "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"
+    --launches "${MLIR_BENCH_LAUNCHES:-5000}" --batches "${MLIR_BENCH_BATCHES:-3}" \
+    --out "$LOG_DIR/mlir-launch-overhead.json" > "$LOG_DIR/bench-mlir.log" 2>&1 || status=1
+  sed -n '/^GPU /,$p' "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"
+  grep -q '^GPU ' "$LOG_DIR/bench-mlir.log" || tail -n 30 "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"
 fi
 
 if stage numba-suite; then
@@ -198,7 +207,7 @@ say "== exit status $status"
 if [ -n "${OUT:-}" ]; then
   tar -C "$LOG_DIR" -czf "$OUT/logs.tar.gz" .
   cp "$SUMMARY" "$OUT/summary.txt"
-  for f in launch-overhead.json launch-bounds.json launcher-check.json mlir-launch-overhead.json mlir-ubench.json memory-launches.json; do
+  for f in launch-overhead.json launch-bounds.json launcher-check.json mlir-launch-overhead.json mlir-ubench.json memory-launches.json memory-launches-mlir.json; do
     [ -f "$LOG_DIR/$f" ] && cp "$LOG_DIR/$f" "$OUT/"
   done
 fi

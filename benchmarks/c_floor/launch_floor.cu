@@ -3,17 +3,20 @@
  * a stream launch alone on this GPU, which no Python launch path can beat.
  *
  *   nvcc -O2 -o launch_floor launch_floor.cu
- *   ./launch_floor NARGS LAUNCHES BATCHES
+ *   ./launch_floor CASE LAUNCHES BATCHES
  *
- * NARGS (0, 1, 4 or 16) device pointers to an empty-bodied kernel, launched
- * <<<1, 1>>> on the legacy default stream; each batch is LAUNCHES launches
- * and one cudaDeviceSynchronize, as scripts/bench-mlir-launch-overhead.py
- * times its Python launches.  Prints one JSON list: microseconds per
- * launch of each batch.  Exits 1 with the CUDA error on a failure.
+ * CASE names the arguments of an empty-bodied kernel, launched <<<1, 1>>>
+ * on the legacy default stream: "0", "1", "4" or "16" device pointers, or
+ * "16s" / "256s" float scalars (numba-cuda-mlir's microbenchmark cases).
+ * Each batch is LAUNCHES launches and one cudaDeviceSynchronize, as the
+ * benchmark scripts time their Python launches (c_floor.py runs this).
+ * Prints one JSON list: microseconds per launch of each batch.  Exits 1
+ * with the CUDA error on a failure, 2 on bad usage.
  */
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define P float *
@@ -21,6 +24,27 @@ __global__ void k0(void) {}
 __global__ void k1(P) {}
 __global__ void k4(P, P, P, P) {}
 __global__ void k16(P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P) {}
+
+#define F4 float, float, float, float
+#define F16 F4, F4, F4, F4
+#define F64 F16, F16, F16, F16
+__global__ void s16(F16) {}
+__global__ void s256(F64, F64, F64, F64) {}
+
+#define MAX_PARAMS 256
+
+typedef struct {
+    const char *name;
+    const void *kernel;
+    int count;
+    int scalars; /* 1: float values, 0: device pointers */
+} launch_case;
+
+static const launch_case CASES[] = {
+    {"0", (const void *)k0, 0, 0},      {"1", (const void *)k1, 1, 0},
+    {"4", (const void *)k4, 4, 0},      {"16", (const void *)k16, 16, 0},
+    {"16s", (const void *)s16, 16, 1},  {"256s", (const void *)s256, 256, 1},
+};
 
 static double
 seconds(void)
@@ -43,36 +67,36 @@ int
 main(int argc, char **argv)
 {
     if (argc != 4) {
-        fprintf(stderr, "usage: %s NARGS LAUNCHES BATCHES\n", argv[0]);
+        fprintf(stderr, "usage: %s CASE LAUNCHES BATCHES\n", argv[0]);
         return 2;
     }
-    int nargs = atoi(argv[1]), launches = atoi(argv[2]), batches = atoi(argv[3]);
-    const void *kernel = nargs == 0    ? (const void *)k0
-                         : nargs == 1  ? (const void *)k1
-                         : nargs == 4  ? (const void *)k4
-                         : nargs == 16 ? (const void *)k16
-                                       : NULL;
-    if (kernel == NULL || launches < 1 || batches < 1) {
-        fprintf(stderr, "NARGS is 0, 1, 4 or 16; LAUNCHES and BATCHES >= 1\n");
+    const launch_case *c = NULL;
+    for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++)
+        if (strcmp(argv[1], CASES[i].name) == 0) c = &CASES[i];
+    int launches = atoi(argv[2]), batches = atoi(argv[3]);
+    if (c == NULL || launches < 1 || batches < 1) {
+        fprintf(stderr, "CASE is 0, 1, 4, 16, 16s or 256s; LAUNCHES and BATCHES >= 1\n");
         return 2;
     }
     float *buffer;
     check(cudaMalloc((void **)&buffer, 1024), "cudaMalloc");
-    float *pointers[16];
-    void *params[16];
-    for (int i = 0; i < 16; i++) {
+    static float *pointers[MAX_PARAMS];
+    static float values[MAX_PARAMS];
+    static void *params[MAX_PARAMS];
+    for (int i = 0; i < MAX_PARAMS; i++) {
         pointers[i] = buffer;
-        params[i] = &pointers[i];
+        values[i] = (float)i;
+        params[i] = c->scalars ? (void *)&values[i] : (void *)&pointers[i];
     }
     dim3 one(1, 1, 1);
     for (int i = 0; i < 200; i++) /* load the module, warm up */
-        check(cudaLaunchKernel(kernel, one, one, params, 0, 0), "cudaLaunchKernel");
+        check(cudaLaunchKernel(c->kernel, one, one, params, 0, 0), "cudaLaunchKernel");
     check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
     printf("[");
     for (int b = 0; b < batches; b++) {
         double started = seconds();
         for (int i = 0; i < launches; i++)
-            check(cudaLaunchKernel(kernel, one, one, params, 0, 0), "cudaLaunchKernel");
+            check(cudaLaunchKernel(c->kernel, one, one, params, 0, 0), "cudaLaunchKernel");
         check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
         printf("%s%.4f", b ? ", " : "", (seconds() - started) / launches * 1e6);
     }
