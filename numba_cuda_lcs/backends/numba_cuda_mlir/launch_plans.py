@@ -40,10 +40,10 @@ launch-dependent and kernels with literal arguments (their native launcher
 is chosen per launch), ``debug=True`` kernels (the launch synchronises and
 reads an error flag), kernels with module setup callbacks (NRT; the plan's
 module is numba-cuda-mlir's own copy, ``CompileResult._codelibrary``, not
-the native launcher's), clusters, more dynamic shared memory than the
-plan's function takes without opting in (48 KiB less its static shared
-memory: numba-cuda-mlir opts its own function in), streams other than a
-handle or none, float16 and complex scalars, complex arrays
+the native launcher's), clusters, dynamic shared memory the driver will
+not let the plan's function have (past 48 KiB a plan opts its function in,
+as numba-cuda-mlir opts its own one in: :func:`allow_dynamic_shared_memory`),
+streams other than a handle or none, float16 and complex scalars, complex arrays
 (numba-cuda-mlir passes strided ones' strides doubled), and -- with no
 stream configured, where numba-cuda-mlir follows CuPy's or PyTorch's
 current stream -- CuPy arrays and PyTorch tensors.
@@ -54,10 +54,6 @@ import threading
 from ... import launcher as _launcher
 from ..._launcher_py.arg_kinds import K_BOOL, K_F32, K_F64, K_INT, K_MEMREF
 from .manifest import NAMES
-
-#: The dynamic shared memory a plain launch may ask for without opting in
-#: per function (numba-cuda-mlir opts its own function in on each launch).
-DEFAULT_MAX_DYNAMIC_SHARED_MEMORY = 48 * 1024
 
 
 class NativeCompile:
@@ -70,12 +66,12 @@ class NativeCompile:
     def __init__(self, result, context):
         self.result = result  # numba-cuda-mlir's CompileResult
         self.context = context  # the CUDA context current at its compile (and load)
-        self._derived = None  # (plan, CUfunction, its dynamic shared limit)
+        self._derived = None  # (plan, CUfunction, required dynamic shared memory)
 
     def planned(self, key):
-        """``(plan, CUfunction, max dynamic shared memory)`` for launches
-        with argument types *key* (those it was recorded under), or None
-        when no plan can stand for them."""
+        """``(plan, CUfunction, dynamic shared memory the compile requires)``
+        for launches with argument types *key* (those it was recorded under),
+        or None when no plan can stand for them."""
         derived = self._derived
         if derived is None:
             derived = self._derived = self._derive(key) or ()
@@ -90,7 +86,12 @@ class NativeCompile:
         if plan is None:
             return None
         function = int(result._codelibrary.get_cufunc()._handle)
-        return plan, function, _max_dynamic_shared_memory(function)
+        # A planner may require dynamic shared memory: numba-cuda-mlir then
+        # launches with at least that much, whatever was configured.
+        required = result.metadata.get(NAMES.required_dynamic_shared_memory_key, 0)
+        if type(required) is not int or required < 0:
+            return None
+        return plan, function, required
 
 
 class _InFlight(threading.local):
@@ -247,15 +248,32 @@ def make_record_literal_arg_positions(original):
 # --------------------------------------------------------------------------
 
 
-def _max_dynamic_shared_memory(function):
-    """The dynamic shared memory a launch of CUfunction *function* may ask
-    for as it stands (48 KiB less its static shared memory, unless opted
-    in); 0 when the driver does not say."""
-    from cuda.bindings import driver
+#: Held while a function's dynamic shared memory limit is read and raised,
+#: so that two plans of one function never lower each other's.
+_SHARED_MEMORY_LOCK = threading.Lock()
 
+
+def allow_dynamic_shared_memory(function, size, driver=None):
+    """Whether CUfunction *function* may be launched with *size* bytes of
+    dynamic shared memory, opting it in first when *size* is past what it
+    takes as it stands (48 KiB less its static shared memory): the plan's
+    function is numba-cuda-mlir's own module's, not the native launcher's,
+    which numba-cuda-mlir opts in itself.  The limit is only ever raised.
+    False when the driver says neither (its limit unreadable, or *size*
+    refused: more than the device takes).  *driver*: ``cuda.bindings.driver``
+    or a stand-in."""
+    if driver is None:
+        from cuda.bindings import driver
     attribute = driver.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
-    err, value = driver.cuFuncGetAttribute(attribute, driver.CUfunction(function))
-    return int(value) if int(err) == 0 else 0
+    handle = driver.CUfunction(function)
+    with _SHARED_MEMORY_LOCK:
+        err, limit = driver.cuFuncGetAttribute(attribute, handle)
+        if int(err) != 0:
+            return False
+        if size <= int(limit):
+            return True
+        (err,) = driver.cuFuncSetAttribute(handle, attribute, size)
+        return int(err) == 0
 
 
 def _stream_handle(marshaller, args):
@@ -301,7 +319,7 @@ def remember(site, args, ran, launch_args):
     ):
         return False
     sharedmem = site.sharedmem
-    if type(sharedmem) is not int or not 0 <= sharedmem <= DEFAULT_MAX_DYNAMIC_SHARED_MEMORY:
+    if type(sharedmem) is not int or sharedmem < 0:
         return False
     handle = _stream_handle(ran, args)
     if handle is None:
@@ -322,9 +340,10 @@ def remember(site, args, ran, launch_args):
     planned = compiled.planned(key)
     if planned is None:
         return False
-    plan, function, max_dynamic_shared = planned
-    if sharedmem > max_dynamic_shared:
-        return False  # numba-cuda-mlir opts its own function in first
+    plan, function, required_shared = planned
+    sharedmem = max(sharedmem, required_shared)
+    if sharedmem and not allow_dynamic_shared_memory(function, sharedmem):
+        return False
     launcher = _launcher.Launcher(
         function,
         tuple(site.griddim),

@@ -237,6 +237,14 @@ TABLE = (
     ),
     Internal(
         "numba_cuda_mlir._whole_function_planners",
+        "_REQUIRED_DYNAMIC_SHARED_MEMORY_KEY",
+        "required_dynamic_shared_memory_key",
+        "the compile metadata key of the dynamic shared memory a planner "
+        "requires (set_required_dynamic_shared_memory): a plan launches with "
+        "at least that much, as numba-cuda-mlir does",
+    ),
+    Internal(
+        "numba_cuda_mlir._whole_function_planners",
         "WholeFunctionPlanner",
         "WholeFunctionPlanner",
         "where a planner's fingerprint stops walking its bases",
