@@ -61,6 +61,7 @@ def double_to_half(value: float, /) -> int: ...
 
 SITE_ENTRIES: int
 SITE_MAX_ARGS: int
+SITE_STREAM_CUPY_CURRENT: int
 
 class LaunchSite:
     """Base class of a configured launch: remembered launches in C."""

@@ -57,6 +57,10 @@ LAUNCH_ERRORS = tuple(module.LaunchError for module in IMPLEMENTATIONS.values())
 
 #: The most arguments of a launch a site remembers (the twins agree).
 SITE_MAX_ARGS = min(module.SITE_MAX_ARGS for module in IMPLEMENTATIONS.values())
+#: The stream handle :func:`remember` takes for "CuPy's current stream, read
+#: at each launch" (numba-cuda-mlir launches CuPy arrays there when no
+#: stream was configured); the twins agree.
+SITE_STREAM_CUPY_CURRENT = _launcher_py.SITE_STREAM_CUPY_CURRENT
 
 #: Base class of configured launches (the C type when it is built).
 LaunchSite = (_launcher_c or _launcher_py).LaunchSite
@@ -185,6 +189,7 @@ __all__ = [
     "LaunchSite",
     "Launcher",
     "SITE_MAX_ARGS",
+    "SITE_STREAM_CUPY_CURRENT",
     "configure_sites",
     "current_context",
     "generation",

@@ -57,13 +57,14 @@ lcs_driver_load(lcs_driver *d)
     }
     getproc2_fn gp2 = (getproc2_fn)sym(lib, "cuGetProcAddress_v2");
     getproc1_fn gp1 = (getproc1_fn)sym(lib, "cuGetProcAddress");
-    /* The first four are required; the last is optional (without it,
-     * launches whose plan must check an array's context decline). */
-    enum { REQUIRED = 4, COUNT = 5 };
+    /* The first four are required; the others are optional (without them,
+     * launches whose plan must check an array's context, or synchronise a
+     * stream an array interface names, decline). */
+    enum { REQUIRED = 4, COUNT = 6 };
     const char *names[COUNT] = {"cuLaunchKernel", "cuLaunchCooperativeKernel",
                                 "cuGetErrorName", "cuCtxGetCurrent",
-                                "cuPointerGetAttribute"};
-    void *fns[COUNT] = {NULL, NULL, NULL, NULL, NULL};
+                                "cuPointerGetAttribute", "cuStreamSynchronize"};
+    void *fns[COUNT] = {NULL, NULL, NULL, NULL, NULL, NULL};
     for (int i = 0; i < COUNT; i++) {
         int status = 0;
         if (gp2 != NULL) {
@@ -87,6 +88,7 @@ lcs_driver_load(lcs_driver *d)
     d->errname = (lcs_errname_fn)fns[2];
     d->getctx = (lcs_getctx_fn)fns[3];
     d->ptrattr = (lcs_ptrattr_fn)fns[4];
+    d->streamsync = (lcs_streamsync_fn)fns[5];
     d->launch = (lcs_launch_fn)fns[0];
     return 0;
 }

@@ -28,6 +28,7 @@ typedef CUresult (*lcs_coop_fn)(void *f, unsigned gx, unsigned gy, unsigned gz,
 typedef CUresult (*lcs_errname_fn)(CUresult, const char **);
 typedef CUresult (*lcs_getctx_fn)(void **);
 typedef CUresult (*lcs_ptrattr_fn)(void *data, int attribute, uint64_t ptr);
+typedef CUresult (*lcs_streamsync_fn)(void *stream);
 
 /* cuPointerGetAttribute's attribute naming the pointer's context. */
 #define LCS_CU_POINTER_ATTRIBUTE_CONTEXT 1
@@ -44,6 +45,7 @@ typedef struct {
     lcs_errname_fn errname;    /* cuGetErrorName */
     lcs_getctx_fn getctx;      /* cuCtxGetCurrent */
     lcs_ptrattr_fn ptrattr;    /* cuPointerGetAttribute; NULL: not found */
+    lcs_streamsync_fn streamsync; /* cuStreamSynchronize; NULL: not found */
 } lcs_driver;
 
 /* Load the driver's entry points into *d* (once; later calls return at

@@ -41,6 +41,9 @@
  * buffer lives on the caller's stack, so concurrent launches share nothing. */
 #define STACK_BYTES 2048
 #define STACK_PARAMS 256
+/* Distinct streams one launch's array interfaces may name for synchronising
+ * (pack_memref); a launch naming more declines to the compiler's path. */
+#define MAX_SYNCS 8
 
 typedef struct {
     unsigned char *data;
@@ -51,6 +54,10 @@ typedef struct {
      * in_first_array_context). */
     int has_first_array;
     Py_ssize_t first_array;
+    /* The streams numba-cuda-mlir synchronises before this launch: those
+     * its array interfaces name (see pack_memref, launch_marshalled). */
+    int nsyncs;
+    uintptr_t syncs[MAX_SYNCS];
     unsigned char sdata[STACK_BYTES];
     uintptr_t soffs[STACK_PARAMS];
 } pbuf;
@@ -63,6 +70,7 @@ pbuf_init(pbuf *b)
     b->len = b->n = 0;
     b->has_first_array = 0;
     b->first_array = 0;
+    b->nsyncs = 0;
     b->cap = STACK_BYTES;
     b->ncap = STACK_PARAMS;
 }
@@ -341,17 +349,36 @@ out:
     return ret;
 }
 
+/* Records stream *s* (an interface's "stream") for synchronising before the
+ * launch, once per distinct stream.  0 when it cannot (not an int, or more
+ * than MAX_SYNCS streams): the launch declines. */
+static int
+add_sync(pbuf *b, PyObject *s)
+{
+    if (!PyLong_Check(s)) return 0;
+    unsigned long long v = PyLong_AsUnsignedLongLong(s);  /* negative: error */
+    if (PyErr_Occurred()) return 0;
+    uintptr_t h = (uintptr_t)v;
+    for (int i = 0; i < b->nsyncs; i++)
+        if (b->syncs[i] == h) return 1;
+    if (b->nsyncs == MAX_SYNCS) return 0;
+    b->syncs[b->nsyncs++] = h;
+    return 1;
+}
+
 /* A device array as numba-cuda-mlir 0.6.0's native launcher passes it (its
  * kernels take each array as an expanded memref descriptor): allocated and
  * aligned pointer (both the data pointer), offset 0, shape, then strides in
  * elements -- the interface's byte strides divided by the item size (C
  * division, as there), or C-contiguous ones when the interface has none.
  * Read from the interface dict (*pre_cai* when a launch site read it).
- * Declines, for numba-cuda-mlir's own path to take the launch, what that
- * path would synchronise first (an interface naming a stream, with
- * NUMBA_CUDA_ARRAY_INTERFACE_SYNC, for arrays other than the compiler's
- * own), masks, other dtypes, other ranks and reader values.  1 packed,
- * 0 declined (no error set), -1 error. */
+ * An interface naming a stream, with NUMBA_CUDA_ARRAY_INTERFACE_SYNC, for
+ * arrays other than the compiler's own: numba-cuda-mlir synchronises that
+ * stream before launching (CUDA Array Interface v3; CuPy names its current
+ * stream), so the stream is recorded and launch_marshalled synchronises it
+ * too.  Declines, for numba-cuda-mlir's own path to take the launch, masks,
+ * other dtypes, other ranks and reader values.  1 packed, 0 declined (no
+ * error set), -1 error. */
 static int
 pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
 {
@@ -365,7 +392,7 @@ pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
     if (cai == NULL || !PyDict_Check(cai)) DECLINE(0);
     PyObject *s = PyDict_GetItemString(cai, "stream");
     if (s != NULL && s != Py_None && sp->cai_sync &&
-        !lcs_is_typed_class(Py_TYPE(obj)))
+        !lcs_is_typed_class(Py_TYPE(obj)) && !add_sync(b, s))
         DECLINE(0);
     PyObject *m = PyDict_GetItemString(cai, "mask");
     PyObject *ts = PyDict_GetItemString(cai, "typestr");
@@ -651,6 +678,8 @@ lcs_launch_marshalled(Launcher *self, PyObject *args, long long consumer,
         else other_context_error();
         return NULL;
     }
+    if (rc == 0 && b.nsyncs > 0 && LCS.driver.streamsync == NULL)
+        rc = DECLINED;  /* no cuStreamSynchronize: the compiler's path */
     if (rc < 0) {
         pbuf_free(&b);
         Py_XDECREF(retr);
@@ -659,6 +688,21 @@ lcs_launch_marshalled(Launcher *self, PyObject *args, long long consumer,
             else declined_error();
         }
         return NULL;
+    }
+    /* The streams the array interfaces named, as numba-cuda-mlir
+       synchronises them before its launch (see pack_memref). */
+    for (int i = 0; i < b.nsyncs; i++) {
+        CUresult serr;
+        Py_BEGIN_ALLOW_THREADS
+        serr = LCS.driver.streamsync((void *)b.syncs[i]);
+        Py_END_ALLOW_THREADS
+        if (serr != 0) {
+            pbuf_free(&b);
+            Py_XDECREF(retr);
+            PyErr_Format(LCS.LaunchError, "cuStreamSynchronize failed: %s (%d)",
+                         lcs_driver_error_name(&LCS.driver, serr), serr);
+            return NULL;
+        }
     }
     void **params = (void **)b.offs;  /* offsets become pointers in place */
     for (size_t i = 0; i < b.n; i++) params[i] = b.data + b.offs[i];

@@ -84,6 +84,8 @@ PyInit__launcher(void)
         PyModule_AddObjectRef(m, "HitCounter", (PyObject *)&HitCounterType) < 0 ||
         PyModule_AddIntConstant(m, "SITE_ENTRIES", SITE_ENTRIES) < 0 ||
         PyModule_AddIntConstant(m, "SITE_MAX_ARGS", SITE_MAX_ARGS) < 0 ||
+        PyModule_AddIntConstant(m, "SITE_STREAM_CUPY_CURRENT",
+                                SITE_STREAM_CUPY_CURRENT) < 0 ||
         PyModule_AddObjectRef(m, "LaunchError", LCS.LaunchError) < 0)
         goto fail;
     return m;

@@ -17,6 +17,10 @@
  * microbenchmark launches 256 scalars; the stack arrays sized by it hold one
  * pointer per argument (4 KiB). */
 #define SITE_MAX_ARGS 512
+/* A remembered launch's stream handle meaning "CuPy's current stream, read
+ * at each launch" -- where numba-cuda-mlir launches CuPy arrays when no
+ * stream was configured (no stream handle is negative). */
+#define SITE_STREAM_CUPY_CURRENT (-2)
 
 /* *************************************************************************
  * Types                                                                   *

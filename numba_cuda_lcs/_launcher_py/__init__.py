@@ -37,6 +37,7 @@ from .launcher import Launcher, double_to_half
 from .sites import (
     SITE_ENTRIES,
     SITE_MAX_ARGS,
+    SITE_STREAM_CUPY_CURRENT,
     HitCounter,
     LaunchSite,
     configure_cupy,
@@ -63,6 +64,7 @@ __all__ = [
     "K_PTR",
     "SITE_ENTRIES",
     "SITE_MAX_ARGS",
+    "SITE_STREAM_CUPY_CURRENT",
     "HitCounter",
     "LaunchError",
     "LaunchSite",

@@ -34,6 +34,15 @@ def pointer_context(ptr):
     return int(ctx)
 
 
+def stream_synchronize(handle):
+    """cuStreamSynchronize; LaunchError when the driver refuses."""
+    driver = load()
+    (err,) = driver.cuStreamSynchronize(driver.CUstream(handle))
+    if int(err) != 0:
+        name = getattr(err, "name", str(err))
+        raise LaunchError(f"cuStreamSynchronize failed: {name} ({int(err)})")
+
+
 def launch(function, grid, block, sharedmem, cooperative, stream_handle, params):
     """cuLaunchKernel / cuLaunchCooperativeKernel with the kernelParams
     array at address *params*; LaunchError when the driver refuses."""

@@ -36,6 +36,10 @@ from .arg_kinds import (
 )
 from .array_values import _MAX, Decline, int_tuple, ssize, strides_from_shape
 
+#: Distinct streams one launch's array interfaces may name for synchronising
+#: (as launcher.c); a launch naming more declines.
+MAX_SYNCS = 8
+
 _NP_SCALARS = (
     tuple(
         getattr(np, n)
@@ -55,12 +59,13 @@ _FIRST_KIND, _LAST_KIND = min(KINDS.values()), max(KINDS.values())
 
 
 class _Buf:
-    __slots__ = ("data", "offs", "first_array")
+    __slots__ = ("data", "offs", "first_array", "syncs")
 
     def __init__(self):
         self.data = bytearray()
         self.offs = []
         self.first_array = None  # the first K_MEMREF argument's data pointer
+        self.syncs = []  # streams synchronised before the launch (_pack_memref)
 
     def put(self, raw, size):
         align = 1
@@ -168,14 +173,21 @@ def _pack_array(spec, obj, consumer, buf):
 
 def _pack_memref(spec, obj, buf, typed_classes):
     """A device array as numba-cuda-mlir 0.6.0 passes it (launcher.c's
-    pack_memref): data, data, 0, shape, strides in elements."""
+    pack_memref): data, data, 0, shape, strides in elements; the stream an
+    interface names is synchronised before the launch, as there."""
     _, _, _, ndim, itemsize, typestr, cai_sync = spec
     try:
         cai = obj.__cuda_array_interface__
         if type(cai) is not dict:
             raise Decline
-        if cai.get("stream") is not None and cai_sync and type(obj) not in typed_classes:
-            raise Decline  # numba-cuda-mlir synchronises first
+        stream = cai.get("stream")
+        sync = stream is not None and cai_sync and type(obj) not in typed_classes
+        if sync and (
+            type(stream) is not int
+            or (stream not in buf.syncs and len(buf.syncs) == MAX_SYNCS)
+            or not 0 <= stream < 1 << 64
+        ):
+            raise Decline
         data = cai.get("data")
         if (
             cai.get("mask") is not None
@@ -207,6 +219,8 @@ def _pack_memref(spec, obj, buf, typed_classes):
         buf.i64(x)
     if buf.first_array is None:
         buf.first_array = ptr
+    if sync and stream not in buf.syncs:
+        buf.syncs.append(stream)  # numba-cuda-mlir synchronises it first
 
 
 def _pack_scalar(spec, v, buf):
@@ -319,6 +333,8 @@ class Launcher:
                 "than the current one, where this plan's kernel is loaded: launch "
                 "it through the compiler"
             )
+        for stream in buf.syncs:  # as numba-cuda-mlir, before its launch
+            cuda_driver.stream_synchronize(stream)
         n = len(buf.offs)
         storage = (ctypes.c_uint8 * max(len(buf.data), 1)).from_buffer_copy(
             bytes(buf.data) or b"\0"

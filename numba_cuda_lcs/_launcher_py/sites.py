@@ -25,6 +25,9 @@ from .state import STATE
 
 SITE_ENTRIES = 4
 SITE_MAX_ARGS = 512  # as sites.h
+#: A remembered launch's stream handle meaning "CuPy's current stream, read
+#: at each launch" (as sites.h).
+SITE_STREAM_CUPY_CURRENT = -2
 
 _INT64 = range(-(1 << 63), 1 << 63)
 _ENTRIES = "_lcs_site_entries"  # where the twin keeps a site's entries
@@ -152,6 +155,16 @@ def _read_dlx(v, api):
         dl.device.device_id,
         (t.code, t.bits, t.lanes),
     )
+
+
+def _cupy_stream_ptr():
+    """CuPy's current stream pointer (0: its default stream), or -1 when it
+    cannot be read."""
+    try:
+        p = STATE.cupy_current_stream().ptr
+    except Exception:
+        return -1
+    return p if isinstance(p, int) and p >= 0 else -1
 
 
 def _cupy_stream():
@@ -366,11 +379,16 @@ def _site_try(site, args):
     callbacks = getattr(site, "pre_launch_callbacks", None)
     if type(callbacks) is not list or callbacks:
         return False
+    consumer = entry.stream_handle
+    if consumer == SITE_STREAM_CUPY_CURRENT:
+        consumer = _cupy_stream_ptr()
+        if consumer < 0:  # CuPy's stream unreadable: the slow path
+            return False
     try:
         if any(view is not None for view in views):
-            writebacks = entry.launcher.launch(args, entry.stream_handle, entry.stream, views)
+            writebacks = entry.launcher.launch(args, consumer, entry.stream, views)
         else:
-            writebacks = entry.launcher.launch(args, entry.stream_handle, entry.stream)
+            writebacks = entry.launcher.launch(args, consumer, entry.stream)
     except Declined:  # a value the plan does not cover: the slow path
         return False
     except LaunchError as exc:

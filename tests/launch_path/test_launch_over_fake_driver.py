@@ -69,14 +69,14 @@ def _child_main(out_path):
         _lcs_launch_error = None
 
     class DeviceArray:
-        def __init__(self, ptr):
+        def __init__(self, ptr, stream=None):
             self.__cuda_array_interface__ = {
                 "version": 3,
                 "data": (ptr, False),
                 "shape": (4,),
                 "strides": None,
                 "typestr": "<f4",
-                "stream": None,
+                "stream": stream,
             }
 
     log = os.environ["LCS_FAKE_CUDA_LOG"]
@@ -139,6 +139,55 @@ def _child_main(out_path):
                 }
         for key in env:
             del os.environ[key]
+    # Array interfaces naming a stream (CuPy names its current one): it is
+    # synchronised before the launch, once per stream, as numba-cuda-mlir
+    # does; with SITE_STREAM_CUPY_CURRENT the launch goes to CuPy's current
+    # stream, read at each launch.
+    stream_log = os.environ["LCS_FAKE_CUDA_STREAM_LOG"]
+
+    class CurrentStream:
+        ptr = 0x5000
+
+    def get_current_stream():
+        if isinstance(CurrentStream.ptr, Exception):
+            raise CurrentStream.ptr
+        return CurrentStream
+
+    launcher.configure_cupy(DeviceArray, get_current_stream)
+    launcher.configure_sites(None, Refused, owner="stand-in test")  # (forgets launches)
+    memref_sync = launcher.ParamPlan(K_MEMREF, None, (8,) * 5, 1, 4, "<f4", True)
+    synced = (memref_sync,) * 3
+    for name, handle, ptr, streams in (
+        ("synchronised, stream 0", 0, 0x5000, (0x5000, 0x5000, None)),
+        ("synchronised, two streams", 0, 0x5000, (0x5000, 0x6000, 0x5000)),
+        ("CuPy's current stream", launcher.SITE_STREAM_CUPY_CURRENT, 0x5000, (0x5000,) * 3),
+        ("CuPy's default stream", launcher.SITE_STREAM_CUPY_CURRENT, 0, (1, 1, 1)),
+        (
+            "CuPy's stream unreadable",
+            launcher.SITE_STREAM_CUPY_CURRENT,
+            RuntimeError("no stream"),
+            (0x5000,) * 3,
+        ),
+        ("stream refuses to synchronise", 0, 0x5000, (0x5000,) * 3),
+    ):
+        arrays3 = tuple(DeviceArray(FIRST + 0x1000 * i, s) for i, s in enumerate(streams))
+        CurrentStream.ptr = 0x5000  # while remembering
+        site, counter = Site(), launcher.HitCounter()
+        lnch = launcher.Launcher(0x3000, (1, 1, 1), (1, 1, 1), 0, False, synced)
+        remembered = launcher.remember(site, arrays3, lnch, handle, None, counter, context)
+        CurrentStream.ptr = ptr
+        open(stream_log, "w").close()
+        if name == "stream refuses to synchronise":
+            os.environ["LCS_FAKE_CUDA_SYNC_RESULT"] = "700"
+        result = outcome(site, arrays3, counter)
+        os.environ.pop("LCS_FAKE_CUDA_SYNC_RESULT", None)
+        with open(stream_log) as f:
+            result["driver"] = f.read().split("\n")[:-1]
+        result["remembered"] = bool(remembered)
+        results[name] = result
+    launcher.configure_cupy(None, None)
+    launcher.configure_sites(None, None, owner="stand-in test")
+
     # Many scalars: numba-cuda-mlir's microbenchmark launches 256 float32s,
     # and a site remembers launches of up to SITE_MAX_ARGS arguments.
     for count in (256, launcher.SITE_MAX_ARGS):
@@ -188,7 +237,9 @@ def child(twins, tmp_path):
 
     out = tmp_path / "results.json"
     env = fake_driver.child_env(
-        fake_driver.build(tmp_path), LCS_FAKE_CUDA_LOG=str(tmp_path / "launch.log")
+        fake_driver.build(tmp_path),
+        LCS_FAKE_CUDA_LOG=str(tmp_path / "launch.log"),
+        LCS_FAKE_CUDA_STREAM_LOG=str(tmp_path / "streams.log"),
     )
     done = subprocess.run(
         [sys.executable, os.path.abspath(__file__), str(out)],
@@ -265,3 +316,36 @@ def test_launches_of_many_scalars_are_remembered(child, count):
     assert (result["hits"], result["slow_calls"], result["launched"]) == (1, 0, 1)
     assert result["values"] == [i + 0.25 for i in range(count)]
     assert not child["too many, remembered"]
+
+
+@pytest.mark.parametrize(
+    "case, driver",
+    [
+        # stream 0 configured: the named stream synchronised once, then the launch
+        ("synchronised, stream 0", ["sync 5000", "launch 0"]),
+        ("synchronised, two streams", ["sync 5000", "sync 6000", "launch 0"]),
+        # CuPy's current stream, read at the launch
+        ("CuPy's current stream", ["sync 5000", "launch 5000"]),
+        ("CuPy's default stream", ["sync 1", "launch 0"]),
+    ],
+)
+def test_streams_array_interfaces_name_are_synchronised_before_the_launch(child, case, driver):
+    result = child[case]
+    assert result["remembered"] and result["ok"]
+    assert (result["hits"], result["slow_calls"], result["launched"]) == (1, 0, 1)
+    assert result["driver"] == driver
+
+
+def test_an_unreadable_cupy_stream_takes_the_compilers_path(child):
+    result = child["CuPy's stream unreadable"]
+    assert result["remembered"] and result["ok"]
+    assert (result["hits"], result["slow_calls"], result["launched"]) == (0, 1, 0)
+    assert result["driver"] == []
+
+
+def test_a_failed_synchronisation_raises_the_compilers_error_without_launching(child):
+    result = child["stream refuses to synchronise"]
+    assert result["error"] == "Refused"
+    assert result["message"] == "cuStreamSynchronize failed: CUDA_ERROR_ILLEGAL_ADDRESS (700)"
+    assert (result["hits"], result["slow_calls"], result["launched"]) == (0, 0, 0)
+    assert result["driver"] == ["sync 5000"]

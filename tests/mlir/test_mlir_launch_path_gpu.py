@@ -102,6 +102,10 @@ def test_strided_and_fortran_arrays():
 
 
 def test_cupy_arrays_on_a_configured_stream_and_on_none():
+    # With no stream configured numba-cuda-mlir launches on CuPy's current
+    # stream (here a non-blocking one, then CuPy's default), synchronising
+    # the stream each array's interface names first; so does a plan (the
+    # stream read at each launch: tests/launch_path/test_launch_over_fake_driver.py).
     cp = pytest.importorskip("cupy")
 
     @cuda.jit
@@ -111,22 +115,17 @@ def test_cupy_arrays_on_a_configured_stream_and_on_none():
             out[i] = x[i] + y[i]
 
     stream = cp.cuda.Stream(non_blocking=True)
-    for configured in (stream.ptr, None):
+    for configured, current in ((stream.ptr, stream), (None, stream), (None, cp.cuda.Stream.null)):
         site = add[4, 256, configured] if configured else add[4, 256]
         for k in range(4):
-            with stream if configured else cp.cuda.Stream.null:
+            with current:
                 x = cp.arange(1024, dtype=cp.float32) * k
                 y = cp.ones(1024, dtype=cp.float32)
                 out = cp.empty(1024, dtype=cp.float32)
-            site(out, x, y)
-            if configured:
-                stream.synchronize()
-            else:
-                cp.cuda.Device().synchronize()
+                site(out, x, y)
+                current.synchronize()
             np.testing.assert_array_equal(cp.asnumpy(out), cp.asnumpy(x + y))
-        # With no stream configured numba-cuda-mlir follows CuPy's current
-        # stream: that stays its path (see launch_plans.py).
-        assert (launcher.impl.remembered(site) > 0) == bool(configured)
+        assert launcher.impl.remembered(site) > 0, (configured, current)
 
 
 def test_lcs_kernel_alternating_block_sizes_launch_from_c():

@@ -365,7 +365,8 @@ def _cai_with(**changes):
 DECLINED = [
     ("memref mask", K_MEMREF, _array(30, (3, 4), "<f4"), _cai_with(mask=_array(31, (3, 4), "|b1"))),
     ("memref typestr", K_MEMREF, _array(30, (3, 4), "<f4"), _cai_with(typestr="<i4")),
-    ("memref stream (synchronised)", K_MEMREF, _array(30, (3, 4), "<f4"), _cai_with(stream=2)),
+    ("memref stream not an int", K_MEMREF, _array(30, (3, 4), "<f4"), _cai_with(stream="2")),
+    ("memref negative stream", K_MEMREF, _array(30, (3, 4), "<f4"), _cai_with(stream=-2)),
     ("memref no CAI", K_MEMREF, _array(30, (3, 4), "<f4"), object()),
     ("int float", K_INT, np.int32(3), 1.5),
     ("int str", K_INT, 3, "3"),
@@ -383,3 +384,11 @@ def test_declined_value_raises(twins, kind, good, bad):
     launch.pack((good,))  # the plan's own value packs
     with pytest.raises(TypeError):
         launch.pack((bad,))
+
+
+def test_a_stream_the_interface_names_changes_no_parameter(twins):
+    # The stream is synchronised before the launch (see
+    # tests/launch_path/test_launch_over_fake_driver.py), not passed.
+    plan = plan_for((NAMES.typeof(_array(30, (3, 4), "<f4")),), cai_sync=True)
+    launch = launcher.Launcher(0x1234, (1, 1, 1), (1, 1, 1), 0, False, plan)
+    assert launch.pack((_cai_with(stream=2),)) == launch.pack((_array(30, (3, 4), "<f4"),))

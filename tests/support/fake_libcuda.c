@@ -19,6 +19,10 @@
  * before each launch.  numba-cuda-mlir writes every parameter into an
  * 8-byte slot; a real driver copies the low `param_size` bytes of it.
  *
+ * With $LCS_FAKE_CUDA_STREAM_LOG set, each launch also appends
+ * `launch <stream>` to that file and each cuStreamSynchronize
+ * `sync <stream>` (handles in hex), in the order they were made.
+ *
  * What a test may change (read on every call, so a process may change them
  * between launches):
  *   $LCS_FAKE_CUDA_LAUNCH_RESULT=N   cuLaunchKernel(Ex) returns N (700:
@@ -29,7 +33,9 @@
  *                                    pointer P (hex);
  *   $LCS_FAKE_CUDA_POINTER_CONTEXT=none|fail  ... names no context (NULL),
  *                                    or fails (CUDA_ERROR_INVALID_VALUE),
- *                                    for every pointer.
+ *                                    for every pointer;
+ *   $LCS_FAKE_CUDA_SYNC_RESULT=N     cuStreamSynchronize returns N (after
+ *                                    logging it).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +64,16 @@ log_params(void **params)
         for (int j = 0; j < 8; j++) fprintf(f, "%02x", slot[j]);
     }
     fputc('\n', f);
+    fclose(f);
+}
+
+static void
+log_stream(const char *what, void *stream)
+{
+    const char *path = getenv("LCS_FAKE_CUDA_STREAM_LOG");
+    FILE *f = path ? fopen(path, "a") : NULL;
+    if (f == NULL) return;
+    fprintf(f, "%s %llx\n", what, (unsigned long long)(uintptr_t)stream);
     fclose(f);
 }
 
@@ -130,6 +146,14 @@ launch_result(void)
 }
 
 static CUresult
+stream_synchronize(void *stream)
+{
+    const char *result = getenv("LCS_FAKE_CUDA_SYNC_RESULT");
+    log_stream("sync", stream);
+    return result ? atoi(result) : 0;
+}
+
+static CUresult
 error_string(int error, const char **s) { *s = "fake CUDA driver"; return 0; }
 
 static CUresult
@@ -146,6 +170,7 @@ launch_kernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
 {
     if (launch_result() != 0) return launch_result();
     log_params(params);
+    log_stream("launch", stream);
     return 0;
 }
 
@@ -191,6 +216,7 @@ static const struct {
     {"cuCtxPushCurrent", (void *)ok},
     {"cuCtxPopCurrent", (void *)pop_context},
     {"cuCtxSynchronize", (void *)ok},
+    {"cuStreamSynchronize", (void *)stream_synchronize},
     {"cuCtxGetDevice", (void *)get_device},
     {"cuDeviceGet", (void *)device_get},
     {"cuDeviceGetAttribute", (void *)device_get_attribute},

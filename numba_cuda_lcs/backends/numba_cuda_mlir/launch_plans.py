@@ -45,10 +45,18 @@ not let the plan's function have (past 48 KiB a plan opts its function in,
 as numba-cuda-mlir opts its own one in: :func:`allow_dynamic_shared_memory`),
 streams other than a handle or none, float16 and complex scalars, complex arrays
 (numba-cuda-mlir passes strided ones' strides doubled), and -- with no
-stream configured, where numba-cuda-mlir follows CuPy's or PyTorch's
-current stream -- CuPy arrays and PyTorch tensors.
+stream configured, where numba-cuda-mlir follows PyTorch's current stream
+-- PyTorch tensors.
+
+With no stream configured and a CuPy array among the arguments,
+numba-cuda-mlir launches on CuPy's current stream: so does the plan,
+reading it at each launch (``launcher.SITE_STREAM_CUPY_CURRENT``).  An
+array interface naming a stream has it synchronised before the launch
+(with ``NUMBA_CUDA_ARRAY_INTERFACE_SYNC``, as numba-cuda-mlir does:
+``launcher.c``, ``pack_memref``).
 """
 
+import sys
 import threading
 
 from ... import launcher as _launcher
@@ -277,16 +285,25 @@ def allow_dynamic_shared_memory(function, size, driver=None):
 
 
 def _stream_handle(marshaller, args):
-    """The stream numba-cuda-mlir launched on, when a plan can name it:
-    the configured handle, or the legacy default stream when none was
-    configured and no CuPy array or PyTorch tensor is among *args* (whose
-    current streams numba-cuda-mlir follows); None otherwise."""
+    """The stream numba-cuda-mlir launched on, when a plan can name it: the
+    configured handle; with none configured, CuPy's current stream (read at
+    each launch: ``SITE_STREAM_CUPY_CURRENT``) when a CuPy array is among
+    *args*, else the legacy default stream.  None otherwise: a PyTorch
+    tensor among *args* (numba-cuda-mlir would follow PyTorch's current
+    stream), another CuPy object, another kind of stream."""
     stream = marshaller._launch_stream
     if stream is None:
+        handle = 0
         for arg in args:
-            if type(arg).__module__.partition(".")[0] in ("cupy", "torch"):
+            library = type(arg).__module__.partition(".")[0]
+            if library == "torch":
                 return None
-        return 0
+            if library == "cupy":
+                cupy = sys.modules.get("cupy")
+                if cupy is None or not isinstance(arg, cupy.ndarray):
+                    return None
+                handle = _launcher.SITE_STREAM_CUPY_CURRENT
+        return handle
     if type(stream) is int:
         return stream
     return None
