@@ -11,6 +11,10 @@ hits every variant alike):
   active-plain  numba-cuda-lcs active, the plain kernel
   active-lcs    numba-cuda-lcs active, the kernel reading
                 numba_cuda_lcs.launch.threads_per_block() (LC-S on blockdim)
+  stock-planner, active-planner
+                the plain kernel while a whole-function planner that touches
+                nothing is registered (as with cuda.coop imported): stock,
+                and with numba-cuda-lcs active
 
 each launching ``kernel[1, 1](*args)`` in a loop (synchronized at the end of
 each batch) for the argument cases
@@ -61,7 +65,14 @@ sys.path.insert(
 )
 import c_floor  # noqa: E402  (benchmarks/c_floor, shared with bench-launch-overhead.py)
 
-VARIANTS = ("stock-plain", "stock-lcs", "active-plain", "active-lcs")
+VARIANTS = (
+    "stock-plain",
+    "stock-lcs",
+    "active-plain",
+    "active-lcs",
+    "stock-planner",
+    "active-planner",
+)
 FLOOR = "c-floor"
 CASES = ("0", "1", "4", "16", "16s", "256s", "4c", "4t", "1x8")
 ALTERNATING = 8  # configurations of case 1x8
@@ -116,7 +127,7 @@ def worker(variant, cases, launches, batches):
     from numba_cuda_mlir import cuda
 
     lcs = variant.endswith("lcs")
-    if not active and lcs:
+    if (not active and lcs) or variant.endswith("planner"):
         from numba_cuda_mlir._whole_function_planners import (
             WholeFunctionPlanner,
             register_planner,
@@ -125,7 +136,7 @@ def worker(variant, cases, launches, batches):
 
         class RequireLaunch(WholeFunctionPlanner):
             def run(self):
-                if not self.is_device_function:
+                if lcs and not self.is_device_function:
                     require_launch_config(self.state)
                 return False
 
@@ -273,6 +284,8 @@ def main(argv=None):
             "speedup-plain": ("stock-plain", "active-plain"),
             "speedup-lcs": ("stock-lcs", "active-lcs"),
             "lcs-vs-plain": ("active-lcs", "active-plain"),
+            "planner": ("active-planner", "stock-planner"),
+            "planner-vs-plain": ("active-planner", "active-plain"),
         }
         if floor:
             pairs.update({f"{v}-vs-floor": (v, FLOOR) for v in VARIANTS})
@@ -327,6 +340,15 @@ def main(argv=None):
             f"{cell(f'stock-lcs/{c}', 9)} {cell(f'active-lcs/{c}', 10)} {cell(f'lcs/{c}', 6, 3)}   "
             f"{cell(f'{FLOOR}/{c}', 8)} {cell(f'active-plain-vs-floor/{c}', 12)} "
             f"{cell(f'active-lcs-vs-floor/{c}', 9)} {cell(f'lcs-vs-plain/{c}', 9, 3)}"
+        )
+    print(
+        f"\nwith a planner registered: {'case':>5} {'stock':>8} {'active':>8} "
+        f"{'ratio':>6} {'active/plain':>12}"
+    )
+    for c in cases:
+        print(
+            f"{'':27}{c:>5} {cell(f'stock-planner/{c}', 8)} {cell(f'active-planner/{c}', 8)} "
+            f"{cell(f'planner/{c}', 6, 3)} {cell(f'planner-vs-plain/{c}', 12, 3)}"
         )
     for v in VARIANTS:
         if f"{v}-alternating-vs-single" in ratios:

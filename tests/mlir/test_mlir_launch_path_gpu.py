@@ -169,6 +169,67 @@ def test_recompile_and_dtype_change_launch_the_right_kernel():
     np.testing.assert_array_equal(out.copy_to_host(), np.arange(64, dtype=np.float32) * 2)
 
 
+def test_plain_kernels_launch_from_c_while_planners_are_registered():
+    # cuda.coop registers whole-function planners: kernels no planner made
+    # launch-dependent still launch from C, with the dynamic shared memory a
+    # planner requires (here 64 KiB: the plan's function opted in too);
+    # kernels a planner made launch-dependent stay numba-cuda-mlir's.
+    from numba_cuda_mlir._whole_function_planners import (
+        WholeFunctionPlanner,
+        _planner_registry,
+        register_planner,
+        require_launch_config,
+        set_required_dynamic_shared_memory,
+    )
+
+    class Planner(WholeFunctionPlanner):
+        def run(self):
+            name = self.state.func_id.func_name
+            if name == "needs_shared":
+                set_required_dynamic_shared_memory(self.state, 64 * 1024)
+            elif name == "per_launch" and not self.is_device_function:
+                require_launch_config(self.state)
+            return False
+
+    @cuda.jit
+    def plain(out):
+        i = cuda.grid(1)
+        if i < out.size:
+            out[i] = i
+
+    @cuda.jit
+    def needs_shared(out):
+        buf = cuda.shared.array(0, np.int32)
+        i = cuda.threadIdx.x
+        buf[16383 - i] = 3 * i  # the last of 64 KiB
+        cuda.syncthreads()
+        out[i] = buf[16383 - i]
+
+    @cuda.jit
+    def per_launch(out):
+        i = cuda.grid(1)
+        if i < out.size:
+            out[i] = cuda.blockDim.x
+
+    expected = {
+        plain: np.arange(32),
+        needs_shared: 3 * np.arange(32),
+        per_launch: np.full(32, 32),
+    }
+    register_planner(Planner)
+    try:
+        for kernel, want in expected.items():
+            site = kernel[1, 32]
+            for _ in range(3):
+                out = cuda.device_array(32, np.int32)
+                site(out)
+                np.testing.assert_array_equal(out.copy_to_host(), want, err_msg=kernel.__name__)
+            planned = launcher.impl.remembered(site) >= 1
+            assert planned == (kernel is not per_launch), kernel.__name__
+    finally:
+        _planner_registry._planners.remove(Planner)
+
+
 def test_a_refused_launch_raises_what_numba_cuda_mlir_raises():
     from cuda.core._utils.cuda_utils import CUDAError
 

@@ -89,15 +89,24 @@ def launch_prepared(marshaller, argtypes, launch_args, launch_values):
     compiler lock): compile-time code that launches through the *same*
     configured launcher from another thread and waits for it would
     deadlock -- the order numba-cuda-mlir's own ``_launch_lock`` has on
-    free-threaded builds."""
-    if _planners._planners or getattr(marshaller._dispatcher, "_requires_launch_config", False):
+    free-threaded builds.
+
+    A kernel no planner made launch-dependent launches through
+    :func:`_invoke_plain` (under the lock while planners are registered),
+    so that :mod:`launch_plans` may remember it."""
+    if getattr(marshaller._dispatcher, "_requires_launch_config", False):
         with marshaller._lcs_launch_lock:
             return invoke(marshaller, argtypes, launch_args, launch_values)
+    if _planners._planners:
+        with marshaller._lcs_launch_lock:
+            return _invoke_plain(marshaller, argtypes, launch_args, launch_values)
     return _invoke_plain(marshaller, argtypes, launch_args, launch_values)
 
 
 def _invoke_plain(marshaller, argtypes, launch_args, launch_values):
-    """``invoke`` for a launch no planner is involved in, noting for
+    """``invoke`` for a launch of a kernel no planner made launch-dependent
+    (it may become so during this launch: then nothing is remembered,
+    ``launch_plans.remember`` reads the flag again), noting for
     :mod:`launch_plans` which native dispatcher launches it (its compile
     callback records what it compiles) and, once launched, what ran."""
     inflight = launch_plans.inflight
@@ -237,9 +246,12 @@ class ConfiguredLaunch(_launcher.LaunchSite, LaunchConfigMarking, StockMarshalle
                     # launch_prepared, inlined: the plain kernel's fast path
                     # (a routed kernel is an MLIRDispatcher whose launch state
                     # numba-cuda-mlir's __call__ has ensured).
-                    if _planners._planners or self._dispatcher._requires_launch_config:
+                    if self._dispatcher._requires_launch_config:
                         with self._lcs_launch_lock:
                             return invoke(self, argtypes, launch_args, launch_values)
+                    if _planners._planners:
+                        with self._lcs_launch_lock:
+                            return _invoke_plain(self, argtypes, launch_args, launch_values)
                     return _invoke_plain(self, argtypes, launch_args, launch_values)
                 except Exception:
                     if not take_reroute(self):

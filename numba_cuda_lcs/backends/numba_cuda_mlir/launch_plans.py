@@ -36,8 +36,8 @@ the installed binary with a logging stand-in for the driver):
 Not planned (numba-cuda-mlir's path launches them every time): host arrays
 and anything else numba-cuda-mlir converts first (tuples, records,
 ``cuda.In``/``Out``), extensions, kernels a whole-function planner makes
-launch-dependent and kernels with literal arguments (their native launcher
-is chosen per launch), ``debug=True`` kernels (the launch synchronises and
+launch-dependent (``require_launch_config``) and kernels with literal
+arguments (their native launcher is chosen per launch), ``debug=True`` kernels (the launch synchronises and
 reads an error flag), kernels with module setup callbacks (NRT; the plan's
 module is numba-cuda-mlir's own copy, ``CompileResult._codelibrary``, not
 the native launcher's), clusters, dynamic shared memory the driver will
@@ -327,7 +327,6 @@ def remember(site, args, ran, launch_args):
         or getattr(dispatcher, "extensions", None)
         or ran._launch_config is not None
         or ran._available_launch_config.get("cluster") is not None
-        or NAMES.planner_registry._planners
         or getattr(dispatcher, "_requires_launch_config", False)
         or getattr(dispatcher, "_literal_arg_positions", ())
         or dispatcher.targetoptions.get("debug")
