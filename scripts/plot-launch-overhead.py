@@ -15,7 +15,17 @@ Writes, <gpu> being the GPU's name in lower case with dashes:
                                    file has scenarios)
 
 A file measured in several environments (--python NAME=INTERPRETER) gets one
-bar per environment and variant.  Needs matplotlib (the "plot" extra).
+bar per environment and variant.
+
+A file from scripts/bench-mlir-launch-overhead.py --out (numba-cuda-mlir,
+stock vs active and the C floor) gets instead
+
+  mlir-launch-overhead-<gpu>.png   median µs per launch for each argument
+                                   case, one bar per variant (log scale),
+                                   the active plain kernel's ratio to the C
+                                   floor written above its group
+
+Needs matplotlib (the "plot" extra).
 """
 
 import argparse
@@ -254,12 +264,70 @@ def plot_scenarios(plt, report, series, path):
     plt.close(fig)
 
 
+#: numba-cuda-mlir benchmark variants in the order they are drawn.
+MLIR_VARIANTS = (
+    ("c-floor", "C floor (cudaLaunchKernel loop)", "tab:gray"),
+    ("stock-plain", "numba-cuda-mlir", "tab:blue"),
+    ("active-plain", "numba-cuda-mlir + lcs", "tab:orange"),
+    ("stock-lcs", "numba-cuda-mlir, planner LC-S", "tab:cyan"),
+    ("active-lcs", "+ lcs, LC-S", "tab:green"),
+    ("stock-planner", "numba-cuda-mlir, planner registered", "tab:purple"),
+    ("active-planner", "+ lcs, planner registered", "tab:pink"),
+)
+
+
+def plot_mlir(plt, report, path):
+    """The numba-cuda-mlir benchmark's medians per case (see the module
+    docstring)."""
+    medians = report.get("medians_us") or {}
+    cases = report.get("cases") or sorted({k.split("/", 1)[1] for k in medians})
+    cases = [c for c in cases if any(k.endswith(f"/{c}") for k in medians)]  # measured ones
+    series = [
+        {"label": label, "variant": v, "color": color, "hatch": ""}
+        for v, label, color in MLIR_VARIANTS
+        if any(f"{v}/{c}" in medians for c in cases)
+    ]
+
+    def values_of(s, case):
+        value = medians.get(f"{s['variant']}/{case}")
+        return None if value is None else (value, 0.0)
+
+    fig, ax = plt.subplots(figsize=(14, 5.5))
+    grouped_bars(ax, cases, series, values_of, label_values=True)
+    ratios = report.get("ratios") or {}
+    # Each case, and below it the active plain kernel's ratio to the C floor.
+    ax.set_xticklabels(
+        [
+            f"{case}\n{ratios[key]:.2f}× floor" if key in ratios else case
+            for case, key in ((c, f"active-plain-vs-floor/{c}") for c in cases)
+        ]
+    )
+    ax.set_yscale("log")
+    ax.set_xlabel(
+        "arguments: device arrays; s: float32 scalars; c: CuPy arrays; t: PyTorch tensors; 1x8: 8 configurations alternating"
+    )
+    ax.set_ylabel("µs per launch (median over processes; log scale)")
+    ax.set_ylim(bottom=min(medians.values()) / 2, top=max(medians.values()) * 2)
+    ax.set_title(
+        f"numba-cuda-mlir launch overhead — {report.get('gpu') or '?'}\n"
+        f"numba-cuda-mlir {report.get('numba_cuda_mlir', '?')} · Python "
+        f"{report.get('python', '?')} · kernel[1, 1](...) per launch; lower is better",
+        fontsize=10,
+    )
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "results", help="results JSON from scripts/bench-launch-overhead.py --output"
+        "results",
+        help="results JSON from scripts/bench-launch-overhead.py --output "
+        "or scripts/bench-mlir-launch-overhead.py --out",
     )
     parser.add_argument(
         "--output-dir", default="plots", help="where the PNG files go (default: plots/)"
@@ -284,6 +352,14 @@ def main(argv=None):
     except (OSError, ValueError) as exc:
         print(f"cannot read {args.results}: {exc}", file=sys.stderr)
         return 1
+
+    if "medians_us" in report:  # scripts/bench-mlir-launch-overhead.py
+        gpu = slug((report.get("gpu") or "unknown-gpu").split(",")[0])
+        os.makedirs(args.output_dir, exist_ok=True)
+        path = os.path.join(args.output_dir, f"mlir-launch-overhead-{gpu}.png")
+        plot_mlir(plt, report, path)
+        print(path)
+        return 0
 
     series = load_series(report)
     if not series:
