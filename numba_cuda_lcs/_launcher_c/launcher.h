@@ -63,6 +63,15 @@ LCS_HIDDEN int lcs_argspec_view_agrees(const argspec *sp, PyObject *v,
                                        PyObject *stream, const int64_t *vals,
                                        Py_ssize_t n);
 
+/* The parameter values (int64s, as bytes) the array argument *v* of the
+ * compiler's own array class packs to by its kind's rule -- K_ARRAY: size,
+ * itemsize, data, shape..., strides... (its meminfo and parent are 0);
+ * K_MEMREF: the whole descriptor -- or NULL (no error set) when *sp* is no
+ * array entry or *v* does not pack by the rule.  A launch site keeps them
+ * for that very object: its pointer, shape and strides do not change (the
+ * compilers cache them too), and the fast path then reads no attribute. */
+LCS_HIDDEN PyObject *lcs_argspec_array_values(const argspec *sp, PyObject *v);
+
 /* *************************************************************************
  * Module functions (module.c's table)                                     *
  * ************************************************************************* */

@@ -122,7 +122,8 @@ typedef struct {
                           reference */
     PyObject *shape;   /* T_CAI */
     PyObject *strides; /* T_CAI: None when the interface has none */
-    PyObject *values;  /* T_CUPY, T_DLX: bytes, the int64 parameter values
+    PyObject *values;  /* T_CUPY, T_DLX, T_TYPED (NULL: none kept): bytes,
+                          the int64 parameter values
                           size, itemsize, data, shape..., strides... */
     const DLPackExchangeAPI *api;  /* T_DLX */
 } token;
@@ -448,6 +449,8 @@ make_token(PyObject *v, token *t, const argspec *sp, PyObject *stream)
         t->kind = T_TYPED;
         t->type = ty;
         if ((t->ref = PyWeakref_NewRef(v, NULL)) == NULL) PyErr_Clear();
+        /* launched again, this very array packs to these values */
+        else t->values = lcs_argspec_array_values(sp, v);
     }
     else {
         if (lcs_load_types() < 0) return -1;
@@ -508,7 +511,10 @@ token_matches(const token *t, PyObject *v, PyObject **cai, stream_memo *m)
     case T_NPSCALAR: return (PyObject *)tp == t->type;
     case T_TYPED: {
         if (!lcs_is_typed_class(tp)) return 0;
-        if (refers_to(t->ref, v)) return 1;
+        if (refers_to(t->ref, v)) {
+            if (t->values != NULL) *cai = Py_NewRef(t->values);
+            return 1;
+        }
         PyObject *ty = PyObject_GetAttr(v, LCS.str_numba_type);
         int same = ty == t->type;
         Py_XDECREF(ty);

@@ -297,8 +297,15 @@ class Launcher:
                     _pack_array(spec, v, consumer, buf)
                 elif spec[0] == K_MEMREF:
                     if views is not None and views[i] is not None:
-                        raise Decline  # no reader serves this kind
-                    _pack_memref(spec, v, buf, STATE.typed_classes)
+                        # a site kept them for this very object (array_values)
+                        if len(views[i]) != 3 + 2 * spec[3]:
+                            raise Decline
+                        for x in views[i]:
+                            buf.i64(x)
+                        if buf.first_array is None:
+                            buf.first_array = views[i][0]
+                    else:
+                        _pack_memref(spec, v, buf, STATE.typed_classes)
                 else:
                     _pack_scalar(spec, v, buf)
                 continue
@@ -426,6 +433,28 @@ def view_itemsize(spec):
     if spec is None or spec[0] != K_ARRAY:
         return 0
     return spec[4]
+
+
+def array_values(spec, v):
+    """launcher.h's lcs_argspec_array_values: the parameter values the
+    array *v* of the compiler's own class packs to by its kind's rule
+    (K_ARRAY: without meminfo and parent), or None."""
+    from .state import STATE
+
+    if spec is None or spec[0] not in (K_ARRAY, K_MEMREF):
+        return None
+    buf = _Buf()
+    try:
+        if spec[0] == K_ARRAY:
+            _pack_array(spec, v, 0, buf)
+        else:
+            _pack_memref(spec, v, buf, STATE.typed_classes)
+    except Exception:  # Decline, or anything odd: nothing kept
+        return None
+    if buf.syncs or len(buf.data) != 8 * len(buf.offs):
+        return None
+    values = struct.unpack(f"<{len(buf.offs)}q", bytes(buf.data))
+    return values[2:] if spec[0] == K_ARRAY else values
 
 
 def view_agrees(spec, v, stream, values):

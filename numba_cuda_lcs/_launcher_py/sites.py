@@ -20,7 +20,14 @@ except ImportError:  # a bare install (no compiler extra): nothing can launch
 from . import cuda_driver, dlpack_abi
 from .array_values import int_tuple, ssize, strides_from_shape
 from .cuda_driver import LaunchError
-from .launcher import Declined, Launcher, _same_stream, view_agrees, view_itemsize
+from .launcher import (
+    Declined,
+    Launcher,
+    _same_stream,
+    array_values,
+    view_agrees,
+    view_itemsize,
+)
 from .state import STATE
 
 SITE_ENTRIES = 4
@@ -47,7 +54,9 @@ class _Token(typing.NamedTuple):
     shape: object = None  # cai
     strides: object = None  # cai
     readonly: bool = False  # cai
-    values: tuple = ()  # cupy, dlx: size, itemsize, data, shape..., strides...
+    # cupy, dlx: size, itemsize, data, shape..., strides...; typed: what the
+    # object packs to (launcher.array_values), () when none was kept
+    values: tuple = ()
     device: int = 0  # dlx: DLPack device id
     dtype: tuple = ()  # dlx: DLPack (code, bits, lanes)
 
@@ -253,8 +262,9 @@ def _make_token(v, spec=None, stream=None):
         try:
             ref = weakref.ref(v)
         except TypeError:
-            ref = None
-        return _Token("typed", ty, ref)
+            return _Token("typed", ty, None)
+        # launched again, this very array packs to these values
+        return _Token("typed", ty, ref, values=array_values(spec, v) or ())
     if isinstance(v, (np.number, np.bool_)):
         return _Token("npscalar", tp)
     if isinstance(v, np.ndarray) or getattr(v, "__cuda_memory__", False):
@@ -287,6 +297,8 @@ def _token_matches(tok, v, consumer, memo, views, i):
         if tp not in STATE.typed_classes:
             return False
         if tok.ref is not None and tok.ref() is v:
+            if tok.values:
+                views[i] = tok.values
             return True
         return getattr(v, "_numba_type_", None) is tok.type
     if tok.ref() is not v:  # "cai", "cupy", "dlx"

@@ -188,6 +188,48 @@ def _child_main(out_path):
     launcher.configure_cupy(None, None)
     launcher.configure_sites(None, None, owner="stand-in test")
 
+    # Arrays of the compiler's own class (the sites' "typed" classes): a
+    # site keeps what the very array it remembered packs to, and reads
+    # nothing of it when it is launched again; another array of the same
+    # type is read.
+    class OwnArray:
+        _numba_type_ = object()  # one type for every instance
+        reads = 0
+
+        def __init__(self, ptr):
+            self.ptr = ptr
+
+        @property
+        def __cuda_array_interface__(self):
+            OwnArray.reads += 1
+            return {
+                "version": 3,
+                "data": (self.ptr, False),
+                "shape": (4,),
+                "strides": None,
+                "typestr": "<f4",
+                "stream": 7,  # the compiler's own arrays are not synchronised
+            }
+
+    launcher.configure_sites(OwnArray, None, owner="stand-in test")
+    site, counter = Site(), launcher.HitCounter()
+    lnch = launcher.Launcher(0x3000, (1, 1, 1), (1, 1, 1), 0, False, (memref_sync,))
+    kept = OwnArray(FIRST)
+    remembered = launcher.remember(site, (kept,), lnch, 0, None, counter, context)
+    os.environ["LCS_FAKE_CUDA_PARAMS"] = "5"
+    for name, array in (("kept", kept), ("another of its type", OwnArray(SECOND))):
+        OwnArray.reads = 0
+        open(stream_log, "w").close()
+        result = outcome(site, (array,), counter)
+        with open(log) as f:
+            result["slots"] = f.read().split()[1:]
+        with open(stream_log) as f:
+            result["driver"] = f.read().split("\n")[:-1]
+        result.update(reads=OwnArray.reads, remembered=bool(remembered))
+        results[f"own array, {name}"] = result
+    del os.environ["LCS_FAKE_CUDA_PARAMS"]
+    launcher.configure_sites(None, None, owner="stand-in test")
+
     # Many scalars: numba-cuda-mlir's microbenchmark launches 256 float32s,
     # and a site remembers launches of up to SITE_MAX_ARGS arguments.
     for count in (256, launcher.SITE_MAX_ARGS):
@@ -349,3 +391,22 @@ def test_a_failed_synchronisation_raises_the_compilers_error_without_launching(c
     assert result["message"] == "cuStreamSynchronize failed: CUDA_ERROR_ILLEGAL_ADDRESS (700)"
     assert (result["hits"], result["slow_calls"], result["launched"]) == (0, 0, 0)
     assert result["driver"] == ["sync 5000"]
+
+
+def _slot(x):
+    return int(x).to_bytes(8, "little").hex()
+
+
+@pytest.mark.parametrize(
+    "case, ptr, reads",
+    [("own array, kept", FIRST, 0), ("own array, another of its type", SECOND, 1)],
+)
+def test_the_compilers_own_arrays_pack_what_they_packed_when_remembered(child, case, ptr, reads):
+    result = child[case]
+    assert result["remembered"] and result["ok"]
+    assert (result["slow_calls"], result["launched"]) == (0, 1)
+    # data pointer twice, offset 0, shape 4, stride 1 element; no sync
+    assert result["slots"] == [_slot(ptr), _slot(ptr), _slot(0), _slot(4), _slot(1)]
+    assert result["driver"] == ["launch 0"]
+    # the very array remembered: its interface is not read again
+    assert result["reads"] == reads

@@ -37,16 +37,16 @@ Not planned (numba-cuda-mlir's path launches them every time): host arrays
 and anything else numba-cuda-mlir converts first (tuples, records,
 ``cuda.In``/``Out``), extensions, kernels a whole-function planner makes
 launch-dependent (``require_launch_config``) and kernels with literal
-arguments (their native launcher is chosen per launch), ``debug=True`` kernels (the launch synchronises and
-reads an error flag), kernels with module setup callbacks (NRT; the plan's
-module is numba-cuda-mlir's own copy, ``CompileResult._codelibrary``, not
-the native launcher's), clusters, dynamic shared memory the driver will
-not let the plan's function have (past 48 KiB a plan opts its function in,
-as numba-cuda-mlir opts its own one in: :func:`allow_dynamic_shared_memory`),
-streams other than a handle or none, float16 and complex scalars, complex arrays
-(numba-cuda-mlir passes strided ones' strides doubled), and -- with no
-stream configured, where numba-cuda-mlir follows PyTorch's current stream
--- PyTorch tensors.
+arguments (their native launcher is chosen per launch), ``debug=True``
+kernels (the launch synchronises and reads an error flag), kernels with
+module setup callbacks (NRT; the plan's module is numba-cuda-mlir's own
+copy, ``CompileResult._codelibrary``, not the native launcher's), clusters,
+dynamic shared memory the driver will not let the plan's function have
+(past 48 KiB a plan opts its function in, as numba-cuda-mlir opts its own
+one in: :func:`allow_dynamic_shared_memory`), streams other than a handle
+or none, float16 and complex scalars, complex arrays (numba-cuda-mlir
+passes strided ones' strides doubled), and -- with no stream configured,
+where numba-cuda-mlir follows PyTorch's current stream -- PyTorch tensors.
 
 With no stream configured and a CuPy array among the arguments,
 numba-cuda-mlir launches on CuPy's current stream: so does the plan,
