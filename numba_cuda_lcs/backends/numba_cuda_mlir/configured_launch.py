@@ -39,6 +39,7 @@ for its own key (or plain code).  See ``compile.py``.
 """
 
 import operator
+import sys
 import threading
 
 from ... import launcher as _launcher
@@ -56,6 +57,9 @@ from .state import take_reroute
 #: runs unchanged; what it calls to launch prepared arguments, ``_launch``,
 #: is where a configured launch publishes itself and routes.
 StockMarshaller = NAMES.ArgMarshaller
+
+#: Free-threaded CPython: OrderedDict calls are not atomic by themselves.
+_FREE_THREADED = not getattr(sys, "_is_gil_enabled", lambda: True)()
 
 #: How prepared arguments are launched: ``invoke(marshaller, argtypes,
 #: launch_args, launch_values)``, numba-cuda-mlir's own ``_launch`` (set the
@@ -406,10 +410,21 @@ def make_getitem(original):
                 entry = None
             if entry is not None:
                 key, marshaller = entry
-                with self._launch_config_lock:
-                    cache = self._configure_cache
-                    if cache.get(key) is marshaller:
+                cache = self._configure_cache
+                if _FREE_THREADED:
+                    with self._launch_config_lock:
+                        if cache.get(key) is marshaller:
+                            cache.move_to_end(key)
+                            return marshaller
+                # With the GIL each OrderedDict call is atomic, as under
+                # numba-cuda-mlir's lock; an entry evicted between the two
+                # is numba-cuda-mlir's configure again.
+                elif cache.get(key) is marshaller:
+                    try:
                         cache.move_to_end(key)
+                    except KeyError:
+                        pass
+                    else:
                         return marshaller
         marshaller = original(self, args)
         if not self.extensions:
@@ -426,7 +441,11 @@ def _front_key(dispatcher, args):
     them holds anything but ints.  Equal values of other types (``4.0``,
     ``True`` or ``np.int64(4)`` for ``4``) hash alike but are not what
     numba-cuda-mlir validated: each type gets its own entry, made only when
-    its ``configure`` accepted it."""
+    its ``configure`` accepted it.  ``kernel[grid, block]`` with two ints,
+    the common case, is keyed by the arguments alone (a key of two items,
+    never equal to one of three)."""
+    if type(args) is tuple and len(args) == 2 and type(args[0]) is int and type(args[1]) is int:
+        return (args, dispatcher._requires_launch_config)
     if type(args) is not tuple:
         return (args, type(args), dispatcher._requires_launch_config)
     for arg in args:
