@@ -159,6 +159,13 @@ def _measure(cuda, launch, case, lcs, launches, batches):
         cuda.synchronize()
     except Exception as exc:  # what numba-cuda-mlir refuses (PyTorch tensors in 0.6.0)
         return {"unsupported": f"{type(exc).__name__}: {exc}"[:500]}
+    try:
+        return _time(cuda, kernel, args, blocks, launches, batches)
+    except Exception as exc:  # a launch failing mid-run: reported, the others go on
+        return {"failed": f"{type(exc).__name__}: {exc}"[:500]}
+
+
+def _time(cuda, kernel, args, blocks, launches, batches):
     results = []
     rounds = max(1, launches // len(blocks))
     for _ in range(batches):
@@ -198,9 +205,26 @@ def run_worker(variant, cases, launches, batches):
         env=env,
         check=False,
     )
-    if proc.returncode != 0:
-        raise SystemExit(f"{variant} ({','.join(cases)}) failed:\n{proc.stderr[-4000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        # The whole process failed (a crash, a fault): every case of this
+        # round says so; the other rounds and variants go on.
+        print(f"{variant}: the worker failed:\n{proc.stderr[-4000:]}", file=sys.stderr)
+        why = f"worker exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
+        return {case: {"failed": why} for case in cases}
+    return json.loads(lines[-1])
+
+
+def _floor_cases(binary, cases, launches, batches):
+    """The C floor's figures for the *cases* it has (a failure reported)."""
+    found = {}
+    for case in cases:
+        if case in c_floor.CASES:
+            try:
+                found[case] = c_floor.run(binary, case, launches, batches)
+            except RuntimeError as exc:
+                found[case] = {"failed": str(exc)[-500:]}
+    return found
 
 
 def _ratio(medians, a, b):
@@ -251,20 +275,15 @@ def main(argv=None):
         rng.shuffle(order)
         for variant in order:
             if variant == FLOOR:
-                found = {
-                    c: c_floor.run(floor, c, args.launches, args.batches)
-                    for c in cases
-                    if c in c_floor.CASES
-                }
+                found = _floor_cases(floor, cases, args.launches, args.batches)
             else:
                 found = run_worker(variant, cases, args.launches, args.batches)
             for case, per_batch in found.items():
-                if isinstance(per_batch, dict):
+                if isinstance(per_batch, dict):  # unsupported, or failed
+                    why = per_batch.get("unsupported") or f"failed: {per_batch.get('failed')}"
                     if (variant, case) not in unsupported:
-                        unsupported[variant, case] = per_batch["unsupported"]
-                        print(
-                            f"{variant:<13} case {case}: unsupported ({per_batch['unsupported']})"
-                        )
+                        unsupported[variant, case] = why
+                        print(f"{variant:<13} case {case}: not measured ({why})", flush=True)
                     continue
                 samples[variant, case].append(min(per_batch))
             print(
@@ -273,6 +292,17 @@ def main(argv=None):
                     f"{c} {min(v):.2f}" for c, v in found.items() if not isinstance(v, dict)
                 ),
                 flush=True,
+            )
+        # What the rounds so far measured, in case the run is cut short.
+        with open(args.out, "w") as f:
+            json.dump(
+                {
+                    "partial": f"after round {round_ + 1} of {args.rounds}",
+                    "samples_us": {f"{v}/{c}": s for (v, c), s in samples.items()},
+                    "not_measured": {f"{v}/{c}": why for (v, c), why in unsupported.items()},
+                },
+                f,
+                indent=2,
             )
 
     medians = {f"{v}/{c}": statistics.median(s) for (v, c), s in samples.items() if s}
@@ -315,7 +345,7 @@ def main(argv=None):
         "cases": cases,
         "medians_us": medians,
         "samples_us": {f"{v}/{c}": s for (v, c), s in samples.items()},
-        "unsupported": {f"{v}/{c}": why for (v, c), why in unsupported.items()},
+        "not_measured": {f"{v}/{c}": why for (v, c), why in unsupported.items()},
         "c_floor": "measured" if floor else f"not measured: {why}",
         "ratios": ratios,
     }
@@ -357,7 +387,7 @@ def main(argv=None):
                 f"{ratios[f'{v}-alternating-vs-single']:.3f}"
             )
     for (v, c), why in sorted(unsupported.items()):
-        print(f"unsupported: {v} case {c}: {why}")
+        print(f"not measured: {v} case {c}: {why}")
     slower = [c for c in cases if ratios.get(f"plain/{c}", 0) > 1.05]
     if slower:
         print(f"WARNING: plain launches of cases {slower} are >5% slower with the package")

@@ -136,6 +136,7 @@ if stage mlir; then
     --launches "${MLIR_BENCH_LAUNCHES:-5000}" --batches "${MLIR_BENCH_BATCHES:-3}" \
     --out "$LOG_DIR/mlir-launch-overhead.json" > "$LOG_DIR/bench-mlir.log" 2>&1 || status=1
   sed -n '/^GPU /,$p' "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"
+  grep -q '^GPU ' "$LOG_DIR/bench-mlir.log" || tail -n 30 "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"
 fi
 
 if stage mlir-bench; then

@@ -404,10 +404,9 @@ pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
     PyObject *cai = pre_cai != NULL ? Py_NewRef(pre_cai)
                                     : PyObject_GetAttr(obj, LCS.str_cai);
     if (cai == NULL || !PyDict_Check(cai)) DECLINE(0);
-    PyObject *s = PyDict_GetItemString(cai, "stream");
-    if (s != NULL && s != Py_None && sp->cai_sync &&
-        !lcs_is_typed_class(Py_TYPE(obj)) && !add_sync(b, s))
-        DECLINE(0);
+    PyObject *s = PyDict_GetItemString(cai, "stream");  /* borrowed from cai */
+    int sync = s != NULL && s != Py_None && sp->cai_sync &&
+               !lcs_is_typed_class(Py_TYPE(obj));
     PyObject *m = PyDict_GetItemString(cai, "mask");
     PyObject *ts = PyDict_GetItemString(cai, "typestr");
     PyObject *data = PyDict_GetItemString(cai, "data");
@@ -431,6 +430,7 @@ pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
             step *= shape[i];
         }
     }
+    if (sync && !add_sync(b, s)) DECLINE(0);
     if (put_i64(b, ptr) < 0 || put_i64(b, ptr) < 0 || put_i64(b, 0) < 0)
         DECLINE(-1);
     if (!b->has_first_array) {
@@ -704,7 +704,9 @@ lcs_launch_marshalled(Launcher *self, PyObject *args, long long consumer,
         return NULL;
     }
     /* The streams the array interfaces named, as numba-cuda-mlir
-       synchronises them before its launch (see pack_memref). */
+       synchronises them before its launch (see pack_memref).  A failure
+       from a launch site declines: the compiler's path synchronises again
+       and raises its own error. */
     for (int i = 0; i < b.nsyncs; i++) {
         CUresult serr;
         Py_BEGIN_ALLOW_THREADS
@@ -713,8 +715,11 @@ lcs_launch_marshalled(Launcher *self, PyObject *args, long long consumer,
         if (serr != 0) {
             pbuf_free(&b);
             Py_XDECREF(retr);
-            PyErr_Format(LCS.LaunchError, "cuStreamSynchronize failed: %s (%d)",
-                         lcs_driver_error_name(&LCS.driver, serr), serr);
+            if (declined != NULL) *declined = 1;
+            else
+                PyErr_Format(LCS.LaunchError,
+                             "cuStreamSynchronize failed: %s (%d)",
+                             lcs_driver_error_name(&LCS.driver, serr), serr);
             return NULL;
         }
     }

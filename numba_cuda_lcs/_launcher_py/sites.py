@@ -398,9 +398,9 @@ def _site_try(site, args):
             return False
     try:
         if any(view is not None for view in views):
-            writebacks = entry.launcher.launch(args, consumer, entry.stream, views)
+            writebacks = entry.launcher.launch(args, consumer, entry.stream, views, from_site=True)
         else:
-            writebacks = entry.launcher.launch(args, consumer, entry.stream)
+            writebacks = entry.launcher.launch(args, consumer, entry.stream, from_site=True)
     except Declined:  # a value the plan does not cover: the slow path
         return False
     except LaunchError as exc:

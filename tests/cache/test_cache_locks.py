@@ -61,7 +61,8 @@ def compile_and_save():
         open(spec["announce"], "w").close()
     time.sleep(spec.get("compile_seconds", 0.2))
     if spec.get("hold_until"):  # the other child is about to claim: hold a while longer
-        while not os.path.exists(spec["hold_until"]):
+        deadline = time.monotonic() + 120  # the other child died: stop waiting
+        while not os.path.exists(spec["hold_until"]) and time.monotonic() < deadline:
             time.sleep(0.002)
         time.sleep(spec.get("hold_after", 0.0))
     tmp = f"{entry}.tmp.{os.getpid()}"
@@ -230,9 +231,15 @@ def test_a_slow_holder_with_a_fresh_lock_is_waited_for_then_loaded(workspace):
         hold_after=1.0,
         bound=60,
     )
-    wait_for(announce)
-    waiter = result(spawn(workspace, arrive=str(arrived), bound=60))
-    assert result(holder)["outcome"] == "compiled"
+    try:
+        wait_for(announce)
+        waiter = result(spawn(workspace, arrive=str(arrived), bound=60))
+        held = result(holder)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(10)
+    assert held["outcome"] == "compiled"
     assert waiter["outcome"] == "loaded"
     assert cache_locks.RELEASED in waiter["claims"]
     assert waiter["seconds"] >= 0.3

@@ -268,7 +268,7 @@ def test_fast_path_runs_write_backs_and_raises_the_compilers_launch_error(monkey
     twin = launcher.IMPLEMENTATIONS["python"]
 
     class StandIn(twin.Launcher):
-        def launch(self, args, stream_handle=0, stream=None):
+        def launch(self, args, stream_handle=0, stream=None, *, from_site=False):
             if args[0] < 0:
                 raise twin.LaunchError("cuLaunchKernel failed: CUDA_ERROR_X (1)")
             return [lambda: written.append(args[0])]

@@ -106,6 +106,9 @@ def test_cupy_arrays_on_a_configured_stream_and_on_none():
     # stream (here a non-blocking one, then CuPy's default), synchronising
     # the stream each array's interface names first; so does a plan (the
     # stream read at each launch: tests/launch_path/test_launch_over_fake_driver.py).
+    # The arrays are updated in place on that stream between launches, so
+    # a launch on another stream would read stale values; after the first
+    # launch each one is a remembered launch (match).
     cp = pytest.importorskip("cupy")
 
     @cuda.jit
@@ -115,17 +118,23 @@ def test_cupy_arrays_on_a_configured_stream_and_on_none():
             out[i] = x[i] + y[i]
 
     stream = cp.cuda.Stream(non_blocking=True)
-    for configured, current in ((stream.ptr, stream), (None, stream), (None, cp.cuda.Stream.null)):
-        site = add[4, 256, configured] if configured else add[4, 256]
+    cases = ((stream.ptr, stream), (None, stream), (None, cp.cuda.Stream.null))
+    for configured, current in cases:
+        n = 1 << 20
+        site = add[n // 256, 256, configured] if configured else add[n // 256, 256]
+        with current:
+            x = cp.zeros(n, dtype=cp.float32)
+            y = cp.ones(n, dtype=cp.float32)
+            out = cp.empty(n, dtype=cp.float32)
         for k in range(4):
             with current:
-                x = cp.arange(1024, dtype=cp.float32) * k
-                y = cp.ones(1024, dtype=cp.float32)
-                out = cp.empty(1024, dtype=cp.float32)
+                x += 1  # queued on the current stream, before the launch
+                if k:
+                    context = launcher.current_context()
+                    assert launcher.impl.match(site, (out, x, y), context) >= 0, (configured, k)
                 site(out, x, y)
                 current.synchronize()
-            np.testing.assert_array_equal(cp.asnumpy(out), cp.asnumpy(x + y))
-        assert launcher.impl.remembered(site) > 0, (configured, current)
+            np.testing.assert_array_equal(cp.asnumpy(out), np.full(n, k + 2, np.float32))
 
 
 def test_lcs_kernel_alternating_block_sizes_launch_from_c():

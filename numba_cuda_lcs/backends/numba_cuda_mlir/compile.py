@@ -117,6 +117,7 @@ def make_compile_impl(original):
         state = self.__dict__.get("_lcs")
         if state is not None and state.device_masks is not None:
             return original(self, args, *rest, **kwargs)
+        required_before = getattr(self, "_requires_launch_config", False)
         try:
             return compile_and_place(self, state, args, rest, kwargs)
         finally:
@@ -126,6 +127,11 @@ def make_compile_impl(original):
             cache = _cache_of(self)
             if cache is not None:
                 cache.release_lock()
+            if not required_before and getattr(self, "_requires_launch_config", False):
+                # A planner made the kernel launch-dependent (numba-cuda-mlir
+                # compiles here before launching while planners are
+                # registered): no launch remembered before may stand.
+                _launch_plans.forget_compiles(self)
 
     def compile_and_place(self, state, args, rest, kwargs):
         child = state is not None and state.root is not None

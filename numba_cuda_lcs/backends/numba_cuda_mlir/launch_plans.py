@@ -74,23 +74,28 @@ class NativeCompile:
     def __init__(self, result, context):
         self.result = result  # numba-cuda-mlir's CompileResult
         self.context = context  # the CUDA context current at its compile (and load)
-        self._derived = None  # (plan, CUfunction, required dynamic shared memory)
+        # NUMBA_CUDA_ARRAY_INTERFACE_SYNC when derived -> (plan, CUfunction,
+        # required dynamic shared memory), or () for no plan
+        self._derived = {}
 
     def planned(self, key):
         """``(plan, CUfunction, dynamic shared memory the compile requires)``
         for launches with argument types *key* (those it was recorded under),
-        or None when no plan can stand for them."""
-        derived = self._derived
+        or None when no plan can stand for them.  Derived once per value of
+        ``NUMBA_CUDA_ARRAY_INTERFACE_SYNC`` (numba-cuda-mlir reads it on
+        every launch; a plan holds it)."""
+        cai_sync = bool(NAMES.cuda_config.CUDA_ARRAY_INTERFACE_SYNC)
+        derived = self._derived.get(cai_sync)
         if derived is None:
-            derived = self._derived = self._derive(key) or ()
+            derived = self._derived[cai_sync] = self._derive(key, cai_sync) or ()
         return derived or None
 
-    def _derive(self, key):
+    def _derive(self, key, cai_sync):
         result = self.result
         signature_args = tuple(result.signature.args)
         if not types_match(key, signature_args) or result.metadata.get("setup_callbacks"):
             return None
-        plan = plan_for(signature_args)
+        plan = plan_for(signature_args, cai_sync)
         if plan is None:
             return None
         function = int(result._codelibrary.get_cufunc()._handle)
@@ -293,17 +298,17 @@ def _stream_handle(marshaller, args):
     stream), another CuPy object, another kind of stream."""
     stream = marshaller._launch_stream
     if stream is None:
-        handle = 0
-        for arg in args:
-            library = type(arg).__module__.partition(".")[0]
-            if library == "torch":
-                return None
-            if library == "cupy":
-                cupy = sys.modules.get("cupy")
-                if cupy is None or not isinstance(arg, cupy.ndarray):
-                    return None
-                handle = _launcher.SITE_STREAM_CUPY_CURRENT
-        return handle
+        # As numba-cuda-mlir's native launcher: a PyTorch tensor (or
+        # subclass) first, then a CuPy array (or subclass).
+        torch = sys.modules.get("torch")
+        tensor = getattr(torch, "Tensor", None)
+        if isinstance(tensor, type) and any(isinstance(arg, tensor) for arg in args):
+            return None
+        cupy = sys.modules.get("cupy")
+        ndarray = getattr(cupy, "ndarray", None)
+        if isinstance(ndarray, type) and any(isinstance(arg, ndarray) for arg in args):
+            return _launcher.SITE_STREAM_CUPY_CURRENT
+        return 0
     if type(stream) is int:
         return stream
     return None

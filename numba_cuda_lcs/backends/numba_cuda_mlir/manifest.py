@@ -190,8 +190,9 @@ TABLE = (
         "numba_cuda_mlir.numba_cuda.core.config",
         None,
         "cuda_config",
-        "read: CUDA_ARRAY_INTERFACE_SYNC (numba-cuda-mlir synchronises on an "
-        "array's stream first: such launches are not planned)",
+        "read: CUDA_ARRAY_INTERFACE_SYNC (numba-cuda-mlir synchronises the "
+        "stream an array interface names first: so does a plan, per this "
+        "setting at each launch)",
     ),
     Internal(
         "numba_cuda_mlir.numba_cuda.cudadrv.driver",
