@@ -373,11 +373,11 @@ def test_launches_of_many_scalars_are_remembered(child, count):
     "case, driver",
     [
         # stream 0 configured: the named stream synchronised once, then the launch
-        ("synchronised, stream 0", ["sync 5000", "launch 0"]),
-        ("synchronised, two streams", ["sync 5000", "sync 6000", "launch 0"]),
+        ("synchronised, stream 0", ["sync 5000", "launch 0 smem=0 fn=3000"]),
+        ("synchronised, two streams", ["sync 5000", "sync 6000", "launch 0 smem=0 fn=3000"]),
         # CuPy's current stream, read at the launch
-        ("CuPy's current stream", ["sync 5000", "launch 5000"]),
-        ("CuPy's default stream", ["sync 1", "launch 0"]),
+        ("CuPy's current stream", ["sync 5000", "launch 5000 smem=0 fn=3000"]),
+        ("CuPy's default stream", ["sync 1", "launch 0 smem=0 fn=3000"]),
     ],
 )
 def test_streams_array_interfaces_name_are_synchronised_before_the_launch(child, case, driver):
@@ -423,6 +423,6 @@ def test_the_compilers_own_arrays_pack_what_they_packed_when_remembered(child, c
     assert (result["slow_calls"], result["launched"]) == (0, 1)
     # data pointer twice, offset 0, shape 4, stride 1 element; no sync
     assert result["slots"] == [_slot(ptr), _slot(ptr), _slot(0), _slot(4), _slot(1)]
-    assert result["driver"] == ["launch 0"]
+    assert result["driver"] == ["launch 0 smem=0 fn=3000"]
     # the very array remembered: its interface is not read again
     assert result["reads"] == reads

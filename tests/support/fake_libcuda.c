@@ -1,12 +1,14 @@
 /* A stand-in for the CUDA driver (libcuda.so.1), for tests without a GPU.
  *
- * tests/mlir/test_mlir_launch_plans.py builds this file with
+ * tests/support/fake_driver.py builds this file with
  * `cc -shared -fPIC -o <dir>/libcuda.so.1` and runs a child process with
- * LD_LIBRARY_PATH=<dir>, so that numba-cuda-mlir's native launcher
- * (numba_cuda_mlir._cext) loads it instead of the real driver.  The
- * launcher finds every driver entry point through cuGetProcAddress_v2, the
- * only symbol exported here; each entry point it asks for succeeds and hands
- * back fixed dummy handles.  Nothing runs.
+ * LD_LIBRARY_PATH=<dir>, so that numba-cuda-mlir (its native launcher and
+ * the driver calls of its vendored numba-cuda, through cuda.bindings) and
+ * our launcher load it instead of the real driver.  Every entry point is
+ * found through cuGetProcAddress_v2, the only symbol exported here.  One
+ * device, one context, fixed dummy handles for modules and kernels; device
+ * memory is host memory (cuMemAlloc is an aligned malloc, copies are
+ * memcpy), so arrays can be made, copied and read back.  No kernel runs.
  *
  * What the test reads: on cuLaunchKernel / cuLaunchKernelEx, one line is
  * appended to the file named by $LCS_FAKE_CUDA_LOG:
@@ -19,9 +21,14 @@
  * before each launch.  numba-cuda-mlir writes every parameter into an
  * 8-byte slot; a real driver copies the low `param_size` bytes of it.
  *
- * With $LCS_FAKE_CUDA_STREAM_LOG set, each launch also appends
- * `launch <stream>` to that file and each cuStreamSynchronize
- * `sync <stream>` (handles in hex), in the order they were made.
+ * With $LCS_FAKE_CUDA_STREAM_LOG set, in the order they were made, each
+ * launch also appends `launch <stream> smem=<bytes> fn=<function>`, each
+ * cuStreamSynchronize `sync <stream>`, and each
+ * cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES) `optin fn=<function>
+ * <bytes>` to that file (handles in hex).  Kernels got from a library
+ * (cuLibraryGetKernel, numba-cuda-mlir's launcher) and functions got from
+ * a module (cuModuleGetFunction) have different handles, each with its
+ * own dynamic shared memory limit (48 KiB until opted in).
  *
  * What a test may change (read on every call, so a process may change them
  * between launches):
@@ -47,7 +54,18 @@ typedef int CUresult; /* 0: CUDA_SUCCESS */
 #define FAKE_CONTEXT ((void *)0x1000)
 #define FAKE_LIBRARY ((void *)0x2000)
 #define FAKE_KERNEL ((void *)0x3000)
+#define FAKE_MODULE_FUNCTION ((void *)0x3100)
 #define FAKE_OTHER_CONTEXT ((void *)0x1001)
+
+/* CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES of the two functions */
+static int max_dynamic_shared[2] = {48 * 1024, 48 * 1024};
+
+static int *
+dynamic_shared_of(void *func)
+{
+    return func == FAKE_MODULE_FUNCTION ? &max_dynamic_shared[1]
+                                        : &max_dynamic_shared[0];
+}
 
 static void
 log_params(void **params)
@@ -68,12 +86,20 @@ log_params(void **params)
 }
 
 static void
-log_stream(const char *what, void *stream)
+log_stream(const char *what, void *stream, unsigned smem, void *func)
 {
     const char *path = getenv("LCS_FAKE_CUDA_STREAM_LOG");
     FILE *f = path ? fopen(path, "a") : NULL;
     if (f == NULL) return;
-    fprintf(f, "%s %llx\n", what, (unsigned long long)(uintptr_t)stream);
+    if (strcmp(what, "launch") == 0)
+        fprintf(f, "launch %llx smem=%u fn=%llx\n",
+                (unsigned long long)(uintptr_t)stream, smem,
+                (unsigned long long)(uintptr_t)func);
+    else if (strcmp(what, "optin") == 0)
+        fprintf(f, "optin fn=%llx %u\n", (unsigned long long)(uintptr_t)func,
+                smem);
+    else
+        fprintf(f, "%s %llx\n", what, (unsigned long long)(uintptr_t)stream);
     fclose(f);
 }
 
@@ -114,14 +140,33 @@ static CUresult
 func_get_attribute(int *value, int attrib, void *func)
 {
     /* 8: CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES */
-    *value = attrib == 8 ? 48 * 1024 : 0;
+    *value = attrib == 8 ? *dynamic_shared_of(func) : 0;
+    return 0;
+}
+
+static CUresult
+func_set_attribute(void *func, int attrib, int value)
+{
+    if (attrib == 8) {
+        if (value > 227 * 1024) return 1; /* CUDA_ERROR_INVALID_VALUE */
+        *dynamic_shared_of(func) = value;
+        log_stream("optin", NULL, (unsigned)value, func);
+    }
     return 0;
 }
 
 static CUresult
 device_get_attribute(int *value, int attrib, int device)
 {
-    *value = attrib == 97 ? 227 * 1024 : 0x7fffffff; /* 97: smem opt-in */
+    switch (attrib) { /* an H100/H200-like device; limits otherwise unbounded */
+    case 1: *value = 1024; break;       /* MAX_THREADS_PER_BLOCK */
+    case 10: *value = 32; break;        /* WARP_SIZE */
+    case 16: *value = 132; break;       /* MULTIPROCESSOR_COUNT */
+    case 75: *value = 9; break;         /* COMPUTE_CAPABILITY_MAJOR */
+    case 76: *value = 0; break;         /* COMPUTE_CAPABILITY_MINOR */
+    case 97: *value = 227 * 1024; break; /* MAX_SHARED_MEMORY_PER_BLOCK_OPTIN */
+    default: *value = 0x7fffffff;
+    }
     return 0;
 }
 
@@ -138,6 +183,131 @@ pointer_get_attribute(void *data, int attrib, unsigned long long ptr)
     return 0;
 }
 
+/* -- devices and contexts (numba-cuda-mlir's vendored driver asks) -- */
+
+static CUresult
+device_get_count(int *count) { *count = 1; return 0; }
+
+static CUresult
+device_get_name(char *name, int len, int device)
+{
+    strncpy(name, "Stand-in GPU", (size_t)len);
+    return 0;
+}
+
+static CUresult
+device_get_uuid(unsigned char *uuid, int device) { memset(uuid, 0x42, 16); return 0; }
+
+static CUresult
+device_compute_capability(int *major, int *minor, int device)
+{
+    *major = 9;
+    *minor = 0;
+    return 0;
+}
+
+static CUresult
+driver_get_version(int *version) { *version = 13000; return 0; }
+
+static CUresult
+ctx_get_api_version(void *ctx, unsigned *version) { *version = 13000; return 0; }
+
+static CUresult
+ctx_get_flags(unsigned *flags) { *flags = 0; return 0; }
+
+static CUresult
+primary_ctx_get_state(int device, unsigned *flags, int *active)
+{
+    *flags = 0;
+    *active = 1;
+    return 0;
+}
+
+/* -- modules (numba-cuda-mlir's own copy of a compiled kernel) -- */
+
+static CUresult
+module_load_data(void **module, const void *image) { *module = FAKE_LIBRARY; return 0; }
+
+static CUresult
+module_load_data_ex(void **module, const void *image, unsigned n, void *opts,
+                    void *vals)
+{
+    *module = FAKE_LIBRARY;
+    return 0;
+}
+
+static CUresult
+module_get_function(void **func, void *module, const char *name)
+{
+    *func = FAKE_MODULE_FUNCTION;
+    return 0;
+}
+
+/* -- memory: host memory standing for device memory -- */
+
+static CUresult
+mem_get_info(size_t *free_bytes, size_t *total)
+{
+    *free_bytes = *total = (size_t)1 << 34;
+    return 0;
+}
+
+static CUresult
+mem_alloc(unsigned long long *dptr, size_t size)
+{
+    void *p = aligned_alloc(256, size ? (size + 255) / 256 * 256 : 256);
+    if (p == NULL) return 2; /* CUDA_ERROR_OUT_OF_MEMORY */
+    *dptr = (unsigned long long)(uintptr_t)p;
+    return 0;
+}
+
+static CUresult
+mem_free(unsigned long long dptr)
+{
+    free((void *)(uintptr_t)dptr);
+    return 0;
+}
+
+static CUresult
+memcpy_htod(unsigned long long dst, const void *src, size_t n)
+{
+    memcpy((void *)(uintptr_t)dst, src, n);
+    return 0;
+}
+
+static CUresult
+memcpy_dtoh(void *dst, unsigned long long src, size_t n)
+{
+    memcpy(dst, (const void *)(uintptr_t)src, n);
+    return 0;
+}
+
+static CUresult
+memcpy_dtod(unsigned long long dst, unsigned long long src, size_t n)
+{
+    memcpy((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, n);
+    return 0;
+}
+
+static CUresult
+memcpy_htod_async(unsigned long long dst, const void *src, size_t n, void *stream)
+{
+    return memcpy_htod(dst, src, n);
+}
+
+static CUresult
+memcpy_dtoh_async(void *dst, unsigned long long src, size_t n, void *stream)
+{
+    return memcpy_dtoh(dst, src, n);
+}
+
+static CUresult
+memset_d8(unsigned long long dst, unsigned char value, size_t n)
+{
+    memset((void *)(uintptr_t)dst, value, n);
+    return 0;
+}
+
 static CUresult
 launch_result(void)
 {
@@ -149,7 +319,7 @@ static CUresult
 stream_synchronize(void *stream)
 {
     const char *result = getenv("LCS_FAKE_CUDA_SYNC_RESULT");
-    log_stream("sync", stream);
+    log_stream("sync", stream, 0, NULL);
     return result ? atoi(result) : 0;
 }
 
@@ -170,7 +340,7 @@ launch_kernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
 {
     if (launch_result() != 0) return launch_result();
     log_params(params);
-    log_stream("launch", stream);
+    log_stream("launch", stream, smem, f);
     return 0;
 }
 
@@ -181,6 +351,7 @@ launch_cooperative(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
 {
     if (launch_result() != 0) return launch_result();
     log_params(params);
+    log_stream("launch", stream, smem, f);
     return 0;
 }
 
@@ -204,7 +375,7 @@ static const struct {
     {"cuModuleGetGlobal", (void *)unavailable},
     {"cuKernelGetFunction", (void *)kernel_get_function},
     {"cuFuncGetAttribute", (void *)func_get_attribute},
-    {"cuFuncSetAttribute", (void *)ok},
+    {"cuFuncSetAttribute", (void *)func_set_attribute},
     {"cuLaunchKernel", (void *)launch_kernel},
     {"cuLaunchKernelEx", (void *)launch_kernel_ex},
     {"cuLaunchCooperativeKernel", (void *)launch_cooperative},
@@ -219,14 +390,31 @@ static const struct {
     {"cuStreamSynchronize", (void *)stream_synchronize},
     {"cuCtxGetDevice", (void *)get_device},
     {"cuDeviceGet", (void *)device_get},
+    {"cuDeviceGetCount", (void *)device_get_count},
+    {"cuDeviceGetName", (void *)device_get_name},
+    {"cuDeviceGetUuid", (void *)device_get_uuid},
+    {"cuDeviceGetUuid_v2", (void *)device_get_uuid},
+    {"cuDeviceComputeCapability", (void *)device_compute_capability},
+    {"cuDevicePrimaryCtxGetState", (void *)primary_ctx_get_state},
+    {"cuDriverGetVersion", (void *)driver_get_version},
+    {"cuCtxGetApiVersion", (void *)ctx_get_api_version},
+    {"cuCtxGetFlags", (void *)ctx_get_flags},
+    {"cuModuleLoadData", (void *)module_load_data},
+    {"cuModuleLoadDataEx", (void *)module_load_data_ex},
+    {"cuModuleGetFunction", (void *)module_get_function},
+    {"cuModuleUnload", (void *)ok},
+    {"cuMemGetInfo", (void *)mem_get_info},
     {"cuDeviceGetAttribute", (void *)device_get_attribute},
     {"cuDevicePrimaryCtxRetain", (void *)get_context},
     {"cuDevicePrimaryCtxRelease", (void *)ok},
-    /* the launcher loads these too; the tested arguments use none of them */
-    {"cuMemAlloc", (void *)unavailable},
-    {"cuMemFree", (void *)unavailable},
-    {"cuMemcpyHtoD", (void *)unavailable},
-    {"cuMemcpyDtoH", (void *)unavailable},
+    {"cuMemAlloc", (void *)mem_alloc},
+    {"cuMemFree", (void *)mem_free},
+    {"cuMemcpyHtoD", (void *)memcpy_htod},
+    {"cuMemcpyDtoH", (void *)memcpy_dtoh},
+    {"cuMemcpyDtoD", (void *)memcpy_dtod},
+    {"cuMemcpyHtoDAsync", (void *)memcpy_htod_async},
+    {"cuMemcpyDtoHAsync", (void *)memcpy_dtoh_async},
+    {"cuMemsetD8", (void *)memset_d8},
     {NULL, NULL},
 };
 

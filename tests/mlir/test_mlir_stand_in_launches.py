@@ -1,0 +1,396 @@
+"""numba-cuda-mlir kernels launched end to end over the stand-in CUDA
+driver, without a GPU.
+
+A child process loads ``tests/support/fake_libcuda.c`` as the driver, so
+that numba-cuda-mlir compiles real kernels (for the stand-in's sm_90),
+loads them, makes device arrays (host memory), and launches -- through its
+own path, or through a launch site's C path once a launch is remembered.
+Nothing runs on a device; the stand-in logs what each launch handed the
+driver (parameter bytes, stream, dynamic shared memory, which function)
+and every stream synchronisation and opt-in.  Each scenario launches a
+kernel a few times and records which path took each launch
+(``_lcs_slow_call``: numba-cuda-mlir's) and what the driver saw, so the
+tests check what a GPU run would: the C path takes the launches it may,
+hands the driver what numba-cuda-mlir hands it, and leaves the others to
+numba-cuda-mlir.  Over each launcher twin.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from support.installs import requires_numpy
+
+pytestmark = requires_numpy
+
+CHILD_TIMEOUT = 600  # seconds: the child compiles a dozen kernels
+MLIR = "numba-cuda-mlir"
+
+
+# --------------------------------------------------------------------------
+# The child
+# --------------------------------------------------------------------------
+
+
+def _stand_in_cupy():
+    """A ``cupy`` module as far as numba-cuda-mlir and the launch sites look:
+    ``ndarray`` (float32, 4 elements, its interface naming CuPy's current
+    stream, 1 for the default one), ``cuda.Stream``, ``cuda.get_current_stream``.
+    Installed before numba-cuda-mlir is imported (its native launcher looks
+    CuPy's classes up then).  Returns (module, set_current_stream)."""
+    import importlib.machinery
+    import types
+
+    import numpy as np
+
+    cupy = types.ModuleType("cupy")
+    cupy.__spec__ = importlib.machinery.ModuleSpec("cupy", None)
+    cupy.cuda = types.ModuleType("cupy.cuda")
+    cupy.cuda.__spec__ = importlib.machinery.ModuleSpec("cupy.cuda", None)
+
+    class Stream:
+        def __init__(self, ptr):
+            self.ptr = ptr
+
+    current = [Stream(0)]
+
+    def get_current_stream(device=-1):
+        return current[0]
+
+    class ndarray:  # noqa: N801 -- CuPy's name
+        def __init__(self, ptr):
+            self.ptr, self.dtype, self.shape = ptr, np.dtype(np.float32), (4,)
+
+        @property
+        def __cuda_array_interface__(self):
+            return {
+                "version": 3,
+                "data": (self.ptr, False),
+                "shape": (4,),
+                "strides": None,
+                "typestr": "<f4",
+                "stream": current[0].ptr or 1,
+            }
+
+    ndarray.__module__ = Stream.__module__ = "cupy"
+    cupy.ndarray, cupy.cuda.Stream, cupy.cuda.get_current_stream = (
+        ndarray,
+        Stream,
+        get_current_stream,
+    )
+    sys.modules["cupy"], sys.modules["cupy.cuda"] = cupy, cupy.cuda
+
+    def set_current_stream(ptr):
+        current[0] = Stream(ptr)
+
+    return cupy, set_current_stream
+
+
+def _child_main(out_path):
+    cupy, set_current_stream = _stand_in_cupy()
+
+    import numpy as np
+    from numba_cuda_mlir import cuda
+    from numba_cuda_mlir._whole_function_planners import (
+        WholeFunctionPlanner,
+        _planner_registry,
+        register_planner,
+        require_launch_config,
+        set_required_dynamic_shared_memory,
+    )
+
+    from numba_cuda_lcs import launcher
+    from numba_cuda_lcs.backends.numba_cuda_mlir.configured_launch import ConfiguredLaunch
+
+    log, stream_log = os.environ["LCS_FAKE_CUDA_LOG"], os.environ["LCS_FAKE_CUDA_STREAM_LOG"]
+    slow_calls = []
+    stock_slow_call = ConfiguredLaunch._lcs_slow_call
+
+    def counting_slow_call(self, args):
+        slow_calls.append(1)
+        return stock_slow_call(self, args)
+
+    ConfiguredLaunch._lcs_slow_call = counting_slow_call
+
+    def launch(site, args, nparams):
+        """One launch: which path took it and what the driver saw."""
+        os.environ["LCS_FAKE_CUDA_PARAMS"] = str(nparams)
+        open(log, "w").close()
+        open(stream_log, "w").close()
+        before = len(slow_calls)
+        try:
+            site(*args)
+            error = None
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        with open(log) as f:
+            launches = [line.split()[1:] for line in f.read().splitlines()]
+        with open(stream_log) as f:
+            driver = f.read().splitlines()
+        return {
+            "path": MLIR if len(slow_calls) > before else "C",
+            "slots": launches[0] if len(launches) == 1 else launches,
+            "driver": driver,
+            "error": error,
+        }
+
+    def scalars(*values):
+        return [np.float32(v) for v in values]
+
+    results = {}
+
+    # A plain kernel of one float32.
+    @cuda.jit
+    def scalar(x):
+        if cuda.threadIdx.x > 4096:
+            cuda.syncthreads()
+
+    site = scalar[1, 1]
+    results["scalar"] = [launch(site, [v], 1) for v in scalars(1.5, 2.5, 3.5)]
+
+    # A device array and a scalar.
+    @cuda.jit
+    def array(a, x):
+        if cuda.threadIdx.x > 4096:
+            a[0] = x
+
+    a = cuda.to_device(np.arange(4, dtype=np.float32))
+    site = array[1, 1]
+    results["array"] = [launch(site, [a, v], 6) for v in scalars(1.0, 2.0, 3.0)]
+
+    # An object whose interface names a stream: synchronised first.
+    class Interface:
+        def __init__(self, ptr):
+            self.__cuda_array_interface__ = {
+                "version": 3,
+                "data": (ptr, False),
+                "shape": (4,),
+                "strides": None,
+                "typestr": "<f4",
+                "stream": 0x5000,
+            }
+
+    foreign = Interface(a.__cuda_array_interface__["data"][0])
+    results["interface stream"] = [launch(site, [foreign, v], 6) for v in scalars(1, 2, 3)]
+
+    # CuPy arrays (the stand-in's) with no stream configured: CuPy's current
+    # stream, read at each launch; a subclass from elsewhere too.
+    launcher.configure_cupy(cupy.ndarray, cupy.cuda.get_current_stream)
+
+    class Mine(cupy.ndarray):
+        pass
+
+    Mine.__module__ = "mylib"
+    for name, cls in (("cupy", cupy.ndarray), ("cupy subclass", Mine)):
+        array_ = cls(a.__cuda_array_interface__["data"][0])
+        site = array[1, 1]
+        records = []
+        for ptr in (0x5000, 0x5000, 0x6000, 0):
+            set_current_stream(ptr)
+            records.append(launch(site, [array_, np.float32(1)], 6))
+        results[name] = records
+    set_current_stream(0)
+
+    # While a planner is registered: one that touches nothing, one that
+    # requires dynamic shared memory of a kernel, one that makes a kernel
+    # launch-dependent, one that does so for float64 arguments only.
+    class Planner(WholeFunctionPlanner):
+        def run(self):
+            if self.is_device_function:
+                return False
+            name = self.state.func_id.func_name
+            if name == "needs_shared":
+                set_required_dynamic_shared_memory(self.state, 64 * 1024)
+            elif name == "per_launch":
+                require_launch_config(self.state)
+            elif name == "per_launch_for_f64":
+                if any(str(t) == "float64" for t in self.state.args):
+                    require_launch_config(self.state)
+            return False
+
+    register_planner(Planner)
+    try:
+
+        @cuda.jit
+        def plain(x):
+            if cuda.threadIdx.x > 4096:
+                cuda.syncthreads()
+
+        site = plain[1, 1]
+        results["planner, plain"] = [launch(site, [v], 1) for v in scalars(1, 2, 3)]
+
+        @cuda.jit
+        def needs_shared(x):
+            buf = cuda.shared.array(0, np.float32)
+            if cuda.threadIdx.x > 4096:
+                buf[0] = x
+
+        site = needs_shared[1, 1]
+        results["planner, shared memory"] = [launch(site, [v], 1) for v in scalars(1, 2, 3)]
+
+        @cuda.jit
+        def per_launch(x):
+            if cuda.threadIdx.x > 4096:
+                cuda.syncthreads()
+
+        site = per_launch[1, 1]
+        results["planner, launch-dependent"] = [launch(site, [v], 1) for v in scalars(1, 2, 3)]
+
+        @cuda.jit
+        def per_launch_for_f64(x):
+            if cuda.threadIdx.x > 4096:
+                cuda.syncthreads()
+
+        site = per_launch_for_f64[1, 1]
+        f32, f64 = np.float32(1), np.float64(2)
+        results["planner, becomes launch-dependent"] = [
+            launch(site, [value], 1) for value in (f32, f32, f64, f32, f32)
+        ]
+    finally:
+        _planner_registry._planners.remove(Planner)
+
+    from support import fake_driver
+
+    results["implementation"] = launcher.IMPLEMENTATION
+    results["foreign_drivers"] = fake_driver.foreign_drivers()
+    with open(out_path, "w") as f:
+        json.dump(results, f)
+
+
+if __name__ == "__main__":
+    _child_main(sys.argv[1])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # numba-cuda-mlir 0.6.0 may double-free native dispatchers at exit
+
+
+# --------------------------------------------------------------------------
+# The tests
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def launches(tmp_path_factory):
+    """{scenario: [one record per launch]} for each twin, from one child each."""
+    pytest.importorskip("numba_cuda_mlir")
+    from support import fake_driver  # not at the top: the child runs this file
+
+    found = {}
+
+    def run(twin):
+        if twin in found:
+            return found[twin]
+        tmp = tmp_path_factory.mktemp(f"stand_in_{twin}")
+        out = tmp / "results.json"
+        env = fake_driver.child_env(
+            fake_driver.build(tmp),
+            LCS_FAKE_CUDA_LOG=str(tmp / "launch.log"),
+            LCS_FAKE_CUDA_STREAM_LOG=str(tmp / "streams.log"),
+        )
+        done = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), str(out)],
+            cwd=fake_driver.REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"the child failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+        with open(out) as f:
+            found[twin] = json.load(f)
+        fake_driver.skip_when_foreign(found[twin])
+        assert found[twin]["implementation"] == twin
+        return found[twin]
+
+    return run
+
+
+def paths(records):
+    return [r["path"] for r in records]
+
+
+def no_errors(records):
+    assert [r["error"] for r in records] == [None] * len(records)
+
+
+def f32(value):
+    import struct
+
+    return struct.pack("<f", value).hex()
+
+
+def test_a_plain_kernel_launches_from_c_once_remembered(launches, twins):
+    records = launches(twins)["scalar"]
+    no_errors(records)
+    assert paths(records) == [MLIR, "C", "C"]
+    # each launch hands the driver its own value (the low 4 bytes of the slot)
+    assert [r["slots"][0][:8] for r in records] == [f32(1.5), f32(2.5), f32(3.5)]
+
+
+def test_array_launches_hand_the_driver_what_numba_cuda_mlir_does(launches, twins):
+    records = launches(twins)["array"]
+    no_errors(records)
+    assert paths(records) == [MLIR, "C", "C"]
+    descriptor = records[0]["slots"][:5]  # data, data, offset, shape, stride
+    assert [r["slots"][:5] for r in records] == [descriptor] * 3
+    assert [r["slots"][5][:8] for r in records] == [f32(1), f32(2), f32(3)]
+
+
+def test_a_stream_an_interface_names_is_synchronised_before_every_launch(launches, twins):
+    records = launches(twins)["interface stream"]
+    no_errors(records)
+    assert paths(records) == [MLIR, "C", "C"]
+    for r in records:  # numba-cuda-mlir's launch and the plan's alike
+        assert r["driver"][0] == "sync 5000" and r["driver"][1].startswith("launch 0 smem=0 ")
+
+
+def test_plain_kernels_launch_from_c_while_planners_are_registered(launches, twins):
+    records = launches(twins)["planner, plain"]
+    no_errors(records)
+    assert paths(records) == [MLIR, "C", "C"]
+
+
+def test_a_planners_shared_memory_requirement_is_launched_with(launches, twins):
+    records = launches(twins)["planner, shared memory"]
+    no_errors(records)
+    assert paths(records) == [MLIR, "C", "C"]
+    for r in records:
+        launched = [line for line in r["driver"] if line.startswith("launch ")]
+        assert len(launched) == 1 and " smem=65536 " in launched[0], r["driver"]
+    # numba-cuda-mlir opts its function in; the plan's function (another
+    # handle) is opted in once, when the launch is remembered
+    mlir_fn = records[0]["driver"][1].rsplit("fn=", 1)[1]
+    plan_fn = records[1]["driver"][-1].rsplit("fn=", 1)[1]
+    assert mlir_fn != plan_fn
+    opt_ins = [line for r in records for line in r["driver"] if line.startswith("optin ")]
+    assert opt_ins == [f"optin fn={mlir_fn} 65536", f"optin fn={plan_fn} 65536"]
+
+
+def test_kernels_a_planner_makes_launch_dependent_stay_numba_cuda_mlirs(launches, twins):
+    records = launches(twins)["planner, launch-dependent"]
+    no_errors(records)
+    assert paths(records) == [MLIR, MLIR, MLIR]
+
+
+def test_a_kernel_becoming_launch_dependent_is_forgotten(launches, twins):
+    # float32 launches are remembered; a float64 launch makes the planner
+    # require the launch configuration: numba-cuda-mlir now launches per
+    # configuration, and no remembered float32 launch may run its old kernel.
+    records = launches(twins)["planner, becomes launch-dependent"]
+    no_errors(records)
+    assert paths(records) == [MLIR, "C", MLIR, MLIR, MLIR]
+
+
+@pytest.mark.parametrize("case", ["cupy", "cupy subclass"])
+def test_cupy_arrays_launch_on_cupys_current_stream_as_numba_cuda_mlir_does(launches, twins, case):
+    records = launches(twins)[case]
+    no_errors(records)
+    assert paths(records) == [MLIR, "C", "C", "C"]
+    # (CuPy's interface names its default stream 1; a launch on it is on 0)
+    expected = [("5000", "5000"), ("5000", "5000"), ("6000", "6000"), ("1", "0")]
+    for r, (synced, stream) in zip(records, expected):
+        assert r["driver"][0] == f"sync {synced}", r["driver"]
+        assert r["driver"][1].startswith(f"launch {stream} smem=0 "), r["driver"]
