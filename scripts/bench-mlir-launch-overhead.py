@@ -15,6 +15,9 @@ hits every variant alike):
                 the plain kernel while a whole-function planner that touches
                 nothing is registered (as with cuda.coop imported): stock,
                 and with numba-cuda-lcs active
+  active-planner-lcs
+                numba-cuda-lcs active, the kernel made launch-dependent by
+                the same planner as stock-lcs (what cuda.coop's kernels are)
 
 each launching ``kernel[1, 1](*args)`` in a loop (synchronized at the end of
 each batch) for the argument cases
@@ -72,6 +75,7 @@ VARIANTS = (
     "active-lcs",
     "stock-planner",
     "active-planner",
+    "active-planner-lcs",
 )
 FLOOR = "c-floor"
 CASES = ("0", "1", "4", "16", "16s", "256s", "4c", "4t", "1x8")
@@ -127,7 +131,8 @@ def worker(variant, cases, launches, batches):
     from numba_cuda_mlir import cuda
 
     lcs = variant.endswith("lcs")
-    if (not active and lcs) or variant.endswith("planner"):
+    planner_lcs = lcs and (not active or "planner" in variant)
+    if planner_lcs or "planner" in variant:
         from numba_cuda_mlir._whole_function_planners import (
             WholeFunctionPlanner,
             register_planner,
@@ -136,13 +141,14 @@ def worker(variant, cases, launches, batches):
 
         class RequireLaunch(WholeFunctionPlanner):
             def run(self):
-                if lcs and not self.is_device_function:
+                if planner_lcs and not self.is_device_function:
                     require_launch_config(self.state)
                 return False
 
         register_planner(RequireLaunch)
 
-    return {case: _measure(cuda, launch, case, active and lcs, launches, batches) for case in cases}
+    ours = active and lcs and not planner_lcs  # LC-S through numba_cuda_lcs.launch
+    return {case: _measure(cuda, launch, case, ours, launches, batches) for case in cases}
 
 
 def _measure(cuda, launch, case, lcs, launches, batches):
@@ -315,6 +321,7 @@ def main(argv=None):
             "speedup-lcs": ("stock-lcs", "active-lcs"),
             "lcs-vs-plain": ("active-lcs", "active-plain"),
             "planner": ("active-planner", "stock-planner"),
+            "planner-lcs": ("active-planner-lcs", "stock-lcs"),
             "planner-vs-plain": ("active-planner", "active-plain"),
         }
         if floor:
@@ -379,6 +386,12 @@ def main(argv=None):
         print(
             f"{'':27}{c:>5} {cell(f'stock-planner/{c}', 8)} {cell(f'active-planner/{c}', 8)} "
             f"{cell(f'planner/{c}', 6, 3)} {cell(f'planner-vs-plain/{c}', 12, 3)}"
+        )
+    print(f"\nplanner LC-S (cuda.coop's kind): {'case':>5} {'stock':>8} {'active':>8} {'ratio':>6}")
+    for c in cases:
+        print(
+            f"{'':33}{c:>5} {cell(f'stock-lcs/{c}', 8)} {cell(f'active-planner-lcs/{c}', 8)} "
+            f"{cell(f'planner-lcs/{c}', 6, 3)}"
         )
     for v in VARIANTS:
         if f"{v}-alternating-vs-single" in ratios:

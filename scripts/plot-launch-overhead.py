@@ -273,6 +273,7 @@ MLIR_VARIANTS = (
     ("active-lcs", "+ lcs, LC-S", "tab:green"),
     ("stock-planner", "numba-cuda-mlir, planner registered", "tab:purple"),
     ("active-planner", "+ lcs, planner registered", "tab:pink"),
+    ("active-planner-lcs", "+ lcs, planner LC-S", "tab:olive"),
 )
 
 

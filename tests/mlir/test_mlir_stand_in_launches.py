@@ -205,9 +205,13 @@ def _child_main(out_path):
                 set_required_dynamic_shared_memory(self.state, 64 * 1024)
             elif name == "per_launch":
                 require_launch_config(self.state)
-            elif name == "per_launch_for_f64":
-                if any(str(t) == "float64" for t in self.state.args):
+            elif name == "per_launch_for_int":
+                if any(str(t) == "int64" for t in self.state.args):
                     require_launch_config(self.state)
+            elif name == "per_block":
+                # as cuda.coop sizes a buffer from the block: per configuration
+                config = require_launch_config(self.state)
+                set_required_dynamic_shared_memory(self.state, 4 * config["block"][0])
             return False
 
     register_planner(Planner)
@@ -239,14 +243,30 @@ def _child_main(out_path):
         results["planner, launch-dependent"] = [launch(site, [v], 1) for v in scalars(1, 2, 3)]
 
         @cuda.jit
-        def per_launch_for_f64(x):
+        def per_block(x):
+            buf = cuda.shared.array(0, np.float32)
+            if cuda.threadIdx.x > 4096:
+                buf[0] = x
+
+        sites = {block: per_block[1, block] for block in (32, 64)}
+        results["planner, per configuration"] = [
+            dict(launch(sites[block], [np.float32(1)], 1), block=block)
+            for _ in range(3)
+            for block in (32, 64)
+        ]
+
+        @cuda.jit
+        def per_launch_for_int(x):
             if cuda.threadIdx.x > 4096:
                 cuda.syncthreads()
 
-        site = per_launch_for_f64[1, 1]
-        f32, f64 = np.float32(1), np.float64(2)
+        # (an int64, not a float64: numba-cuda-mlir's native launcher picks
+        # a kernel by argument kind, and would run a float64 kernel for a
+        # float32 value -- which no plan stands for)
+        site = per_launch_for_int[1, 1]
+        f32, i64 = np.float32(1), np.int64(2)
         results["planner, becomes launch-dependent"] = [
-            launch(site, [value], 1) for value in (f32, f32, f64, f32, f32)
+            launch(site, [value], 1) for value in (f32, f32, i64, f32, f32)
         ]
     finally:
         _planner_registry._planners.remove(Planner)
@@ -369,19 +389,34 @@ def test_a_planners_shared_memory_requirement_is_launched_with(launches, twins):
     assert opt_ins == [f"optin fn={mlir_fn} 65536", f"optin fn={plan_fn} 65536"]
 
 
-def test_kernels_a_planner_makes_launch_dependent_stay_numba_cuda_mlirs(launches, twins):
+def test_kernels_a_planner_makes_launch_dependent_launch_from_c_per_configuration(launches, twins):
     records = launches(twins)["planner, launch-dependent"]
     no_errors(records)
-    assert paths(records) == [MLIR, MLIR, MLIR]
+    assert paths(records) == [MLIR, "C", "C"]
+
+
+def test_each_configuration_launches_its_own_compile(launches, twins):
+    # The planner sizes dynamic shared memory from the block (4 bytes per
+    # thread), so each configuration's compile is told apart by what the
+    # driver is handed; two configurations alternating, from C after the
+    # first launch of each.
+    records = launches(twins)["planner, per configuration"]
+    no_errors(records)
+    assert paths(records) == [MLIR, MLIR, "C", "C", "C", "C"]
+    for r in records:
+        launched = [line for line in r["driver"] if line.startswith("launch ")]
+        assert len(launched) == 1 and f" smem={4 * r['block']} " in launched[0], r
 
 
 def test_a_kernel_becoming_launch_dependent_is_forgotten(launches, twins):
-    # float32 launches are remembered; a float64 launch makes the planner
+    # float32 launches are remembered; an int64 launch makes the planner
     # require the launch configuration: numba-cuda-mlir now launches per
-    # configuration, and no remembered float32 launch may run its old kernel.
+    # configuration, and no remembered float32 launch may run its old
+    # (generic) kernel -- the next float32 launch is numba-cuda-mlir's, per
+    # configuration, and remembered as such.
     records = launches(twins)["planner, becomes launch-dependent"]
     no_errors(records)
-    assert paths(records) == [MLIR, "C", MLIR, MLIR, MLIR]
+    assert paths(records) == [MLIR, "C", MLIR, MLIR, "C"]
 
 
 @pytest.mark.parametrize("case", ["cupy", "cupy subclass"])

@@ -100,7 +100,7 @@ def launch_prepared(marshaller, argtypes, launch_args, launch_values):
     so that :mod:`launch_plans` may remember it."""
     if getattr(marshaller._dispatcher, "_requires_launch_config", False):
         with marshaller._lcs_launch_lock:
-            return invoke(marshaller, argtypes, launch_args, launch_values)
+            return _invoke_plain(marshaller, argtypes, launch_args, launch_values)
     if _planners._planners:
         with marshaller._lcs_launch_lock:
             return _invoke_plain(marshaller, argtypes, launch_args, launch_values)
@@ -108,11 +108,10 @@ def launch_prepared(marshaller, argtypes, launch_args, launch_values):
 
 
 def _invoke_plain(marshaller, argtypes, launch_args, launch_values):
-    """``invoke`` for a launch of a kernel no planner made launch-dependent
-    (it may become so during this launch: then nothing is remembered,
-    ``launch_plans.remember`` reads the flag again), noting for
-    :mod:`launch_plans` which native dispatcher launches it (its compile
-    callback records what it compiles) and, once launched, what ran."""
+    """``invoke``, noting for :mod:`launch_plans` which native dispatcher
+    launches it (its compile callback records what it compiles: for a
+    launch-dependent kernel, under the native dispatcher numba-cuda-mlir
+    keeps for the launch's configuration) and, once launched, what ran."""
     inflight = launch_plans.inflight
     outer = inflight.native
     inflight.native = marshaller._kernel_dispatcher
@@ -252,7 +251,7 @@ class ConfiguredLaunch(_launcher.LaunchSite, LaunchConfigMarking, StockMarshalle
                     # numba-cuda-mlir's __call__ has ensured).
                     if self._dispatcher._requires_launch_config:
                         with self._lcs_launch_lock:
-                            return invoke(self, argtypes, launch_args, launch_values)
+                            return _invoke_plain(self, argtypes, launch_args, launch_values)
                     if _planners._planners:
                         with self._lcs_launch_lock:
                             return _invoke_plain(self, argtypes, launch_args, launch_values)

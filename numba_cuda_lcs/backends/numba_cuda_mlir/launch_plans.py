@@ -69,11 +69,16 @@ class NativeCompile:
     and what :func:`remember` derives from it once: a launch no plan can
     stand for then costs a look-up per launch, not a new attempt."""
 
-    __slots__ = ("result", "context", "_derived")
+    __slots__ = ("result", "context", "launch_config_key", "generation", "_derived")
 
-    def __init__(self, result, context):
+    def __init__(self, result, context, launch_config_key=None, generation=None):
         self.result = result  # numba-cuda-mlir's CompileResult
         self.context = context  # the CUDA context current at its compile (and load)
+        # A launch-dependent kernel's: the launch configuration it was
+        # compiled for (numba-cuda-mlir's key) and the dispatcher's
+        # _launch_config_generation then; None for a generic compile.
+        self.launch_config_key = launch_config_key
+        self.generation = generation
         # NUMBA_CUDA_ARRAY_INTERFACE_SYNC when derived -> (plan, CUfunction,
         # required dynamic shared memory), or () for no plan
         self._derived = {}
@@ -210,12 +215,35 @@ def make_compile(original):
 
 
 def _record(dispatcher, native, flat_args, cubin):
+    config_key = generation = None
+    config = getattr(NAMES.compile_arg_types, "launch_config", None)
+    if config is not None:
+        # A launch-dependent kernel (perhaps just become one, in this very
+        # launch): the compile is one launch configuration's, whose
+        # configuration numba-cuda-mlir's compile-time state names, for the
+        # native dispatcher numba-cuda-mlir keeps for that configuration.
+        try:
+            config_key = NAMES.launch_config_key(config)
+            with dispatcher._launch_config_lock:
+                native = dispatcher._launch_config_dispatchers.get(config_key)
+                generation = dispatcher._launch_config_generation
+                candidates = [
+                    result
+                    for (_types, key), result in dispatcher._launch_config_overloads.items()
+                    if key == config_key
+                ]
+        except Exception:
+            return
+        if native is None:
+            return
+    else:
+        candidates = list(dispatcher.overloads.values())
     compiled = None
-    for result in list(dispatcher.overloads.values()):
+    for result in candidates:
         if result.metadata.get("cubin") is cubin:
             compiled = result
             break
-    if compiled is None:  # a launch-config specialization: not planned
+    if compiled is None:  # not this dispatcher's compile for that key
         return
     try:
         key = tuple(NAMES.typeof(arg) for arg in flat_args)
@@ -228,7 +256,7 @@ def _record(dispatcher, native, flat_args, cubin):
     by_native = records.get(id(native))
     if by_native is None or by_native[0] is not native:
         by_native = records[id(native)] = (native, {})
-    by_native[1][key] = NativeCompile(compiled, context)
+    by_native[1][key] = NativeCompile(compiled, context, config_key, generation)
 
 
 def forget_compiles(dispatcher):
@@ -330,9 +358,8 @@ def remember(site, args, ran, launch_args):
         or site._extensions
         or ran._extensions
         or getattr(dispatcher, "extensions", None)
-        or ran._launch_config is not None
+        or (ran._launch_config is not None) != bool(dispatcher._requires_launch_config)
         or ran._available_launch_config.get("cluster") is not None
-        or getattr(dispatcher, "_requires_launch_config", False)
         or getattr(dispatcher, "_literal_arg_positions", ())
         or dispatcher.targetoptions.get("debug")
         or dispatcher._module_setup_callbacks
@@ -357,6 +384,22 @@ def remember(site, args, ran, launch_args):
     compiled = by_native[1].get(key)
     context = _launcher.current_context()
     if compiled is None or compiled.context != context or not context:
+        return False
+    if ran._launch_config is not None:
+        # A launch-dependent kernel: the compile must be this launch's
+        # configuration's, and no recompile() since (numba-cuda-mlir's
+        # generation of launch-config dispatchers).
+        try:
+            config_key = NAMES.launch_config_key(ran._launch_config)
+        except Exception:
+            return False
+        if (
+            compiled.launch_config_key != config_key
+            or compiled.generation != dispatcher._launch_config_generation
+            or ran._launch_config_generation != compiled.generation
+        ):
+            return False
+    elif compiled.launch_config_key is not None:
         return False
     planned = compiled.planned(key)
     if planned is None:

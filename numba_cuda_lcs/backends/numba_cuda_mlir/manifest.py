@@ -418,6 +418,12 @@ TABLE = (
     ),
     InstanceAttribute(
         "MLIRDispatcher",
+        "_launch_config_dispatchers",
+        "read: the native dispatcher of each launch configuration of a "
+        "launch-dependent kernel (a plan of such a launch is recorded under it)",
+    ),
+    InstanceAttribute(
+        "MLIRDispatcher",
         "_launch_config_lock",
         "held while reading or filling the launch-config tables",
     ),

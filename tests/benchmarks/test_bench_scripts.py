@@ -1,0 +1,53 @@
+"""The numba-cuda-mlir launch-overhead benchmark, run end to end over the
+stand-in CUDA driver (tests/support/fake_libcuda.c): every variant and
+argument case is compiled, launched and reported, so a GPU run does not
+fail on the script itself.  The figures mean nothing here (no kernel
+runs); a GPU machine runs the benchmark for real (gpu-suite's mlir-bench)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from support.installs import requires_numpy
+
+pytestmark = requires_numpy
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPT = os.path.join(ROOT, "scripts", "bench-mlir-launch-overhead.py")
+
+
+def test_every_variant_and_case_is_measured_and_reported(tmp_path):
+    pytest.importorskip("numba_cuda_mlir")
+    if shutil.which("nvidia-smi"):
+        pytest.skip("a GPU machine runs this benchmark for real (gpu-suite.sh mlir-bench)")
+    from support import fake_driver
+
+    out = tmp_path / "bench.json"
+    env = fake_driver.child_env(fake_driver.build(tmp_path))
+    done = subprocess.run(
+        [sys.executable, SCRIPT, "--rounds", "1", "--launches", "20", "--batches", "1"]
+        + ["--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    report = json.loads(out.read_text())
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    spec = spec_from_file_location("bench_mlir", SCRIPT)
+    bench = module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    measured = {"0", "1", "4", "16", "16s", "256s", "1x8"}  # no CuPy, PyTorch here
+    for variant in bench.VARIANTS:
+        for case in measured:
+            assert f"{variant}/{case}" in report["medians_us"], (variant, case)
+    assert report["ratios"]["plain/0"] > 0 and "planner-lcs/4" in report["ratios"]
+    # what is not measured says why (CuPy and PyTorch missing; no real driver
+    # for the C floor here)
+    assert all(why for why in report["not_measured"].values())
+    assert "GPU " in done.stdout and "written:" in done.stdout
