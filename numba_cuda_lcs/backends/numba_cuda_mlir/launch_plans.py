@@ -35,9 +35,8 @@ the installed binary with a logging stand-in for the driver):
 
 Not planned (numba-cuda-mlir's path launches them every time): host arrays
 and anything else numba-cuda-mlir converts first (tuples, records,
-``cuda.In``/``Out``), extensions, kernels a whole-function planner makes
-launch-dependent (``require_launch_config``) and kernels with literal
-arguments (their native launcher is chosen per launch), ``debug=True``
+``cuda.In``/``Out``), extensions, kernels with literal arguments (their
+native launcher is chosen per launch), ``debug=True``
 kernels (the launch synchronises and reads an error flag), kernels with
 module setup callbacks (NRT; the plan's module is numba-cuda-mlir's own
 copy, ``CompileResult._codelibrary``, not the native launcher's), clusters,
@@ -47,6 +46,17 @@ one in: :func:`allow_dynamic_shared_memory`), streams other than a handle
 or none, float16 and complex scalars, complex arrays (numba-cuda-mlir
 passes strided ones' strides doubled), and -- with no stream configured,
 where numba-cuda-mlir follows PyTorch's current stream -- PyTorch tensors.
+
+Kernels a whole-function planner made launch-dependent
+(``require_launch_config``; cuda.coop's) are planned per configuration:
+numba-cuda-mlir keeps one native dispatcher per launch configuration, and
+the compile callback, during such a launch, records the configuration's
+compile (named by numba-cuda-mlir's compile-time state) under that
+dispatcher; :func:`remember` requires the record of the launch's
+configuration and of the dispatcher's current ``_launch_config_generation``.
+A record holds its CompileResult (so its module stays loaded when
+numba-cuda-mlir evicts the configuration from its cache; the plan is still
+that configuration's).
 
 With no stream configured and a CuPy array among the arguments,
 numba-cuda-mlir launches on CuPy's current stream: so does the plan,
