@@ -179,10 +179,10 @@ def test_recompile_and_dtype_change_launch_the_right_kernel():
 
 
 def test_plain_kernels_launch_from_c_while_planners_are_registered():
-    # cuda.coop registers whole-function planners: kernels no planner made
-    # launch-dependent still launch from C, with the dynamic shared memory a
-    # planner requires (here 64 KiB: the plan's function opted in too);
-    # kernels a planner made launch-dependent stay numba-cuda-mlir's.
+    # cuda.coop registers whole-function planners: kernels launch from C,
+    # with the dynamic shared memory a planner requires (here 64 KiB: the
+    # plan's function opted in too), and kernels a planner made
+    # launch-dependent per configuration (here 32 and 64 threads).
     from numba_cuda_mlir._whole_function_planners import (
         WholeFunctionPlanner,
         _planner_registry,
@@ -229,12 +229,21 @@ def test_plain_kernels_launch_from_c_while_planners_are_registered():
     try:
         for kernel, want in expected.items():
             site = kernel[1, 32]
+            out = cuda.device_array(32, np.int32)
             for _ in range(3):
-                out = cuda.device_array(32, np.int32)
+                out.copy_to_device(np.zeros(32, np.int32))
                 site(out)
                 np.testing.assert_array_equal(out.copy_to_host(), want, err_msg=kernel.__name__)
-            planned = launcher.impl.remembered(site) >= 1
-            assert planned == (kernel is not per_launch), kernel.__name__
+            assert launcher.impl.remembered(site) >= 1, kernel.__name__
+        # two configurations of the launch-dependent kernel, alternating
+        sites = {block: per_launch[1, block] for block in (32, 64)}
+        outs = {block: cuda.device_array(block, np.int32) for block in sites}
+        for _ in range(3):
+            for block, site in sites.items():
+                outs[block].copy_to_device(np.zeros(block, np.int32))
+                site(outs[block])
+                np.testing.assert_array_equal(outs[block].copy_to_host(), np.full(block, block))
+        assert all(launcher.impl.remembered(site) >= 1 for site in sites.values())
     finally:
         _planner_registry._planners.remove(Planner)
 
