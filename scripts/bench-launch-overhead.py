@@ -441,24 +441,10 @@ def run_c_floor(args, repeats):
     return {
         "variant": "c-floor",
         "numba_cuda": None,
-        "gpu": _nvidia_smi_gpu(),
+        "gpu": c_floor.gpu(),
         "overhead_us": overhead,
         "source": os.path.relpath(c_floor.SOURCE, ROOT),
     }
-
-
-def _nvidia_smi_gpu():
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.splitlines()[0] if out else None
 
 
 def run_worker(python, variant, args, label, *, repeats, scenarios):

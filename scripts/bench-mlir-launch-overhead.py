@@ -343,7 +343,7 @@ def main(argv=None):
         mlir_version = None
     report = {
         "what": "µs per kernel[1, 1](...) launch, median over processes of the best batch",
-        "gpu": _gpu(),
+        "gpu": c_floor.gpu(),
         "numba_cuda_mlir": mlir_version,
         "python": platform.python_version(),
         "rounds": args.rounds,
@@ -406,21 +406,6 @@ def main(argv=None):
         print(f"WARNING: plain launches of cases {slower} are >5% slower with the package")
     print(f"written: {args.out}")
     return 0
-
-
-def _gpu():
-    """The GPU's name and driver version, from nvidia-smi (None without)."""
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.splitlines()[0] if out else None
 
 
 if __name__ == "__main__":

@@ -41,6 +41,22 @@ def build():
     return binary, None
 
 
+def gpu():
+    """ "<GPU name>, <driver version>" of the machine's first GPU, from
+    nvidia-smi (the floor's figures are that GPU's); None without one."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.splitlines()[0] if out else None
+
+
 def run(binary, case, launches, batches):
     """Microseconds per launch of each of *batches* batches of *launches*
     launches of *case* (one of :data:`CASES`)."""

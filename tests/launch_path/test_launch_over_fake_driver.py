@@ -18,7 +18,6 @@ and launches through real launch sites -- the C module's or the twin's
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -286,25 +285,7 @@ def child(twins, tmp_path):
     """What the child reported, over the twin in effect."""
     from support import fake_driver  # not at the top: the child runs this file
 
-    out = tmp_path / "results.json"
-    env = fake_driver.child_env(
-        fake_driver.build(tmp_path),
-        LCS_FAKE_CUDA_LOG=str(tmp_path / "launch.log"),
-        LCS_FAKE_CUDA_STREAM_LOG=str(tmp_path / "streams.log"),
-    )
-    done = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), str(out)],
-        cwd=fake_driver.REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT,
-    )
-    if done.returncode != 0:
-        pytest.fail(f"the child process failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    with open(out) as f:
-        results = json.load(f)
-    fake_driver.skip_when_foreign(results)
+    results = fake_driver.run_child(__file__, tmp_path, CHILD_TIMEOUT)
     assert results["implementation"] == twins
     assert results["context"] == fake_driver.CURRENT_CONTEXT
     return results

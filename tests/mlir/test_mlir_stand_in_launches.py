@@ -17,7 +17,6 @@ numba-cuda-mlir.  Over each launcher twin.
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -303,25 +302,7 @@ def launches(tmp_path_factory):
         if twin in found:
             return found[twin]
         tmp = tmp_path_factory.mktemp(f"stand_in_{twin}")
-        out = tmp / "results.json"
-        env = fake_driver.child_env(
-            fake_driver.build(tmp),
-            LCS_FAKE_CUDA_LOG=str(tmp / "launch.log"),
-            LCS_FAKE_CUDA_STREAM_LOG=str(tmp / "streams.log"),
-        )
-        done = subprocess.run(
-            [sys.executable, os.path.abspath(__file__), str(out)],
-            cwd=fake_driver.REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=CHILD_TIMEOUT,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"the child failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-        with open(out) as f:
-            found[twin] = json.load(f)
-        fake_driver.skip_when_foreign(found[twin])
+        found[twin] = fake_driver.run_child(__file__, tmp, CHILD_TIMEOUT)
         assert found[twin]["implementation"] == twin
         return found[twin]
 

@@ -7,9 +7,11 @@ and runs the twin in effect here.  What the stand-in records and what a
 test may change through the environment: the C file's header comment.
 """
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -66,6 +68,38 @@ def child_env(directory, **extra):
 
 #: Where a child finds the directory of the stand-in it should have loaded.
 DIRECTORY_VARIABLE = "LCS_FAKE_CUDA_DIR"
+
+
+def run_child(script, directory, timeout, **extra):
+    """Run test file *script* as a child over the stand-in built in
+    *directory* (``script <directory>/results.json``), with its launches
+    logged to ``launch.log`` and ``streams.log`` there (the C file's header),
+    the twin in effect here and *extra* in its environment; returns the JSON
+    it wrote.  Fails with the child's output when it fails; skips when the
+    machine's driver was loaded instead (the child reports
+    :func:`foreign_drivers` under ``"foreign_drivers"``)."""
+    directory = str(directory)
+    out = os.path.join(directory, "results.json")
+    env = child_env(
+        build(directory),
+        LCS_FAKE_CUDA_LOG=os.path.join(directory, "launch.log"),
+        LCS_FAKE_CUDA_STREAM_LOG=os.path.join(directory, "streams.log"),
+        **extra,
+    )
+    done = subprocess.run(
+        [sys.executable, os.path.abspath(script), out],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"the child process failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    with open(out) as f:
+        results = json.load(f)
+    skip_when_foreign(results)
+    return results
 
 
 def foreign_drivers():
