@@ -232,6 +232,11 @@ def kernel_param_sizes(ty):
 # --------------------------------------------------------------------------
 
 
+#: The child's native dispatchers, never freed (see _child_main): a module
+#: global, so that none goes when the function that made it returns.
+_NATIVES = []
+
+
 def _child_main(out_path):
     from numba_cuda_mlir import _cext
 
@@ -248,7 +253,7 @@ def _child_main(out_path):
     # family is deleted once by the dispatcher's family map and then
     # released again by the launch profile that shares it).  The child
     # exits without freeing them.
-    natives = []
+    natives = _NATIVES
     results = {}
     for name, args in make_cases():
         nparams = sum(len(kernel_param_sizes(NAMES.typeof(a))) for a in args)
@@ -318,7 +323,7 @@ def _serve():
     def compile_callback(args):
         return (b"LCS-FAKE-CUBIN", "lcs_fake_kernel", False)
 
-    natives = []  # kept alive: see _child_main
+    natives = _NATIVES  # kept alive: see _child_main
     for line in sys.stdin:
         request = json.loads(line)
         args = tuple(decode(a) for a in request["args"])
@@ -356,25 +361,7 @@ def native_slots(tmp_path_factory):
     native launcher passed them to the driver (or {"error": ...})."""
     from support import fake_driver  # not at the top: the child runs this file
 
-    tmp = tmp_path_factory.mktemp("fake_libcuda")
-    out = tmp / "slots.json"
-    env = fake_driver.child_env(fake_driver.build(tmp), LCS_FAKE_CUDA_LOG=str(tmp / "launch.log"))
-    child = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), str(out)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT,
-    )
-    if child.returncode != 0:
-        pytest.fail(
-            f"the child process failed ({child.returncode}):\n{child.stdout}\n{child.stderr}"
-        )
-    with open(out) as f:
-        results = json.load(f)
-    fake_driver.skip_when_foreign(results)
-    return results
+    return fake_driver.run_child(__file__, tmp_path_factory.mktemp("fake_libcuda"), CHILD_TIMEOUT)
 
 
 def _split(buf, sizes):

@@ -276,6 +276,12 @@ def _child_main(out_path):
     results["foreign_drivers"] = fake_driver.foreign_drivers()
     with open(out_path, "w") as f:
         json.dump(results, f)
+    # Exit here, with every kernel alive: numba-cuda-mlir 0.6.0 may free a
+    # native dispatcher that launched twice (heap corruption), as freeing
+    # this function's locals on return would.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
