@@ -208,6 +208,12 @@ TABLE = (
     ),
     InstanceAttribute(
         "_ArgMarshaller",
+        "_launch_config_generation",
+        "read: the recompile() generation a launch-dependent kernel's configured "
+        "launcher launched under (a plan of it is remembered only for the current one)",
+    ),
+    InstanceAttribute(
+        "_ArgMarshaller",
         "_extensions",
         "read: launches with extensions are not planned",
     ),
