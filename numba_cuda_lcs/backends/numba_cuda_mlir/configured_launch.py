@@ -95,13 +95,9 @@ def launch_prepared(marshaller, argtypes, launch_args, launch_values):
     deadlock -- the order numba-cuda-mlir's own ``_launch_lock`` has on
     free-threaded builds.
 
-    A kernel no planner made launch-dependent launches through
-    :func:`_invoke_plain` (under the lock while planners are registered),
-    so that :mod:`launch_plans` may remember it."""
-    if getattr(marshaller._dispatcher, "_requires_launch_config", False):
-        with marshaller._lcs_launch_lock:
-            return _invoke_plain(marshaller, argtypes, launch_args, launch_values)
-    if _planners._planners:
+    Either way the launch goes through :func:`_invoke_plain`, so that
+    :mod:`launch_plans` may remember it."""
+    if _planners._planners or getattr(marshaller._dispatcher, "_requires_launch_config", False):
         with marshaller._lcs_launch_lock:
             return _invoke_plain(marshaller, argtypes, launch_args, launch_values)
     return _invoke_plain(marshaller, argtypes, launch_args, launch_values)
@@ -249,10 +245,7 @@ class ConfiguredLaunch(_launcher.LaunchSite, LaunchConfigMarking, StockMarshalle
                     # launch_prepared, inlined: the plain kernel's fast path
                     # (a routed kernel is an MLIRDispatcher whose launch state
                     # numba-cuda-mlir's __call__ has ensured).
-                    if self._dispatcher._requires_launch_config:
-                        with self._lcs_launch_lock:
-                            return _invoke_plain(self, argtypes, launch_args, launch_values)
-                    if _planners._planners:
+                    if _planners._planners or self._dispatcher._requires_launch_config:
                         with self._lcs_launch_lock:
                             return _invoke_plain(self, argtypes, launch_args, launch_values)
                     return _invoke_plain(self, argtypes, launch_args, launch_values)
