@@ -690,14 +690,12 @@ site_try(LaunchSite *self, PyObject *args)
     PyObject *callbacks = PyObject_GetAttr((PyObject *)self, LCS.str_callbacks);
     if (callbacks == NULL) PyErr_Clear();
     else if (PyList_CheckExact(callbacks) && PyList_GET_SIZE(callbacks) == 0) {
-        int declined = 0;
         long long consumer = hit->stream_handle;
         if (consumer == SITE_STREAM_CUPY_CURRENT) consumer = cupy_stream_ptr();
-        PyObject *retr = consumer < 0  /* CuPy's stream unreadable: slow path */
-                             ? NULL
-                             : lcs_launch_marshalled(hit->launcher, args, consumer,
-                                                     hit->stream, cais, &declined);
-        if (consumer < 0) declined = 1;
+        int declined = consumer < 0;  /* CuPy's stream unreadable: slow path */
+        PyObject *retr = declined ? NULL
+                                  : lcs_launch_marshalled(hit->launcher, args, consumer,
+                                                          hit->stream, cais, &declined);
         if (declined) rc = 0;  /* a value the plan does not cover: slow path */
         else if (retr == NULL) {
             rc = -1;
