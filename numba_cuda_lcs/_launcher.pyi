@@ -40,6 +40,11 @@ class LaunchError(RuntimeError): ...
 
 class Launcher:
     plan: tuple[_Entry, ...]
+    #: Whether launches hand the driver their parameters as one buffer (the
+    #: function's parameter info allows it); None before the first launch.
+    #: The twin always hands a pointer per parameter.
+    @property
+    def param_buffer(self) -> bool | None: ...
     def __init__(
         self,
         function: int,

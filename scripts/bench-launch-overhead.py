@@ -25,6 +25,10 @@ inherits another's state:
   before-plain, before-lcs
            plain and lcs with another numba-cuda-lcs tree (--before DIR, e.g.
            the release before a change to the launch path) first on the path
+  plain-buffer, mlir-active-buffer
+           plain and mlir-active with the parameters handed to the driver as
+           one buffer where the function's parameter info allows
+           (NUMBA_CUDA_LCS_PARAM_BUFFER=1, opt-in until a GPU run checks it)
 
 Reported: microseconds per launch (1x1 launch), mean +- standard deviation
 over --repeats, and the ratio to the first variant, for kernels with 0-4
@@ -66,10 +70,15 @@ VARIANTS = (
     "c-floor",
     "before-plain",
     "before-lcs",
+    "plain-buffer",
+    "mlir-active-buffer",
 )
 DISABLED = {"stock", "builtin", "floor", "cupy", "mlir", "c-floor"}  # package disabled
 FLOORS = {"floor", "cupy"}  # launch device arrays only
-NO_SCENARIOS = FLOORS | {"mlir", "mlir-active", "c-floor"}
+NO_SCENARIOS = FLOORS | {"mlir", "mlir-active", "mlir-active-buffer", "c-floor"}
+#: variants measured as another one with parameters handed to the driver as
+#: one buffer (NUMBA_CUDA_LCS_PARAM_BUFFER=1; opt-in until a GPU run checks it)
+PARAM_BUFFER = {"plain-buffer": "plain", "mlir-active-buffer": "mlir-active"}
 BEFORE = {"before-plain": "plain", "before-lcs": "lcs"}  # measured with --before
 
 
@@ -119,7 +128,7 @@ def _mlir_worker(variant, loops, loops4, repeats):
     import numpy as np
 
     lcs_version = None
-    if variant == "mlir-active":
+    if variant in ("mlir-active", "mlir-active-buffer"):
         import numba_cuda_lcs
 
         if not numba_cuda_lcs.is_active():
@@ -252,6 +261,7 @@ def _worker(variants, loops, loops4, repeats, scenarios):
         "cupy": "stock_",
         "before-plain": "plain_",
         "before-lcs": "lcs_",
+        "plain-buffer": "plain_",
     }
     arr = cuda.device_array(16, dtype=np.float32)
     try:
@@ -455,8 +465,11 @@ def run_worker(python, variant, args, label, *, repeats, scenarios):
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.pop("NUMBA_CUDA_LCS_DISABLE", None)
+    env.pop("NUMBA_CUDA_LCS_PARAM_BUFFER", None)
     if variant in DISABLED:
         env["NUMBA_CUDA_LCS_DISABLE"] = "1"
+    if variant in PARAM_BUFFER:
+        env["NUMBA_CUDA_LCS_PARAM_BUFFER"] = "1"
     paths = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
     if variant in BEFORE:
         if not args.before:
@@ -563,7 +576,7 @@ def main(argv=None):
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    if args.worker in ("mlir", "mlir-active"):
+    if args.worker in ("mlir", "mlir-active", "mlir-active-buffer"):
         return _mlir_worker(args.worker, args.loops, args.loops4, args.repeats)
     if args.worker:
         return _worker(

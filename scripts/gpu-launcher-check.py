@@ -104,8 +104,19 @@ def check(
         except Exception as exc:  # reported, counted as a failure
             ok, error = False, f"{type(exc).__name__}: {exc}"
         key = f"{name}/{impl_name}"
-        REPORT["checks"][key] = {"ok": ok, "fallback_calls": counts["fallback"], "error": error}
-        print(f"{'ok  ' if ok else 'FAIL'} {key:40s} fallbacks={counts['fallback']} {error or ''}")
+        # whether the parameters went to the driver as one buffer (C part,
+        # where the function's parameter info confirmed the layout)
+        buffer = getattr(launcher, "param_buffer", None)
+        REPORT["checks"][key] = {
+            "ok": ok,
+            "fallback_calls": counts["fallback"],
+            "error": error,
+            "param_buffer": buffer,
+        }
+        print(
+            f"{'ok  ' if ok else 'FAIL'} {key:40s} fallbacks={counts['fallback']}"
+            f" buffer={buffer} {error or ''}"
+        )
         if not ok:
             FAILURES.append(key)
 

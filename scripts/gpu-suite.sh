@@ -8,6 +8,7 @@
 #
 #   bash scripts/gpu-suite.sh                # full
 #   BENCH_LOOPS=20000 BENCH_REPEATS=5 bash scripts/gpu-suite.sh
+#   BENCH_SCENARIOS=0: the benchmark without its scenarios (faster)
 #   BENCH_EXTRAS=0: the launch-overhead benchmark only (no pytest-benchmark,
 #   no launch-bounds run)
 #   STAGES="tests bench" bash scripts/gpu-suite.sh   # some stages only
@@ -114,6 +115,12 @@ if stage launcher; then
   say "== C launcher check (results vs numba-cuda's launch; micro-benchmark)"
   $PY "$ROOT/scripts/gpu-launcher-check.py" --output "$LOG_DIR/launcher-check.json" > "$LOG_DIR/launcher-check.log" 2>&1 || status=1
   tail -n 40 "$LOG_DIR/launcher-check.log" | tee -a "$SUMMARY"
+  # and with parameters handed to the driver as one buffer (opt-in until
+  # this check has passed on a GPU: launcher.c, learn_layout)
+  say "== C launcher check, parameters as one buffer (NUMBA_CUDA_LCS_PARAM_BUFFER=1)"
+  NUMBA_CUDA_LCS_PARAM_BUFFER=1 $PY "$ROOT/scripts/gpu-launcher-check.py" --output "$LOG_DIR/launcher-check-buffer.json" > "$LOG_DIR/launcher-check-buffer.log" 2>&1 || status=1
+  grep -c "buffer=True" "$LOG_DIR/launcher-check-buffer.log" | sed 's/^/launches as one buffer: /' | tee -a "$SUMMARY"
+  tail -n 5 "$LOG_DIR/launcher-check-buffer.log" | tee -a "$SUMMARY"
 fi
 
 if stage memory; then
@@ -191,7 +198,7 @@ if stage bench && [ "${SKIP_BENCH:-0}" != 1 ]; then
   fi
   say "== launch-overhead benchmark ${before[*]:+(with ${before[*]})}"
   $PY "$ROOT/scripts/bench-launch-overhead.py" --loops "${BENCH_LOOPS:-20000}" --loops4 "${BENCH_LOOPS4:-10000}" \
-     --repeats "${BENCH_REPEATS:-5}" ${BENCH_VARIANTS:+--variants "$BENCH_VARIANTS"} "${before[@]}" --output "$LOG_DIR/launch-overhead.json" > "$LOG_DIR/bench.log" 2> "$LOG_DIR/bench.err" || status=1
+     --repeats "${BENCH_REPEATS:-5}" ${BENCH_VARIANTS:+--variants "$BENCH_VARIANTS"} $([ "${BENCH_SCENARIOS:-1}" = 0 ] && echo --no-scenarios) "${before[@]}" --output "$LOG_DIR/launch-overhead.json" > "$LOG_DIR/bench.log" 2> "$LOG_DIR/bench.err" || status=1
   cat "$LOG_DIR/bench.log" >> "$SUMMARY"
 fi
 

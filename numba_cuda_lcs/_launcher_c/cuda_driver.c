@@ -9,6 +9,9 @@
  */
 #include "cuda_driver.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #ifdef _WIN32
 #include <windows.h>
 #else
@@ -59,20 +62,26 @@ lcs_driver_load(lcs_driver *d)
     getproc1_fn gp1 = (getproc1_fn)sym(lib, "cuGetProcAddress");
     /* The first four are required; the others are optional (without them,
      * launches whose plan must check an array's context, or synchronise a
-     * stream an array interface names, decline). */
-    enum { REQUIRED = 4, COUNT = 6 };
+     * stream an array interface names, decline; without cuFuncGetParamInfo
+     * parameters go to the driver one pointer each). */
+    enum { REQUIRED = 4, COUNT = 7 };
     const char *names[COUNT] = {"cuLaunchKernel", "cuLaunchCooperativeKernel",
                                 "cuGetErrorName", "cuCtxGetCurrent",
-                                "cuPointerGetAttribute", "cuStreamSynchronize"};
-    void *fns[COUNT] = {NULL, NULL, NULL, NULL, NULL, NULL};
+                                "cuPointerGetAttribute", "cuStreamSynchronize",
+                                "cuFuncGetParamInfo"};
+    /* the CUDA version each entry point is asked for: its first */
+    const int versions[COUNT] = {12000, 12000, 12000, 12000, 12000, 12000,
+                                 12040};
+    void *fns[COUNT] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     for (int i = 0; i < COUNT; i++) {
         int status = 0;
         if (gp2 != NULL) {
-            gp2(names[i], &fns[i], 12000, CU_GET_PROC_ADDRESS_LEGACY_STREAM,
-                &status);
+            gp2(names[i], &fns[i], versions[i],
+                CU_GET_PROC_ADDRESS_LEGACY_STREAM, &status);
         }
         else if (gp1 != NULL) {
-            gp1(names[i], &fns[i], 11030, CU_GET_PROC_ADDRESS_LEGACY_STREAM);
+            gp1(names[i], &fns[i], 11030,
+                CU_GET_PROC_ADDRESS_LEGACY_STREAM);
         }
         if (fns[i] == NULL) {
             fns[i] = sym(lib, names[i]);  /* exported names are legacy-stream */
@@ -89,6 +98,11 @@ lcs_driver_load(lcs_driver *d)
     d->getctx = (lcs_getctx_fn)fns[3];
     d->ptrattr = (lcs_ptrattr_fn)fns[4];
     d->streamsync = (lcs_streamsync_fn)fns[5];
+    /* Parameters as one buffer (launcher.c, learn_layout) are opt-in,
+       NUMBA_CUDA_LCS_PARAM_BUFFER=1, until a GPU run has checked them. */
+    const char *buffer = getenv("NUMBA_CUDA_LCS_PARAM_BUFFER");
+    d->paraminfo = buffer != NULL && strcmp(buffer, "1") == 0
+                       ? (lcs_paraminfo_fn)fns[6] : NULL;
     d->launch = (lcs_launch_fn)fns[0];
     return 0;
 }

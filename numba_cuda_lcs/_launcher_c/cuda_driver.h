@@ -29,6 +29,14 @@ typedef CUresult (*lcs_errname_fn)(CUresult, const char **);
 typedef CUresult (*lcs_getctx_fn)(void **);
 typedef CUresult (*lcs_ptrattr_fn)(void *data, int attribute, uint64_t ptr);
 typedef CUresult (*lcs_streamsync_fn)(void *stream);
+typedef CUresult (*lcs_paraminfo_fn)(void *f, size_t index, size_t *offset,
+                                     size_t *size);
+
+/* cuLaunchKernel's `extra` keys: the parameters as one buffer. */
+#define LCS_CU_LAUNCH_PARAM_END ((void *)0x00)
+#define LCS_CU_LAUNCH_PARAM_BUFFER_POINTER ((void *)0x01)
+#define LCS_CU_LAUNCH_PARAM_BUFFER_SIZE ((void *)0x02)
+#define LCS_CUDA_ERROR_INVALID_VALUE 1
 
 /* cuPointerGetAttribute's attribute naming the pointer's context. */
 #define LCS_CU_POINTER_ATTRIBUTE_CONTEXT 1
@@ -46,6 +54,9 @@ typedef struct {
     lcs_getctx_fn getctx;      /* cuCtxGetCurrent */
     lcs_ptrattr_fn ptrattr;    /* cuPointerGetAttribute; NULL: not found */
     lcs_streamsync_fn streamsync; /* cuStreamSynchronize; NULL: not found */
+    lcs_paraminfo_fn paraminfo; /* cuFuncGetParamInfo (CUDA 12.4+); NULL:
+                                   not found, or parameter buffers not
+                                   asked for ($NUMBA_CUDA_LCS_PARAM_BUFFER) */
 } lcs_driver;
 
 /* Load the driver's entry points into *d* (once; later calls return at

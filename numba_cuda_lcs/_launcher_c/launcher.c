@@ -130,6 +130,26 @@ put_i64(pbuf *b, int64_t v)
     return put(b, &v, 8, 8);
 }
 
+/* Append *k* 8-byte parameters at once: an array's kept values (7 for a
+ * 1-D numba-cuda array, 5 for a memref) as one copy, not one put() each. */
+static int
+put_i64s(pbuf *b, const int64_t *vals, size_t k)
+{
+    size_t off = (b->len + 7) & ~(size_t)7;
+    if (off + 8 * k > b->cap &&
+        grow((void **)&b->data, b->sdata, &b->cap, off + 8 * k, 1) < 0)
+        return -1;
+    if (b->n + k > b->ncap &&
+        grow((void **)&b->offs, b->soffs, &b->ncap, b->n + k,
+             sizeof(uintptr_t)) < 0)
+        return -1;
+    memset(b->data + b->len, 0, off - b->len);
+    memcpy(b->data + off, vals, 8 * k);
+    for (size_t i = 0; i < k; i++) b->offs[b->n++] = off + 8 * i;
+    b->len = off + 8 * k;
+    return 0;
+}
+
 /* A value numba-cuda put in kernelargs, stored by cuda.core's ParamHolder
  * rules; size < 0 means "the storage's own width" (fallbacks of kernels with
  * argument extensions, whose parameter layout is not known in advance). */
@@ -198,6 +218,12 @@ struct Launcher {
     Py_ssize_t nargs;
     argspec *specs;
     PyObject *plan;
+    /* How launches hand the driver their parameters (see param_buffer_ok):
+     * 0 not yet known, 1 as one buffer when a launch's layout is this one,
+     * -1 one pointer each. */
+    int layout;
+    size_t layout_n, layout_bytes;
+    uintptr_t *layout_offs; /* layout_n offsets (layout 1) */
 };
 
 /* *************************************************************************
@@ -238,10 +264,11 @@ pack_array(const argspec *sp, PyObject *obj, PyObject *pre_cai,
            (size, itemsize, data, shape..., strides...), see read_view() */
         const int64_t *vals = (const int64_t *)PyBytes_AS_STRING(pre_cai);
         Py_ssize_t k = PyBytes_GET_SIZE(pre_cai) / 8;
+        static const int64_t no_meminfo_no_parent[2] = {0, 0};
         if (k != 3 + 2 * nd) return 0;
-        if (put_i64(b, 0) < 0 || put_i64(b, 0) < 0) return -1;
-        for (Py_ssize_t i = 0; i < k; i++)
-            if (put_i64(b, vals[i]) < 0) return -1;
+        if (put_i64s(b, no_meminfo_no_parent, 2) < 0 ||
+            put_i64s(b, vals, (size_t)k) < 0)
+            return -1;
         return 1;
     }
     if (PyObject_TypeCheck(obj, (PyTypeObject *)LCS.smv_type)) return 0;
@@ -392,8 +419,7 @@ pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
         const int64_t *vals = (const int64_t *)PyBytes_AS_STRING(pre_cai);
         Py_ssize_t k = PyBytes_GET_SIZE(pre_cai) / 8;
         if (k != 3 + 2 * nd) return 0;
-        for (Py_ssize_t i = 0; i < k; i++)
-            if (put_i64(b, vals[i]) < 0) return -1;
+        if (put_i64s(b, vals, (size_t)k) < 0) return -1;
         if (!b->has_first_array) {
             b->has_first_array = 1;
             b->first_array = (Py_ssize_t)vals[0];
@@ -676,6 +702,94 @@ Launcher_pack(Launcher *self, PyObject *const *a, Py_ssize_t n)
     return res;
 }
 
+/* *************************************************************************
+ * Handing the driver the parameters                                      *
+ * ************************************************************************* */
+
+/* cuLaunchKernel takes the parameters either as a pointer per parameter
+ * (kernelParams), which the driver copies one by one, or as one buffer
+ * (extra: CU_LAUNCH_PARAM_BUFFER_POINTER), which it copies as it is: one
+ * copy, cheaper for launches of many parameters (numba-cuda passes 7 per
+ * 1-D array, numba-cuda-mlir 5).  The buffer must hold each parameter at
+ * the offset the function's own parameter info gives and be as long as its
+ * parameters; then the kernel receives the same bytes either way.  The
+ * launcher learns the function's layout once (cuFuncGetParamInfo, CUDA
+ * 12.4+) and sends a launch as one buffer only when its layout is exactly
+ * that one; otherwise, without that entry point, and for cooperative
+ * launches (cuLaunchCooperativeKernel has no `extra`), one pointer each. */
+static void
+learn_layout(Launcher *self, const pbuf *b)
+{
+    size_t off = 0, size = 0, n = b->n;
+    self->layout = -1;
+    if (self->cooperative || LCS.driver.paraminfo == NULL || n == 0) return;
+    uintptr_t *offs = PyMem_Malloc(n * sizeof(uintptr_t));
+    if (offs == NULL) return;  /* no memory: one pointer each */
+    for (size_t i = 0; i < n; i++) {
+        if (LCS.driver.paraminfo(self->func, i, &off, &size) != 0 ||
+            off != b->offs[i]) {
+            PyMem_Free(offs);
+            return;
+        }
+        offs[i] = off;
+    }
+    /* exactly n parameters, and the buffer as long as they are */
+    size_t extra_off, extra_size;
+    if (LCS.driver.paraminfo(self->func, n, &extra_off, &extra_size) == 0 ||
+        off + size != b->len) {
+        PyMem_Free(offs);
+        return;
+    }
+    self->layout_offs = offs;
+    self->layout_n = n;
+    self->layout_bytes = b->len;
+    self->layout = 1;
+}
+
+static int
+param_buffer_ok(Launcher *self, const pbuf *b)
+{
+    if (self->layout == 0) learn_layout(self, b);
+    return self->layout > 0 && b->n == self->layout_n &&
+           b->len == self->layout_bytes &&
+           memcmp(b->offs, self->layout_offs, b->n * sizeof(uintptr_t)) == 0;
+}
+
+/* The launch itself (the GIL released): as one buffer when **buffer*,
+ * which is cleared when the driver refused the buffer and the launch went
+ * as one pointer each. */
+static CUresult
+driver_launch(Launcher *self, pbuf *b, void *stream, int *buffer)
+{
+    if (self->cooperative) {
+        void **params = (void **)b->offs;  /* offsets become pointers */
+        for (size_t i = 0; i < b->n; i++) params[i] = b->data + b->offs[i];
+        return LCS.driver.coop(self->func, self->grid[0], self->grid[1],
+                               self->grid[2], self->block[0], self->block[1],
+                               self->block[2], self->shmem, stream, params);
+    }
+    if (*buffer) {
+        size_t bytes = b->len;
+        void *extra[] = {LCS_CU_LAUNCH_PARAM_BUFFER_POINTER, b->data,
+                         LCS_CU_LAUNCH_PARAM_BUFFER_SIZE, &bytes,
+                         LCS_CU_LAUNCH_PARAM_END};
+        CUresult err = LCS.driver.launch(
+            self->func, self->grid[0], self->grid[1], self->grid[2],
+            self->block[0], self->block[1], self->block[2], self->shmem,
+            stream, NULL, extra);
+        /* a driver that takes the buffer otherwise than its parameter info
+           said refuses it before launching anything: one pointer each (the
+           caller makes that the launcher's way from now on) */
+        if (err != LCS_CUDA_ERROR_INVALID_VALUE) return err;
+        *buffer = 0;
+    }
+    void **params = (void **)b->offs;  /* offsets become pointers in place */
+    for (size_t i = 0; i < b->n; i++) params[i] = b->data + b->offs[i];
+    return LCS.driver.launch(self->func, self->grid[0], self->grid[1],
+                             self->grid[2], self->block[0], self->block[1],
+                             self->block[2], self->shmem, stream, params, NULL);
+}
+
 /* See launcher.h. */
 PyObject *
 lcs_launch_marshalled(Launcher *self, PyObject *args, long long consumer,
@@ -723,20 +837,13 @@ lcs_launch_marshalled(Launcher *self, PyObject *args, long long consumer,
             return NULL;
         }
     }
-    void **params = (void **)b.offs;  /* offsets become pointers in place */
-    for (size_t i = 0; i < b.n; i++) params[i] = b.data + b.offs[i];
+    int buffer = param_buffer_ok(self, &b), chose_buffer = buffer;
     void *hs = (void *)(uintptr_t)consumer;
     CUresult err;
     Py_BEGIN_ALLOW_THREADS
-    if (self->cooperative)
-        err = LCS.driver.coop(self->func, self->grid[0], self->grid[1],
-                              self->grid[2], self->block[0], self->block[1],
-                              self->block[2], self->shmem, hs, params);
-    else
-        err = LCS.driver.launch(self->func, self->grid[0], self->grid[1],
-                                self->grid[2], self->block[0], self->block[1],
-                                self->block[2], self->shmem, hs, params, NULL);
+    err = driver_launch(self, &b, hs, &buffer);
     Py_END_ALLOW_THREADS
+    if (chose_buffer && !buffer) self->layout = -1;  /* the driver refused it */
     pbuf_free(&b);
     if (err != 0) {
         PyErr_Format(LCS.LaunchError, "%s failed: %s (%d)",
@@ -887,6 +994,7 @@ Launcher_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 static void
 Launcher_dealloc(Launcher *self)
 {
+    PyMem_Free(self->layout_offs);
     free_specs(self->specs, self->nargs);
     Py_XDECREF(self->plan);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -907,8 +1015,18 @@ static PyMethodDef Launcher_methods[] = {
      "and launch; the caller runs the returned callables afterwards."},
     {NULL}};
 
+static PyObject *
+Launcher_get_param_buffer(Launcher *self, void *unused)
+{
+    if (self->layout == 0) Py_RETURN_NONE;
+    return PyBool_FromLong(self->layout > 0);
+}
+
 static PyGetSetDef Launcher_getset[] = {
     {"plan", (getter)Launcher_get_plan, NULL, "the argument plan", NULL},
+    {"param_buffer", (getter)Launcher_get_param_buffer, NULL,
+     "whether launches go to the driver as one parameter buffer (None: not "
+     "launched yet)", NULL},
     {NULL}};
 
 PyTypeObject LauncherType = {

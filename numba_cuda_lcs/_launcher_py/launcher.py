@@ -7,7 +7,8 @@ numba-cuda 0.30.4's ``_Kernel._prepare_args`` hands to cuda.core's
 ``_launcher_c/launcher.c`` for the reasoning, and for where a second
 compiler's plan builder plugs in.  It launches through
 ``cuda.bindings.driver`` (``cuda_driver.py``) with a ``kernelParams`` array
-built with ctypes.
+built with ctypes (the C part hands the driver one buffer instead where the
+function's parameter info allows it: the same bytes, one copy).
 """
 
 import ctypes
@@ -265,7 +266,7 @@ def _pack_scalar(spec, v, buf):
 class Launcher:
     """Launcher(function, grid, block, sharedmem, cooperative, plan)"""
 
-    __slots__ = ("_func", "_grid", "_block", "_shmem", "_coop", "plan")
+    __slots__ = ("_func", "_grid", "_block", "_shmem", "_coop", "plan", "_launched")
 
     def __init__(self, function, grid, block, sharedmem, cooperative, plan):
         if not isinstance(function, int):
@@ -279,6 +280,12 @@ class Launcher:
         self._grid, self._block = grid, block
         self._shmem, self._coop = int(sharedmem), bool(cooperative)
         self.plan = plan
+        self._launched = False
+
+    @property
+    def param_buffer(self):
+        """Always a pointer per parameter here (False once launched)."""
+        return False if self._launched else None
 
     def _marshal(self, args, consumer, stream, retr, views=None):
         from .state import STATE  # the typed classes (sites.configure_sites)
@@ -348,6 +355,7 @@ class Launcher:
                     raise Declined from None
                 raise
         n = len(buf.offs)
+        self._launched = True
         storage = (ctypes.c_uint8 * max(len(buf.data), 1)).from_buffer_copy(
             bytes(buf.data) or b"\0"
         )

@@ -42,7 +42,20 @@
  *                                    or fails (CUDA_ERROR_INVALID_VALUE),
  *                                    for every pointer;
  *   $LCS_FAKE_CUDA_SYNC_RESULT=N     cuStreamSynchronize returns N (after
- *                                    logging it).
+ *                                    logging it);
+ *   $LCS_FAKE_CUDA_PARAM_SIZES=s,s,..  the kernel's parameter sizes (bytes;
+ *                                    `size@align` for another alignment than
+ *                                    the natural one): cuFuncGetParamInfo
+ *                                    answers from them (unset: it fails,
+ *                                    as for a function it cannot describe),
+ *                                    and a launch handing the parameters as
+ *                                    one buffer (`extra`) is logged as
+ *                                    `buffer <slot0> ...`, each slot the 8
+ *                                    bytes at the parameter's offset; a
+ *                                    buffer of another size is refused
+ *                                    (CUDA_ERROR_INVALID_VALUE);
+ *   $LCS_FAKE_CUDA_BUFFER_RESULT=N   a launch handing one buffer returns N,
+ *                                    logging nothing.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -315,6 +328,75 @@ launch_result(void)
     return result ? atoi(result) : 0;
 }
 
+/* The layout $LCS_FAKE_CUDA_PARAM_SIZES describes: parameter *index*'s
+ * offset and size; 0, or 1 (CUDA_ERROR_INVALID_VALUE) past the last one or
+ * when unset. */
+static CUresult
+param_layout(size_t index, size_t *offset, size_t *size)
+{
+    const char *spec = getenv("LCS_FAKE_CUDA_PARAM_SIZES");
+    size_t off = 0;
+    if (spec == NULL || *spec == '\0') return 1;
+    for (size_t i = 0;; i++) {
+        char *end;
+        size_t sz = strtoul(spec, &end, 10), align = 1;
+        if (*end == '@') align = strtoul(end + 1, &end, 10);
+        else
+            while (align < 8 && align * 2 <= sz) align *= 2;
+        off = (off + align - 1) / align * align;
+        if (i == index) {
+            *offset = off;
+            *size = sz;
+            return 0;
+        }
+        off += sz;
+        if (*end != ',') return 1;
+        spec = end + 1;
+    }
+}
+
+static CUresult
+func_get_param_info(void *f, size_t index, size_t *offset, size_t *size)
+{
+    return param_layout(index, offset, size);
+}
+
+/* A launch with `extra`: the buffer, logged at the layout's offsets. */
+static CUresult
+launch_buffer(void **extra)
+{
+    const char *result = getenv("LCS_FAKE_CUDA_BUFFER_RESULT");
+    if (result != NULL) return atoi(result);
+    const unsigned char *data = NULL;
+    size_t bytes = 0, off, size, last = 0;
+    for (int i = 0; extra[i] != NULL; i += 2) {
+        if (extra[i] == (void *)0x01) data = extra[i + 1];
+        else if (extra[i] == (void *)0x02) bytes = *(size_t *)extra[i + 1];
+        else return 1;
+    }
+    size_t n = 0;
+    while (param_layout(n, &off, &size) == 0) {
+        last = off + size;
+        n++;
+    }
+    if (data == NULL || n == 0 || bytes != last) return 1;
+    const char *path = getenv("LCS_FAKE_CUDA_LOG");
+    FILE *f = path ? fopen(path, "a") : NULL;
+    if (f == NULL) return 0;
+    fputs("buffer", f);
+    for (size_t i = 0; i < n; i++) {
+        param_layout(i, &off, &size);
+        fputc(' ', f);
+        /* past the buffer's end: zeros (kernelParams slots show what
+           follows there) */
+        for (size_t j = 0; j < 8; j++)
+            fprintf(f, "%02x", off + j < bytes ? data[off + j] : 0);
+    }
+    fputc('\n', f);
+    fclose(f);
+    return 0;
+}
+
 static CUresult
 stream_synchronize(void *stream)
 {
@@ -339,7 +421,11 @@ launch_kernel(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
               void **params, void **extra)
 {
     if (launch_result() != 0) return launch_result();
-    log_params(params);
+    if (extra != NULL) {
+        CUresult err = launch_buffer(extra);
+        if (err != 0) return err;
+    }
+    else log_params(params);
     log_stream("launch", stream, smem, f);
     return 0;
 }
@@ -376,6 +462,7 @@ static const struct {
     {"cuKernelGetFunction", (void *)kernel_get_function},
     {"cuFuncGetAttribute", (void *)func_get_attribute},
     {"cuFuncSetAttribute", (void *)func_set_attribute},
+    {"cuFuncGetParamInfo", (void *)func_get_param_info},
     {"cuLaunchKernel", (void *)launch_kernel},
     {"cuLaunchKernelEx", (void *)launch_kernel_ex},
     {"cuLaunchCooperativeKernel", (void *)launch_cooperative},
