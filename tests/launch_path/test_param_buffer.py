@@ -203,9 +203,10 @@ def test_a_refused_buffer_still_launches_and_the_launcher_keeps_to_pointers(chil
 def test_a_failed_buffer_launch_raises_the_drivers_error(child, twins):
     seen = child["buffer launch fails"]
     if twins == "c":
-        assert seen["lines"] == [
-            "error LaunchError: cuLaunchKernel failed: CUDA_ERROR_ILLEGAL_ADDRESS (700)"
-        ] * 2
+        assert (
+            seen["lines"]
+            == ["error LaunchError: cuLaunchKernel failed: CUDA_ERROR_ILLEGAL_ADDRESS (700)"] * 2
+        )
         assert seen["after"] is True  # an error of the kernel's, not of the buffer
     else:  # the twin never hands a buffer
         assert [line.split()[0] for line in seen["lines"]] == ["launch", "launch"]
