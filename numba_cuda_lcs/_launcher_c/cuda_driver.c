@@ -64,15 +64,15 @@ lcs_driver_load(lcs_driver *d)
      * launches whose plan must check an array's context, or synchronise a
      * stream an array interface names, decline; without cuFuncGetParamInfo
      * parameters go to the driver one pointer each). */
-    enum { REQUIRED = 4, COUNT = 7 };
+    enum { REQUIRED = 4, COUNT = 8 };
     const char *names[COUNT] = {"cuLaunchKernel", "cuLaunchCooperativeKernel",
                                 "cuGetErrorName", "cuCtxGetCurrent",
                                 "cuPointerGetAttribute", "cuStreamSynchronize",
-                                "cuFuncGetParamInfo"};
+                                "cuFuncGetParamInfo", "cuKernelGetParamInfo"};
     /* the CUDA version each entry point is asked for: its first */
-    const int versions[COUNT] = {12000, 12000, 12000, 12000, 12000, 12000,
-                                 12040};
-    void *fns[COUNT] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    const int versions[COUNT] = {12000, 12000, 12000, 12000,
+                                 12000, 12000, 12040, 12040};
+    void *fns[COUNT] = {NULL};
     for (int i = 0; i < COUNT; i++) {
         int status = 0;
         if (gp2 != NULL) {
@@ -101,8 +101,9 @@ lcs_driver_load(lcs_driver *d)
     /* Parameters as one buffer (launcher.c, learn_layout) are opt-in,
        NUMBA_CUDA_LCS_PARAM_BUFFER=1, until a GPU run has checked them. */
     const char *buffer = getenv("NUMBA_CUDA_LCS_PARAM_BUFFER");
-    d->paraminfo = buffer != NULL && strcmp(buffer, "1") == 0
-                       ? (lcs_paraminfo_fn)fns[6] : NULL;
+    int buffers = buffer != NULL && strcmp(buffer, "1") == 0;
+    d->paraminfo = buffers ? (lcs_paraminfo_fn)fns[6] : NULL;
+    d->kernel_paraminfo = buffers ? (lcs_paraminfo_fn)fns[7] : NULL;
     d->launch = (lcs_launch_fn)fns[0];
     return 0;
 }

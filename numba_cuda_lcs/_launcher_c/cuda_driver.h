@@ -54,9 +54,11 @@ typedef struct {
     lcs_getctx_fn getctx;      /* cuCtxGetCurrent */
     lcs_ptrattr_fn ptrattr;    /* cuPointerGetAttribute; NULL: not found */
     lcs_streamsync_fn streamsync; /* cuStreamSynchronize; NULL: not found */
-    lcs_paraminfo_fn paraminfo; /* cuFuncGetParamInfo (CUDA 12.4+); NULL:
-                                   not found, or parameter buffers not
-                                   asked for ($NUMBA_CUDA_LCS_PARAM_BUFFER) */
+    /* cuFuncGetParamInfo and cuKernelGetParamInfo (CUDA 12.4+; launchers
+       hold a CUfunction or, from cuda.core, a CUkernel); NULL: not found,
+       or parameter buffers not asked for ($NUMBA_CUDA_LCS_PARAM_BUFFER) */
+    lcs_paraminfo_fn paraminfo;
+    lcs_paraminfo_fn kernel_paraminfo;
 } lcs_driver;
 
 /* Load the driver's entry points into *d* (once; later calls return at

@@ -713,21 +713,31 @@ Launcher_pack(Launcher *self, PyObject *const *a, Py_ssize_t n)
  * 1-D array, numba-cuda-mlir 5).  The buffer must hold each parameter at
  * the offset the function's own parameter info gives and be as long as its
  * parameters; then the kernel receives the same bytes either way.  The
- * launcher learns the function's layout once (cuFuncGetParamInfo, CUDA
- * 12.4+) and sends a launch as one buffer only when its layout is exactly
- * that one; otherwise, without that entry point, and for cooperative
+ * launcher learns the function's layout once (cuFuncGetParamInfo or
+ * cuKernelGetParamInfo, CUDA 12.4+) and sends a launch as one buffer only
+ * when its layout is exactly that one; otherwise, without those entry
+ * points, and for cooperative
  * launches (cuLaunchCooperativeKernel has no `extra`), one pointer each. */
 static void
 learn_layout(Launcher *self, const pbuf *b)
 {
     size_t off = 0, size = 0, n = b->n;
     self->layout = -1;
-    if (self->cooperative || LCS.driver.paraminfo == NULL || n == 0) return;
+    if (self->cooperative || n == 0) return;
+    /* The handle is a CUfunction (cuModuleGetFunction) or a CUkernel
+       (cuda.core's Kernel.handle, which cuLaunchKernel takes too): the
+       entry point that describes parameter 0 describes them all. */
+    lcs_paraminfo_fn info = NULL;
+    lcs_paraminfo_fn candidates[2] = {LCS.driver.paraminfo,
+                                      LCS.driver.kernel_paraminfo};
+    for (int c = 0; c < 2 && info == NULL; c++)
+        if (candidates[c] != NULL && candidates[c](self->func, 0, &off, &size) == 0)
+            info = candidates[c];
+    if (info == NULL) return;
     uintptr_t *offs = PyMem_Malloc(n * sizeof(uintptr_t));
     if (offs == NULL) return;  /* no memory: one pointer each */
     for (size_t i = 0; i < n; i++) {
-        if (LCS.driver.paraminfo(self->func, i, &off, &size) != 0 ||
-            off != b->offs[i]) {
+        if (info(self->func, i, &off, &size) != 0 || off != b->offs[i]) {
             PyMem_Free(offs);
             return;
         }
@@ -735,7 +745,7 @@ learn_layout(Launcher *self, const pbuf *b)
     }
     /* exactly n parameters, and the buffer as long as they are */
     size_t extra_off, extra_size;
-    if (LCS.driver.paraminfo(self->func, n, &extra_off, &extra_size) == 0 ||
+    if (info(self->func, n, &extra_off, &extra_size) == 0 ||
         off + size != b->len) {
         PyMem_Free(offs);
         return;
@@ -1025,8 +1035,8 @@ Launcher_get_param_buffer(Launcher *self, void *unused)
 static PyGetSetDef Launcher_getset[] = {
     {"plan", (getter)Launcher_get_plan, NULL, "the argument plan", NULL},
     {"param_buffer", (getter)Launcher_get_param_buffer, NULL,
-     "whether launches go to the driver as one parameter buffer (None: not "
-     "launched yet)", NULL},
+     "whether launches of the function's layout go to the driver as one "
+     "parameter buffer (None: not launched yet)", NULL},
     {NULL}};
 
 PyTypeObject LauncherType = {

@@ -59,7 +59,7 @@ def _child_main(out_path):
     log = os.environ["LCS_FAKE_CUDA_LOG"]
     results = {"implementation": launcher.IMPLEMENTATION}
 
-    def launch_twice(env, cooperative=False):
+    def launch_twice(env, cooperative=False, function=0x3000):
         """Two launches of one new launcher under *env*: each one's log line
         (or error), and what the launcher says of its way."""
         saved = {k: os.environ.get(k) for k in env}
@@ -67,7 +67,7 @@ def _child_main(out_path):
         for k, v in env.items():
             if v is None:
                 os.environ.pop(k, None)
-        lnch = launcher.Launcher(0x3000, (1, 1, 1), (1, 1, 1), 0, cooperative, plan)
+        lnch = launcher.Launcher(function, (1, 1, 1), (1, 1, 1), 0, cooperative, plan)
         seen = {"before": lnch.param_buffer, "lines": []}
         for _ in range(2):
             open(log, "w").close()
@@ -89,7 +89,12 @@ def _child_main(out_path):
 
     os.environ["LCS_FAKE_CUDA_PARAMS"] = str(len(SIZES))
     results["no parameter info"] = launch_twice({"LCS_FAKE_CUDA_PARAM_SIZES": None})
+    # a library kernel (cuKernelGetParamInfo; cuda.core's handles) and a
+    # module function (cuFuncGetParamInfo)
     results["the packed layout"] = launch_twice({"LCS_FAKE_CUDA_PARAM_SIZES": NATURAL})
+    results["the packed layout, a module function"] = launch_twice(
+        {"LCS_FAKE_CUDA_PARAM_SIZES": NATURAL}, function=0x3100
+    )
     # the float16 aligned to 8 by the kernel: every offset from it differs
     results["another alignment"] = launch_twice(
         {"LCS_FAKE_CUDA_PARAM_SIZES": NATURAL.replace(",2,", ",2@8,", 1)}
@@ -159,8 +164,9 @@ def _expected():
     ]
 
 
-def test_the_packed_layout_goes_as_one_buffer_with_the_same_bytes(child, twins):
-    seen = child["the packed layout"]
+@pytest.mark.parametrize("handle", ["the packed layout", "the packed layout, a module function"])
+def test_the_packed_layout_goes_as_one_buffer_with_the_same_bytes(child, twins, handle):
+    seen = child[handle]
     assert seen["before"] is None
     if twins == "c":
         assert [line.split()[0] for line in seen["lines"]] == ["buffer", "buffer"]

@@ -46,7 +46,9 @@
  *   $LCS_FAKE_CUDA_PARAM_SIZES=s,s,..  the kernel's parameter sizes (bytes;
  *                                    `size@align` for another alignment than
  *                                    the natural one): cuFuncGetParamInfo
- *                                    answers from them (unset: it fails,
+ *                                    (module functions) and
+ *                                    cuKernelGetParamInfo (library kernels)
+ *                                    answer from them (unset: they fail,
  *                                    as for a function it cannot describe),
  *                                    and a launch handing the parameters as
  *                                    one buffer (`extra`) is logged as
@@ -355,9 +357,20 @@ param_layout(size_t index, size_t *offset, size_t *size)
     }
 }
 
+/* cuFuncGetParamInfo describes functions (a module's), cuKernelGetParamInfo
+ * kernels (a library's); each refuses the other's handle
+ * (CUDA_ERROR_INVALID_HANDLE). */
 static CUresult
 func_get_param_info(void *f, size_t index, size_t *offset, size_t *size)
 {
+    if (f == FAKE_KERNEL) return 400;
+    return param_layout(index, offset, size);
+}
+
+static CUresult
+kernel_get_param_info(void *k, size_t index, size_t *offset, size_t *size)
+{
+    if (k != FAKE_KERNEL) return 400;
     return param_layout(index, offset, size);
 }
 
@@ -463,6 +476,7 @@ static const struct {
     {"cuFuncGetAttribute", (void *)func_get_attribute},
     {"cuFuncSetAttribute", (void *)func_set_attribute},
     {"cuFuncGetParamInfo", (void *)func_get_param_info},
+    {"cuKernelGetParamInfo", (void *)kernel_get_param_info},
     {"cuLaunchKernel", (void *)launch_kernel},
     {"cuLaunchKernelEx", (void *)launch_kernel_ex},
     {"cuLaunchCooperativeKernel", (void *)launch_cooperative},
