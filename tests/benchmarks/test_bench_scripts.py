@@ -51,3 +51,31 @@ def test_every_variant_and_case_is_measured_and_reported(tmp_path):
     # for the C floor here)
     assert all(why for why in report["not_measured"].values())
     assert "GPU " in done.stdout and "written:" in done.stdout
+
+
+STAND_IN_SCRIPT = os.path.join(ROOT, "scripts", "bench-stand-in-launch.py")
+
+
+def test_the_stand_in_launch_benchmark_measures_every_variant(tmp_path):
+    """scripts/bench-stand-in-launch.py: the CPU cost of a launch over the
+    stand-in driver, stock, with the package and with parameter buffers:
+    every variant and case measured and written (figures not judged)."""
+    pytest.importorskip("numba_cuda_mlir")
+    from support import fake_driver
+
+    if fake_driver.installed_driver():
+        pytest.skip("the stand-in driver runs where there is no CUDA driver")
+    out = tmp_path / "stand-in.json"
+    done = subprocess.run(
+        [sys.executable, STAND_IN_SCRIPT, "--rounds", "1", "--launches", "200"]
+        + ["--cases", "0,4", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    medians = json.loads(out.read_text())["medians_us"]
+    assert set(medians) == {"stock", "after", "after-buffer"}
+    for variant in medians.values():
+        assert set(variant) == {"0", "4"} and all(v > 0 for v in variant.values())
+    assert "written:" in done.stdout

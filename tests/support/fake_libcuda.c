@@ -330,31 +330,58 @@ launch_result(void)
     return result ? atoi(result) : 0;
 }
 
-/* The layout $LCS_FAKE_CUDA_PARAM_SIZES describes: parameter *index*'s
- * offset and size; 0, or 1 (CUDA_ERROR_INVALID_VALUE) past the last one or
- * when unset. */
-static CUresult
-param_layout(size_t index, size_t *offset, size_t *size)
+/* The layout $LCS_FAKE_CUDA_PARAM_SIZES describes, in one pass: up to *max*
+ * offsets and sizes; the number of parameters (0 when unset). */
+#define MAX_FAKE_PARAMS 4096
+static size_t
+param_layouts(size_t *offsets, size_t *sizes, size_t max)
 {
+    /* parsed once per value of the variable (benchmarks launch often) */
+    static char parsed[16384];
+    static size_t parsed_n, parsed_offsets[MAX_FAKE_PARAMS],
+        parsed_sizes[MAX_FAKE_PARAMS];
     const char *spec = getenv("LCS_FAKE_CUDA_PARAM_SIZES");
-    size_t off = 0;
-    if (spec == NULL || *spec == '\0') return 1;
-    for (size_t i = 0;; i++) {
+    size_t off = 0, n = 0;
+    if (spec == NULL || *spec == '\0') return 0;
+    if (strcmp(spec, parsed) == 0 && parsed_n <= max) {
+        memcpy(offsets, parsed_offsets, parsed_n * sizeof(size_t));
+        memcpy(sizes, parsed_sizes, parsed_n * sizeof(size_t));
+        return parsed_n;
+    }
+    const char *whole = spec;
+    while (n < max) {
         char *end;
         size_t sz = strtoul(spec, &end, 10), align = 1;
         if (*end == '@') align = strtoul(end + 1, &end, 10);
         else
             while (align < 8 && align * 2 <= sz) align *= 2;
         off = (off + align - 1) / align * align;
-        if (i == index) {
-            *offset = off;
-            *size = sz;
-            return 0;
-        }
+        offsets[n] = off;
+        sizes[n++] = sz;
         off += sz;
-        if (*end != ',') return 1;
+        if (*end != ',') break;
         spec = end + 1;
     }
+    if (strlen(whole) < sizeof(parsed) && max == MAX_FAKE_PARAMS) {
+        strcpy(parsed, whole);
+        parsed_n = n;
+        memcpy(parsed_offsets, offsets, n * sizeof(size_t));
+        memcpy(parsed_sizes, sizes, n * sizeof(size_t));
+    }
+    return n;
+}
+
+/* Parameter *index*'s offset and size; 0, or 1 (CUDA_ERROR_INVALID_VALUE)
+ * past the last one or when unset. */
+static CUresult
+param_layout(size_t index, size_t *offset, size_t *size)
+{
+    static size_t offsets[MAX_FAKE_PARAMS], sizes[MAX_FAKE_PARAMS];
+    size_t n = param_layouts(offsets, sizes, MAX_FAKE_PARAMS);
+    if (index >= n) return 1;
+    *offset = offsets[index];
+    *size = sizes[index];
+    return 0;
 }
 
 /* cuFuncGetParamInfo describes functions (a module's), cuKernelGetParamInfo
@@ -381,24 +408,22 @@ launch_buffer(void **extra)
     const char *result = getenv("LCS_FAKE_CUDA_BUFFER_RESULT");
     if (result != NULL) return atoi(result);
     const unsigned char *data = NULL;
-    size_t bytes = 0, off, size, last = 0;
+    size_t bytes = 0, off, last = 0;
     for (int i = 0; extra[i] != NULL; i += 2) {
         if (extra[i] == (void *)0x01) data = extra[i + 1];
         else if (extra[i] == (void *)0x02) bytes = *(size_t *)extra[i + 1];
         else return 1;
     }
-    size_t n = 0;
-    while (param_layout(n, &off, &size) == 0) {
-        last = off + size;
-        n++;
-    }
+    static size_t offsets[MAX_FAKE_PARAMS], sizes[MAX_FAKE_PARAMS];
+    size_t n = param_layouts(offsets, sizes, MAX_FAKE_PARAMS);
+    if (n > 0) last = offsets[n - 1] + sizes[n - 1];
     if (data == NULL || n == 0 || bytes != last) return 1;
     const char *path = getenv("LCS_FAKE_CUDA_LOG");
     FILE *f = path ? fopen(path, "a") : NULL;
     if (f == NULL) return 0;
     fputs("buffer", f);
     for (size_t i = 0; i < n; i++) {
-        param_layout(i, &off, &size);
+        off = offsets[i];
         fputc(' ', f);
         /* past the buffer's end: zeros (kernelParams slots show what
            follows there) */
