@@ -16,7 +16,6 @@ and launches through real launch sites -- the C module's or the twin's
   one, as numba-cuda-mlir does.
 """
 
-import json
 import os
 import sys
 
@@ -265,9 +264,7 @@ def _child_main(out_path):
     )
     from support import fake_driver
 
-    results["foreign_drivers"] = fake_driver.foreign_drivers()
-    with open(out_path, "w") as f:
-        json.dump(results, f)
+    fake_driver.write_results(out_path, results)
 
 
 if __name__ == "__main__":

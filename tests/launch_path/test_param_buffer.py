@@ -14,7 +14,6 @@ them; without it every launch passes pointers.  The stand-in describes a kernel'
 <slots>`` (``tests/support/fake_libcuda.c``).
 """
 
-import json
 import os
 import sys
 
@@ -112,9 +111,7 @@ def _child_main(out_path):
     results["cooperative"] = launch_twice({"LCS_FAKE_CUDA_PARAM_SIZES": NATURAL}, cooperative=True)
     from support import fake_driver
 
-    results["foreign_drivers"] = fake_driver.foreign_drivers()
-    with open(out_path, "w") as f:
-        json.dump(results, f)
+    fake_driver.write_results(out_path, results)
 
 
 if __name__ == "__main__":

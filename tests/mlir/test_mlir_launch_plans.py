@@ -270,9 +270,7 @@ def _child_main(out_path):
         results[name] = {"launches": [line.split()[1:] for line in lines]}
     from support import fake_driver
 
-    results["foreign_drivers"] = fake_driver.foreign_drivers()
-    with open(out_path, "w") as f:
-        json.dump(results, f)
+    fake_driver.write_results(out_path, results)
 
 
 # The property-based half: a child serving launches one at a time (a JSON

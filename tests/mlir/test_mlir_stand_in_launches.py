@@ -15,7 +15,6 @@ hands the driver what numba-cuda-mlir hands it, and leaves the others to
 numba-cuda-mlir.  Over each launcher twin.
 """
 
-import json
 import os
 import sys
 
@@ -273,9 +272,7 @@ def _child_main(out_path):
     from support import fake_driver
 
     results["implementation"] = launcher.IMPLEMENTATION
-    results["foreign_drivers"] = fake_driver.foreign_drivers()
-    with open(out_path, "w") as f:
-        json.dump(results, f)
+    fake_driver.write_results(out_path, results)
     # Exit here, with every kernel alive: numba-cuda-mlir 0.6.0 may free a
     # native dispatcher that launched twice (heap corruption), as freeing
     # this function's locals on return would.

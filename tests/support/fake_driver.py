@@ -136,6 +136,14 @@ def foreign_drivers():
     return sorted(path for path in mapped if os.path.realpath(path) != fake)
 
 
+def write_results(out_path, results):
+    """In a child: write *results* for :func:`run_child`, with the drivers
+    other than the stand-in it loaded (:func:`foreign_drivers`)."""
+    results["foreign_drivers"] = foreign_drivers()
+    with open(out_path, "w") as f:
+        json.dump(results, f)
+
+
 def skip_when_foreign(results):
     """In the parent: skip when the child reported another driver loaded."""
     if results.get("foreign_drivers"):
