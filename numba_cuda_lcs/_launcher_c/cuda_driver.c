@@ -62,8 +62,8 @@ lcs_driver_load(lcs_driver *d)
     getproc1_fn gp1 = (getproc1_fn)sym(lib, "cuGetProcAddress");
     /* The first four are required; the others are optional (without them,
      * launches whose plan must check an array's context, or synchronise a
-     * stream an array interface names, decline; without cuFuncGetParamInfo
-     * parameters go to the driver one pointer each). */
+     * stream an array interface names, decline; without the parameter-info
+     * pair, parameters go to the driver one pointer each). */
     enum { REQUIRED = 4, COUNT = 8 };
     const char *names[COUNT] = {"cuLaunchKernel", "cuLaunchCooperativeKernel",
                                 "cuGetErrorName", "cuCtxGetCurrent",

@@ -716,8 +716,8 @@ Launcher_pack(Launcher *self, PyObject *const *a, Py_ssize_t n)
  * launcher learns the function's layout once (cuFuncGetParamInfo or
  * cuKernelGetParamInfo, CUDA 12.4+) and sends a launch as one buffer only
  * when its layout is exactly that one; otherwise, without those entry
- * points, and for cooperative
- * launches (cuLaunchCooperativeKernel has no `extra`), one pointer each. */
+ * points, and for cooperative launches (cuLaunchCooperativeKernel has no
+ * `extra`), one pointer each. */
 static void
 learn_layout(Launcher *self, const pbuf *b)
 {
@@ -731,7 +731,8 @@ learn_layout(Launcher *self, const pbuf *b)
     lcs_paraminfo_fn candidates[2] = {LCS.driver.paraminfo,
                                       LCS.driver.kernel_paraminfo};
     for (int c = 0; c < 2 && info == NULL; c++)
-        if (candidates[c] != NULL && candidates[c](self->func, 0, &off, &size) == 0)
+        if (candidates[c] != NULL &&
+            candidates[c](self->func, 0, &off, &size) == 0)
             info = candidates[c];
     if (info == NULL) return;
     uintptr_t *offs = PyMem_Malloc(n * sizeof(uintptr_t));
@@ -765,7 +766,7 @@ param_buffer_ok(Launcher *self, const pbuf *b)
            memcmp(b->offs, self->layout_offs, b->n * sizeof(uintptr_t)) == 0;
 }
 
-/* The launch itself (the GIL released): as one buffer when **buffer*,
+/* The launch itself (the GIL released): as one buffer when *buffer* is set,
  * which is cleared when the driver refused the buffer and the launch went
  * as one pointer each. */
 static CUresult
