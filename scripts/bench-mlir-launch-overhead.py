@@ -26,6 +26,10 @@ each batch) for the argument cases
   16s, 256s     that many float32 scalars (numba-cuda-mlir's microbenchmark)
   4c            four CuPy arrays, no stream configured (numba-cuda-mlir
                 follows CuPy's current stream); when CuPy is installed
+  4c-nosync     4c with NUMBA_CUDA_ARRAY_INTERFACE_SYNC off for the case
+                (numba-cuda-mlir's config, set while it runs): without the
+                stream synchronisation numba-cuda-mlir does before every
+                launch by default -- what the launch path itself costs
   4t            four PyTorch tensors, likewise (numba-cuda-mlir 0.6.0 cannot
                 type them: reported unsupported)
   1x8           one array, 8 configurations alternating (kernel[1, 32 * k]
@@ -78,7 +82,7 @@ VARIANTS = (
     "active-planner-lcs",
 )
 FLOOR = "c-floor"
-CASES = ("0", "1", "4", "16", "16s", "256s", "4c", "4t", "1x8")
+CASES = ("0", "1", "4", "16", "16s", "256s", "4c", "4c-nosync", "4t", "1x8")
 ALTERNATING = 8  # configurations of case 1x8
 
 
@@ -89,7 +93,7 @@ def _arguments(case, cuda):
 
     if case.endswith("s"):
         return tuple(np.float32(i) for i in range(int(case[:-1])))
-    if case == "4c":
+    if case in ("4c", "4c-nosync"):
         import cupy
 
         return tuple(cupy.zeros(4, dtype=cupy.float32) for _ in range(4))
@@ -152,6 +156,15 @@ def worker(variant, cases, launches, batches):
 
 
 def _measure(cuda, launch, case, lcs, launches, batches):
+    if case == "4c-nosync":
+        from numba_cuda_mlir.numba_cuda.core import config
+
+        saved = config.CUDA_ARRAY_INTERFACE_SYNC
+        config.CUDA_ARRAY_INTERFACE_SYNC = 0
+        try:
+            return _measure(cuda, launch, "4c", lcs, launches, batches)
+        finally:
+            config.CUDA_ARRAY_INTERFACE_SYNC = saved
     try:
         args = _arguments(case, cuda)
     except ImportError as exc:
