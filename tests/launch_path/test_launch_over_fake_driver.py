@@ -38,6 +38,7 @@ SECOND = 0x7F00_0020_0000
 
 def _child_main(out_path):
     import numpy as np
+    from support import fake_driver
 
     from numba_cuda_lcs import launcher
     from numba_cuda_lcs._launcher_py.arg_kinds import K_F32, K_INT, K_MEMREF
@@ -68,14 +69,7 @@ def _child_main(out_path):
 
     class DeviceArray:
         def __init__(self, ptr, stream=None):
-            self.__cuda_array_interface__ = {
-                "version": 3,
-                "data": (ptr, False),
-                "shape": (4,),
-                "strides": None,
-                "typestr": "<f4",
-                "stream": stream,
-            }
+            self.__cuda_array_interface__ = fake_driver.interface(ptr, stream)
 
     log = os.environ["LCS_FAKE_CUDA_LOG"]
     context = launcher.current_context()
@@ -93,6 +87,14 @@ def _child_main(out_path):
             result = {"error": type(exc).__name__, "message": str(exc)}
         result.update(slow_calls=len(site.dispatcher.calls), hits=counter.hits, launched=launches())
         return result
+
+    def direct_launch(lnch, args):
+        """A launch through the launcher itself, not a site: what it raised."""
+        try:
+            lnch.launch(args)
+            return {"ok": True}
+        except Exception as exc:
+            return {"error": type(exc).__name__, "message": str(exc)}
 
     results = {"implementation": launcher.IMPLEMENTATION, "context": context}
 
@@ -127,14 +129,7 @@ def _child_main(out_path):
         assert launcher.remember(site, arrays, lnch, 0, None, counter, context)
         results[name] = outcome(site, arrays, counter)
         if name == "first array in another context":
-            try:
-                lnch.launch(arrays)
-                results["direct launch, " + name] = {"ok": True}
-            except Exception as exc:
-                results["direct launch, " + name] = {
-                    "error": type(exc).__name__,
-                    "message": str(exc),
-                }
+            results["direct launch, " + name] = direct_launch(lnch, arrays)
         for key in env:
             del os.environ[key]
     # Array interfaces naming a stream (CuPy names its current one): it is
@@ -181,14 +176,7 @@ def _child_main(out_path):
         with open(stream_log) as f:
             result["driver"] = f.read().split("\n")[:-1]
         if name == "stream refuses to synchronise":
-            try:
-                lnch.launch(arrays3)
-                results["direct launch, " + name] = {"ok": True}
-            except Exception as exc:
-                results["direct launch, " + name] = {
-                    "error": type(exc).__name__,
-                    "message": str(exc),
-                }
+            results["direct launch, " + name] = direct_launch(lnch, arrays3)
         os.environ.pop("LCS_FAKE_CUDA_SYNC_RESULT", None)
         result["remembered"] = bool(remembered)
         results[name] = result
@@ -209,14 +197,8 @@ def _child_main(out_path):
         @property
         def __cuda_array_interface__(self):
             OwnArray.reads += 1
-            return {
-                "version": 3,
-                "data": (self.ptr, False),
-                "shape": (4,),
-                "strides": None,
-                "typestr": "<f4",
-                "stream": 7,  # the compiler's own arrays are not synchronised
-            }
+            # the compiler's own arrays are not synchronised
+            return fake_driver.interface(self.ptr, 7)
 
     launcher.configure_sites(OwnArray, None, owner="stand-in test")
     site, counter = Site(), launcher.HitCounter()
@@ -262,8 +244,6 @@ def _child_main(out_path):
     results["too many, remembered"] = bool(
         launcher.remember(Site(), too_many, lnch, 0, None, launcher.HitCounter(), context)
     )
-    from support import fake_driver
-
     fake_driver.write_results(out_path, results)
 
 

@@ -32,19 +32,13 @@ NATURAL = ",".join(map(str, SIZES))
 
 def _child_main(out_path):
     import numpy as np
+    from support import fake_driver
 
     from numba_cuda_lcs import launcher
     from numba_cuda_lcs._launcher_py.arg_kinds import K_BOOL, K_F16, K_F32, K_F64, K_INT, K_MEMREF
 
     class DeviceArray:
-        __cuda_array_interface__ = {
-            "version": 3,
-            "data": (ARRAY, False),
-            "shape": (4,),
-            "strides": None,
-            "typestr": "<f4",
-            "stream": None,
-        }
+        __cuda_array_interface__ = fake_driver.interface(ARRAY)
 
     plan = (
         launcher.ParamPlan(K_INT, None, (8,)),
@@ -109,8 +103,6 @@ def _child_main(out_path):
         {"LCS_FAKE_CUDA_PARAM_SIZES": NATURAL, "LCS_FAKE_CUDA_BUFFER_RESULT": "700"}
     )
     results["cooperative"] = launch_twice({"LCS_FAKE_CUDA_PARAM_SIZES": NATURAL}, cooperative=True)
-    from support import fake_driver
-
     fake_driver.write_results(out_path, results)
 
 

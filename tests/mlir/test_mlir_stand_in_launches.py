@@ -42,6 +42,7 @@ def _stand_in_cupy():
     import types
 
     import numpy as np
+    from support import fake_driver
 
     cupy = types.ModuleType("cupy")
     cupy.__spec__ = importlib.machinery.ModuleSpec("cupy", None)
@@ -63,14 +64,7 @@ def _stand_in_cupy():
 
         @property
         def __cuda_array_interface__(self):
-            return {
-                "version": 3,
-                "data": (self.ptr, False),
-                "shape": (4,),
-                "strides": None,
-                "typestr": "<f4",
-                "stream": current[0].ptr or 1,
-            }
+            return fake_driver.interface(self.ptr, current[0].ptr or 1)
 
     ndarray.__module__ = Stream.__module__ = "cupy"
     cupy.ndarray, cupy.cuda.Stream, cupy.cuda.get_current_stream = (
@@ -98,6 +92,7 @@ def _child_main(out_path):
         require_launch_config,
         set_required_dynamic_shared_memory,
     )
+    from support import fake_driver
 
     from numba_cuda_lcs import launcher
     from numba_cuda_lcs.backends.numba_cuda_mlir.configured_launch import ConfiguredLaunch
@@ -161,14 +156,7 @@ def _child_main(out_path):
     # An object whose interface names a stream: synchronised first.
     class Interface:
         def __init__(self, ptr):
-            self.__cuda_array_interface__ = {
-                "version": 3,
-                "data": (ptr, False),
-                "shape": (4,),
-                "strides": None,
-                "typestr": "<f4",
-                "stream": 0x5000,
-            }
+            self.__cuda_array_interface__ = fake_driver.interface(ptr, 0x5000)
 
     foreign = Interface(a.__cuda_array_interface__["data"][0])
     results["interface stream"] = [launch(site, [foreign, v], 6) for v in scalars(1, 2, 3)]
@@ -268,8 +256,6 @@ def _child_main(out_path):
         ]
     finally:
         _planner_registry._planners.remove(Planner)
-
-    from support import fake_driver
 
     results["implementation"] = launcher.IMPLEMENTATION
     fake_driver.write_results(out_path, results)

@@ -136,6 +136,19 @@ def foreign_drivers():
     return sorted(path for path in mapped if os.path.realpath(path) != fake)
 
 
+def interface(ptr, stream=None):
+    """A ``__cuda_array_interface__`` the children's stand-in arrays give:
+    four float32 at device pointer *ptr*, naming *stream*."""
+    return {
+        "version": 3,
+        "data": (ptr, False),
+        "shape": (4,),
+        "strides": None,
+        "typestr": "<f4",
+        "stream": stream,
+    }
+
+
 def write_results(out_path, results):
     """In a child: write *results* for :func:`run_child`, with the drivers
     other than the stand-in it loaded (:func:`foreign_drivers`)."""
