@@ -25,10 +25,10 @@ inherits another's state:
   before-plain, before-lcs
            plain and lcs with another numba-cuda-lcs tree (--before DIR, e.g.
            the release before a change to the launch path) first on the path
-  plain-buffer, mlir-active-buffer
-           plain and mlir-active with the parameters handed to the driver as
-           one buffer where the function's parameter info allows
-           (NUMBA_CUDA_LCS_PARAM_BUFFER=1, opt-in until a GPU run checks it)
+  plain-pointers, mlir-active-pointers
+           plain and mlir-active with a pointer per parameter
+           (NUMBA_CUDA_LCS_PARAM_BUFFER=0) instead of the default one
+           buffer, where the function's parameter info allows one
 
 Reported: microseconds per launch (1x1 launch), mean +- standard deviation
 over --repeats, and the ratio to the first variant, for kernels with 0-4
@@ -70,15 +70,15 @@ VARIANTS = (
     "c-floor",
     "before-plain",
     "before-lcs",
-    "plain-buffer",
-    "mlir-active-buffer",
+    "plain-pointers",
+    "mlir-active-pointers",
 )
 DISABLED = {"stock", "builtin", "floor", "cupy", "mlir", "c-floor"}  # package disabled
 FLOORS = {"floor", "cupy"}  # launch device arrays only
-NO_SCENARIOS = FLOORS | {"mlir", "mlir-active", "mlir-active-buffer", "c-floor"}
-#: variants measured as another one with parameters handed to the driver as
-#: one buffer (NUMBA_CUDA_LCS_PARAM_BUFFER=1; opt-in until a GPU run checks it)
-PARAM_BUFFER = {"plain-buffer": "plain", "mlir-active-buffer": "mlir-active"}
+NO_SCENARIOS = FLOORS | {"mlir", "mlir-active", "mlir-active-pointers", "c-floor"}
+#: variants measured as another one with a pointer per parameter instead of
+#: the default one buffer (NUMBA_CUDA_LCS_PARAM_BUFFER=0)
+POINTERS = {"plain-pointers": "plain", "mlir-active-pointers": "mlir-active"}
 BEFORE = {"before-plain": "plain", "before-lcs": "lcs"}  # measured with --before
 
 
@@ -128,7 +128,7 @@ def _mlir_worker(variant, loops, loops4, repeats):
     import numpy as np
 
     lcs_version = None
-    if variant in ("mlir-active", "mlir-active-buffer"):
+    if variant in ("mlir-active", "mlir-active-pointers"):
         import numba_cuda_lcs
 
         if not numba_cuda_lcs.is_active():
@@ -261,7 +261,7 @@ def _worker(variants, loops, loops4, repeats, scenarios):
         "cupy": "stock_",
         "before-plain": "plain_",
         "before-lcs": "lcs_",
-        "plain-buffer": "plain_",
+        "plain-pointers": "plain_",
     }
     arr = cuda.device_array(16, dtype=np.float32)
     try:
@@ -468,8 +468,8 @@ def run_worker(python, variant, args, label, *, repeats, scenarios):
     env.pop("NUMBA_CUDA_LCS_PARAM_BUFFER", None)
     if variant in DISABLED:
         env["NUMBA_CUDA_LCS_DISABLE"] = "1"
-    if variant in PARAM_BUFFER:
-        env["NUMBA_CUDA_LCS_PARAM_BUFFER"] = "1"
+    if variant in POINTERS:
+        env["NUMBA_CUDA_LCS_PARAM_BUFFER"] = "0"
     paths = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
     if variant in BEFORE:
         if not args.before:
@@ -553,6 +553,29 @@ def summarize(results, first):
     return rows
 
 
+def as_passed_lines(results):
+    """16 arrays against the C floor of as many parameters as each compiler's
+    kernels take for them (numba-cuda 7 per 1-D array, numba-cuda-mlir 5):
+    the part of the ratio that is the kernel's parameter count, not the
+    launch path."""
+    floor = results.get("c-floor", {}).get("overhead_us", {})
+    lines = []
+    for variant, res in results.items():
+        if variant == "c-floor" or "16" not in res["overhead_us"]:
+            continue
+        compiler = "numba-cuda-mlir" if variant.startswith("mlir") else "numba-cuda"
+        case = c_floor.SIXTEEN_ARRAYS_AS_PASSED[compiler]
+        if not floor.get(case):
+            continue
+        mine, theirs = res["overhead_us"]["16"], floor[case]
+        lines.append(
+            f"16 arrays as passed [{variant}]: {statistics.median(mine):.2f} us, "
+            f"{statistics.median(mine) / statistics.median(theirs):.3f}x the floor of "
+            f"{case} ({statistics.median(theirs):.2f} us; medians)"
+        )
+    return lines
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -576,7 +599,7 @@ def main(argv=None):
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    if args.worker in ("mlir", "mlir-active", "mlir-active-buffer"):
+    if args.worker in ("mlir", "mlir-active", "mlir-active-pointers"):
         return _mlir_worker(args.worker, args.loops, args.loops4, args.repeats)
     if args.worker:
         return _worker(
@@ -630,6 +653,8 @@ def main(argv=None):
                 f"{row['variant']:12s} {row['args']:>4s} {row['mean_us']:9.2f} {row['std_us']:6.2f} "
                 f"{row['delta_us']:+7.2f} {row['ratio']:6.3f} {row['median_us']:7.2f} {row['median_ratio']:7.3f}"
             )
+        for line in as_passed_lines(results):
+            print(line)
         for variant, res in results.items():
             if "scenarios" in res:
                 print(

@@ -42,7 +42,9 @@ and
                 with nvcc (skipped, saying so, without one), calling
                 cudaLaunchKernel in the same loop with its arguments packed
                 once -- the cost of the launch alone on this GPU (cases 0,
-                1, 4, 16, 16s, 256s).
+                1, 4, 16, 16s, 256s; with case 16 also 80p: 80 8-byte
+                parameters, as many as 16 arrays take in numba-cuda-mlir's
+                kernels, the floor of those launches).
 
 Prints µs per launch and the ratios active/stock, stock/active (the
 speed-up), active/floor, LC-S/plain and 8-alternating/single; writes
@@ -287,14 +289,17 @@ def main(argv=None):
     if floor is None:
         print(f"c-floor: not measured ({why})", flush=True)
     cases = list(args.cases)
-    samples = {(v, c): [] for v in variants for c in cases if v != FLOOR or c in c_floor.CASES}
+    as_passed = c_floor.SIXTEEN_ARRAYS_AS_PASSED["numba-cuda-mlir"]
+    floor_cases = [c for c in cases if c in c_floor.CASES] + ([as_passed] if "16" in cases else [])
+    samples = {(v, c): [] for v in variants for c in cases if v != FLOOR}
+    samples.update({(FLOOR, c): [] for c in floor_cases if FLOOR in variants})
     unsupported = {}
     order = list(variants)
     for round_ in range(args.rounds):
         rng.shuffle(order)
         for variant in order:
             if variant == FLOOR:
-                found = _floor_cases(floor, cases, args.launches, args.batches)
+                found = _floor_cases(floor, floor_cases, args.launches, args.batches)
             else:
                 found = run_worker(variant, cases, args.launches, args.batches)
             for case, per_batch in found.items():
@@ -343,6 +348,11 @@ def main(argv=None):
             ratio = _ratio(medians, f"{a}/{c}", f"{b}/{c}")
             if ratio is not None:
                 ratios[f"{name}/{c}"] = ratio
+    for v in VARIANTS:
+        # 16 arrays against the floor of as many parameters (5 per array)
+        ratio = _ratio(medians, f"{v}/16", f"{FLOOR}/{as_passed}")
+        if ratio is not None:
+            ratios[f"{v}-vs-floor-as-passed/16"] = ratio
     for v in VARIANTS:
         ratio = _ratio(medians, f"{v}/1x8", f"{v}/1")
         if ratio is not None:
@@ -405,6 +415,16 @@ def main(argv=None):
         print(
             f"{'':33}{c:>5} {cell(f'stock-lcs/{c}', 8)} {cell(f'active-planner-lcs/{c}', 8)} "
             f"{cell(f'planner-lcs/{c}', 6, 3)}"
+        )
+    if "active-plain-vs-floor-as-passed/16" in ratios:
+        print(
+            f"\n16 arrays against the C floor of {as_passed} ({cell(f'{FLOOR}/{as_passed}', 0)} us, "
+            "as many parameters as numba-cuda-mlir's kernels take): "
+            + ", ".join(
+                f"{v} {ratios[f'{v}-vs-floor-as-passed/16']:.3f}"
+                for v in VARIANTS
+                if f"{v}-vs-floor-as-passed/16" in ratios
+            )
         )
     for v in VARIANTS:
         if f"{v}-alternating-vs-single" in ratios:

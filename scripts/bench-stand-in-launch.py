@@ -4,9 +4,9 @@ No GPU needed: numba-cuda-mlir kernels are compiled and launched through
 ``kernel[1, 1](arrays)`` in child processes that load the stand-in driver
 (``tests/support/fake_libcuda.c``: a launch costs the driver nothing), so
 what is timed is the Python and C work of a launch -- numba-cuda-mlir's own
-(``stock``) and with numba-cuda-lcs (``after``), the same with parameters
-handed to the driver as one buffer (``after-buffer``,
-NUMBA_CUDA_LCS_PARAM_BUFFER=1) and another tree (``before``, with
+(``stock``) and with numba-cuda-lcs (``after``: parameters handed to the
+driver as one buffer, the default), the same with a pointer per parameter
+(``after-pointers``, NUMBA_CUDA_LCS_PARAM_BUFFER=0) and another tree (``before``, with
 ``--before DIR``: built in place, e.g. ``git archive REV | tar -x -C DIR``).
 One process per variant, round and case, interleaved; the best of five
 timed loops per process, the median over rounds reported.  A GPU run
@@ -68,7 +68,7 @@ def main(argv=None):
     variants = {
         "stock": ({"NUMBA_CUDA_LCS_DISABLE": "1"}, ROOT),
         "after": ({}, ROOT),
-        "after-buffer": ({"NUMBA_CUDA_LCS_PARAM_BUFFER": "1"}, ROOT),
+        "after-pointers": ({"NUMBA_CUDA_LCS_PARAM_BUFFER": "0"}, ROOT),
     }
     if args.before:
         variants["before"] = ({}, os.path.abspath(args.before))
@@ -80,8 +80,9 @@ def main(argv=None):
             for n in cases:
                 env = dict(base, **extra)
                 env["PYTHONPATH"] = os.pathsep.join([tree, env["PYTHONPATH"]])
-                if name == "after-buffer" and n:
-                    # the stand-in describes the kernel's parameters: 5 per memref
+                if n:
+                    # the stand-in describes the kernel's parameters (5 per
+                    # memref), for every variant alike
                     env["LCS_FAKE_CUDA_PARAM_SIZES"] = ",".join(["8"] * (5 * n))
                 done = subprocess.run(
                     [sys.executable, "-c", CHILD, str(n), str(args.launches)],

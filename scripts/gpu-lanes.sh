@@ -14,7 +14,8 @@
 #   2: numba-suite cudapy
 #   3: mlir (our numba-cuda-mlir tests), mlir-suite, numba-suite cudadrv doc_examples
 # LANE_TIMEOUT (540 s) bounds each lane, so that one device call returns.
-# Logs: gpu-out/lane-N/; $OUT gets logs.tar.gz, summary.txt and the JSON.
+# Logs: gpu-out/lane-N/; $OUT gets logs.tar.gz, summary.txt and the JSON
+# (the device tool brings back at most 8 files: run few JSON-writing stages).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -69,7 +70,7 @@ echo "== lanes exit status $status" | tee -a "$SUMMARY"
 if [ -n "${OUT:-}" ]; then
   tar -C "$OUT_DIR" -czf "$OUT/logs.tar.gz" .
   cp "$SUMMARY" "$OUT/summary.txt"
-  for f in "$OUT_DIR"/lane-*/{launch-overhead,launcher-check,mlir-launch-overhead,mlir-ubench,memory-launches}.json; do
+  for f in "$OUT_DIR"/lane-*/{launch-overhead,launcher-check,launcher-check-pointers,mlir-launch-overhead,mlir-ubench,memory-launches,memory-launches-mlir}.json; do
     [ -f "$f" ] && cp "$f" "$OUT/"
   done
 fi

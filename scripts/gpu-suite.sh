@@ -16,7 +16,8 @@
 # Stages: tests (ours; PYTEST_JOBS=N runs them in N processes; TESTS_PATHS
 # names some files only),
 # launch-tests (tests/launch_path only),
-# regression (numba-cuda's modules, stock vs active), launcher, memory,
+# regression (numba-cuda's modules, stock vs active), launcher, memory
+# (MEMORY_COMPILERS="numba-cuda numba-cuda-mlir" by default),
 # mlir (our numba-cuda-mlir tests and its launch overhead), mlir-bench (that
 # launch overhead alone, with the C floor; MLIR_BENCH_ROUNDS,
 # MLIR_BENCH_LAUNCHES, MLIR_BENCH_BATCHES), numba-suite
@@ -115,19 +116,24 @@ if stage launcher; then
   say "== C launcher check (results vs numba-cuda's launch; micro-benchmark)"
   $PY "$ROOT/scripts/gpu-launcher-check.py" --output "$LOG_DIR/launcher-check.json" > "$LOG_DIR/launcher-check.log" 2>&1 || status=1
   tail -n 40 "$LOG_DIR/launcher-check.log" | tee -a "$SUMMARY"
-  # and with parameters handed to the driver as one buffer (opt-in until
-  # this check has passed on a GPU: launcher.c, learn_layout)
-  say "== C launcher check, parameters as one buffer (NUMBA_CUDA_LCS_PARAM_BUFFER=1)"
-  NUMBA_CUDA_LCS_PARAM_BUFFER=1 $PY "$ROOT/scripts/gpu-launcher-check.py" --output "$LOG_DIR/launcher-check-buffer.json" > "$LOG_DIR/launcher-check-buffer.log" 2>&1 || status=1
-  grep -c "buffer=True" "$LOG_DIR/launcher-check-buffer.log" | sed 's/^/launches as one buffer: /' | tee -a "$SUMMARY"
-  tail -n 5 "$LOG_DIR/launcher-check-buffer.log" | tee -a "$SUMMARY"
+  grep -c "buffer=True" "$LOG_DIR/launcher-check.log" | sed 's/^/C launchers handing one buffer: /' | tee -a "$SUMMARY"
+  # and with a pointer per parameter (the off switch; launcher.c, learn_layout)
+  say "== C launcher check, a pointer per parameter (NUMBA_CUDA_LCS_PARAM_BUFFER=0)"
+  NUMBA_CUDA_LCS_PARAM_BUFFER=0 $PY "$ROOT/scripts/gpu-launcher-check.py" --output "$LOG_DIR/launcher-check-pointers.json" > "$LOG_DIR/launcher-check-pointers.log" 2>&1 || status=1
+  grep -c "buffer=True" "$LOG_DIR/launcher-check-pointers.log" | sed 's/^/C launchers handing one buffer: /' | tee -a "$SUMMARY"
+  tail -n 5 "$LOG_DIR/launcher-check-pointers.log" | tee -a "$SUMMARY"
 fi
 
+# MEMORY_COMPILERS: which compilers the memory stage runs (default both,
+# numba-cuda-mlir where it is installed).
+memory_on() { case " ${MEMORY_COMPILERS:-numba-cuda numba-cuda-mlir} " in *" $1 "*) return 0;; *) return 1;; esac; }
 if stage memory; then
-  say "== memory over many launches (tracemalloc and RSS)"
-  $PY "$ROOT/scripts/memory-launches.py" --launches "${MEMORY_LAUNCHES:-1000000}" --slow-launches "${MEMORY_SLOW_LAUNCHES:-100000}" --output "$LOG_DIR/memory-launches.json" > "$LOG_DIR/memory.log" 2>&1 || status=1
-  tail -n 10 "$LOG_DIR/memory.log" | tee -a "$SUMMARY"
-  if $PY -c "import numba_cuda_mlir" 2>/dev/null; then
+  if memory_on numba-cuda; then
+    say "== memory over many launches (tracemalloc and RSS)"
+    $PY "$ROOT/scripts/memory-launches.py" --launches "${MEMORY_LAUNCHES:-1000000}" --slow-launches "${MEMORY_SLOW_LAUNCHES:-100000}" --output "$LOG_DIR/memory-launches.json" > "$LOG_DIR/memory.log" 2>&1 || status=1
+    tail -n 10 "$LOG_DIR/memory.log" | tee -a "$SUMMARY"
+  fi
+  if memory_on numba-cuda-mlir && $PY -c "import numba_cuda_mlir" 2>/dev/null; then
     say "== memory over many launches on numba-cuda-mlir"
     $PY "$ROOT/scripts/memory-launches.py" --compiler numba-cuda-mlir --launches "${MEMORY_LAUNCHES:-1000000}" --slow-launches "${MEMORY_SLOW_LAUNCHES:-100000}" --output "$LOG_DIR/memory-launches-mlir.json" > "$LOG_DIR/memory-mlir.log" 2>&1 || status=1
     tail -n 10 "$LOG_DIR/memory-mlir.log" | tee -a "$SUMMARY"
@@ -215,7 +221,7 @@ say "== exit status $status"
 if [ -n "${OUT:-}" ]; then
   tar -C "$LOG_DIR" -czf "$OUT/logs.tar.gz" .
   cp "$SUMMARY" "$OUT/summary.txt"
-  for f in launch-overhead.json launch-bounds.json launcher-check.json mlir-launch-overhead.json mlir-ubench.json memory-launches.json memory-launches-mlir.json; do
+  for f in launch-overhead.json launch-bounds.json launcher-check.json launcher-check-pointers.json mlir-launch-overhead.json mlir-ubench.json memory-launches.json memory-launches-mlir.json; do
     [ -f "$LOG_DIR/$f" ] && cp "$LOG_DIR/$f" "$OUT/"
   done
 fi

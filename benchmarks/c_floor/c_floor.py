@@ -14,8 +14,13 @@ import tempfile
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launch_floor.cu")
 
-#: The argument cases the program knows: device pointers, or float scalars ("s").
-CASES = ("0", "1", "4", "16", "16s", "256s")
+#: The argument cases the program knows: device pointers, float scalars
+#: ("s"), or 8-byte parameters as many as 16 1-D arrays take ("p": 80 in
+#: numba-cuda-mlir's kernels, 112 in numba-cuda's).
+CASES = ("0", "1", "4", "16", "16s", "256s", "80p", "112p")
+#: The floor of 16 arrays as each compiler's kernels take them (its
+#: parameter count), beside "16" (16 pointers).
+SIXTEEN_ARRAYS_AS_PASSED = {"numba-cuda": "112p", "numba-cuda-mlir": "80p"}
 
 
 def nvcc():

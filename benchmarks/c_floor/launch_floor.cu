@@ -7,7 +7,10 @@
  *
  * CASE names the arguments of an empty-bodied kernel, launched <<<1, 1>>>
  * on the legacy default stream: "0", "1", "4" or "16" device pointers, or
- * "16s" / "256s" float scalars (numba-cuda-mlir's microbenchmark cases).
+ * "16s" / "256s" float scalars (numba-cuda-mlir's microbenchmark cases), or
+ * "80p" / "112p" 8-byte parameters: as many as 16 1-D arrays take in
+ * numba-cuda-mlir's kernels (5 each) and in numba-cuda's (7 each), the floor
+ * of those kernels' launches (the driver copies each parameter).
  * Each batch is LAUNCHES launches and one cudaDeviceSynchronize, as the
  * benchmark scripts time their Python launches (c_floor.py runs this).
  * Prints one JSON list: microseconds per launch of each batch.  Exits 1
@@ -31,6 +34,11 @@ __global__ void k16(P, P, P, P, P, P, P, P, P, P, P, P, P, P, P, P) {}
 __global__ void s16(F16) {}
 __global__ void s256(F64, F64, F64, F64) {}
 
+#define P8 P, P, P, P, P, P, P, P
+#define P40 P8, P8, P8, P8, P8
+__global__ void p80(P40, P40) {}
+__global__ void p112(P40, P40, P8, P8, P8, P8) {}
+
 #define MAX_PARAMS 256
 
 typedef struct {
@@ -44,6 +52,7 @@ static const launch_case CASES[] = {
     {"0", (const void *)k0, 0},     {"1", (const void *)k1, 0},
     {"4", (const void *)k4, 0},     {"16", (const void *)k16, 0},
     {"16s", (const void *)s16, 1},  {"256s", (const void *)s256, 1},
+    {"80p", (const void *)p80, 0},  {"112p", (const void *)p112, 0},
 };
 
 static double
@@ -75,7 +84,7 @@ main(int argc, char **argv)
         if (strcmp(argv[1], CASES[i].name) == 0) c = &CASES[i];
     int launches = atoi(argv[2]), batches = atoi(argv[3]);
     if (c == NULL || launches < 1 || batches < 1) {
-        fprintf(stderr, "CASE is 0, 1, 4, 16, 16s or 256s; LAUNCHES and BATCHES >= 1\n");
+        fprintf(stderr, "CASE is 0, 1, 4, 16, 16s, 256s, 80p or 112p; LAUNCHES and BATCHES >= 1\n");
         return 2;
     }
     float *buffer;

@@ -98,10 +98,12 @@ lcs_driver_load(lcs_driver *d)
     d->getctx = (lcs_getctx_fn)fns[3];
     d->ptrattr = (lcs_ptrattr_fn)fns[4];
     d->streamsync = (lcs_streamsync_fn)fns[5];
-    /* Parameters as one buffer (launcher.c, learn_layout) are opt-in,
-       NUMBA_CUDA_LCS_PARAM_BUFFER=1, until a GPU run has checked them. */
+    /* Parameters as one buffer (launcher.c, learn_layout) wherever the
+       function's parameter info confirms the layout (checked on an H200,
+       2026-12-04); NUMBA_CUDA_LCS_PARAM_BUFFER=0 keeps every launch to a
+       pointer per parameter. */
     const char *buffer = getenv("NUMBA_CUDA_LCS_PARAM_BUFFER");
-    int buffers = buffer != NULL && strcmp(buffer, "1") == 0;
+    int buffers = buffer == NULL || strcmp(buffer, "0") != 0;
     d->paraminfo = buffers ? (lcs_paraminfo_fn)fns[6] : NULL;
     d->kernel_paraminfo = buffers ? (lcs_paraminfo_fn)fns[7] : NULL;
     d->launch = (lcs_launch_fn)fns[0];

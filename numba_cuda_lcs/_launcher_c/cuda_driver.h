@@ -56,7 +56,7 @@ typedef struct {
     lcs_streamsync_fn streamsync; /* cuStreamSynchronize; NULL: not found */
     /* cuFuncGetParamInfo and cuKernelGetParamInfo (CUDA 12.4+; launchers
        hold a CUfunction or, from cuda.core, a CUkernel); NULL: not found,
-       or parameter buffers not asked for ($NUMBA_CUDA_LCS_PARAM_BUFFER) */
+       or parameter buffers turned off ($NUMBA_CUDA_LCS_PARAM_BUFFER=0) */
     lcs_paraminfo_fn paraminfo;
     lcs_paraminfo_fn kernel_paraminfo;
 } lcs_driver;

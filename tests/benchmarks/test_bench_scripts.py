@@ -58,7 +58,7 @@ STAND_IN_SCRIPT = os.path.join(ROOT, "scripts", "bench-stand-in-launch.py")
 
 def test_the_stand_in_launch_benchmark_measures_every_variant(tmp_path):
     """scripts/bench-stand-in-launch.py: the CPU cost of a launch over the
-    stand-in driver, stock, with the package and with parameter buffers:
+    stand-in driver, stock, with the package and with pointers per parameter:
     every variant and case measured and written (figures not judged)."""
     pytest.importorskip("numba_cuda_mlir")
     from support import fake_driver
@@ -75,7 +75,7 @@ def test_the_stand_in_launch_benchmark_measures_every_variant(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-4000:]
     medians = json.loads(out.read_text())["medians_us"]
-    assert set(medians) == {"stock", "after", "after-buffer"}
+    assert set(medians) == {"stock", "after", "after-pointers"}
     for variant in medians.values():
         assert set(variant) == {"0", "4"} and all(v > 0 for v in variant.values())
     assert "written:" in done.stdout

@@ -20,7 +20,7 @@ def test_every_case_of_the_benchmarks_is_in_the_program():
 
 
 def test_an_unknown_case_is_refused_naming_the_known_ones():
-    with pytest.raises(ValueError, match="has no case '3'.*0, 1, 4, 16, 16s, 256s"):
+    with pytest.raises(ValueError, match="has no case '3'.*0, 1, 4, 16, 16s, 256s, 80p, 112p"):
         c_floor.run("/nonexistent/launch_floor", "3", 10, 1)
 
 

@@ -7,9 +7,9 @@ parameter -- only where the function's own parameter info
 it at, and the buffer is exactly as long.  Whichever way, the kernel must
 receive the same bytes; a driver refusing the buffer still gets the launch,
 a pointer each; cooperative launches (no ``extra``) and the pure-Python twin
-always pass pointers.  Buffers are opt-in (NUMBA_CUDA_LCS_PARAM_BUFFER=1,
-read when the first launch loads the driver) until a GPU run has checked
-them; without it every launch passes pointers.  The stand-in describes a kernel's parameters from
+always pass pointers.  Buffers are the default; NUMBA_CUDA_LCS_PARAM_BUFFER=0
+(read when the first launch loads the driver) turns them off, and then
+every launch passes pointers.  The stand-in describes a kernel's parameters from
 ``$LCS_FAKE_CUDA_PARAM_SIZES`` and logs a buffer launch as ``buffer
 <slots>`` (``tests/support/fake_libcuda.c``).
 """
@@ -118,11 +118,11 @@ if __name__ == "__main__":
 
 @pytest.fixture
 def child(twins, tmp_path):
-    """What the child saw with parameter buffers asked for."""
+    """What the child saw by default (the variable unset)."""
     from support import fake_driver  # not at the top: the child runs this file
 
     results = fake_driver.run_child(
-        __file__, tmp_path, CHILD_TIMEOUT, NUMBA_CUDA_LCS_PARAM_BUFFER="1"
+        __file__, tmp_path, CHILD_TIMEOUT, NUMBA_CUDA_LCS_PARAM_BUFFER=None
     )
     assert results["implementation"] == twins
     return results
@@ -207,7 +207,7 @@ def test_a_failed_buffer_launch_raises_the_drivers_error(child, twins):
         assert [line.split()[0] for line in seen["lines"]] == ["launch", "launch"]
 
 
-def test_without_the_opt_in_every_launch_passes_pointers(twins, tmp_path):
+def test_the_off_switch_makes_every_launch_pass_pointers(twins, tmp_path):
     from support import fake_driver
 
     results = fake_driver.run_child(

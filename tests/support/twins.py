@@ -93,8 +93,13 @@ def in_effect():
 def child_env(base=None, **extra):
     """Environment for a child process running the twin in effect here:
     ``NUMBA_CUDA_LCS_PURE_PYTHON=1`` for the Python twin, ``=0`` (the C
-    extensions, where built) otherwise; then *extra*."""
+    extensions, where built) otherwise; then *extra* (``None`` removes a
+    variable)."""
     env = dict(os.environ if base is None else base)
     env[PURE_PYTHON] = "1" if in_effect() == "python" else "0"
-    env.update(extra)
+    for name, value in extra.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     return env
