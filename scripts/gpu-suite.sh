@@ -19,7 +19,7 @@
 # regression (numba-cuda's modules, stock vs active), launcher, memory
 # (MEMORY_COMPILERS="numba-cuda numba-cuda-mlir" by default),
 # mlir (our numba-cuda-mlir tests and its launch overhead), mlir-bench (that
-# launch overhead alone, with the C floor; MLIR_BENCH_ROUNDS,
+# launch overhead alone, with the C floor; MLIR_BENCH_ROUNDS, MLIR_BENCH_CASES,
 # MLIR_BENCH_LAUNCHES, MLIR_BENCH_BATCHES), numba-suite
 # (numba-cuda's whole suite stock vs active), mlir-suite (numba-cuda-mlir's
 # own suite stock vs active), mlir-ubench (numba-cuda-mlir's launch-latency
@@ -155,6 +155,7 @@ fi
 if stage mlir-bench; then
   say "== numba-cuda-mlir launch overhead: stock vs active, and the C floor"
   $PY "$ROOT/scripts/bench-mlir-launch-overhead.py" --rounds "${MLIR_BENCH_ROUNDS:-${BENCH_REPEATS:-5}}" \
+    ${MLIR_BENCH_CASES:+--cases "$MLIR_BENCH_CASES"} \
     --launches "${MLIR_BENCH_LAUNCHES:-5000}" --batches "${MLIR_BENCH_BATCHES:-3}" \
     --out "$LOG_DIR/mlir-launch-overhead.json" > "$LOG_DIR/bench-mlir.log" 2>&1 || status=1
   sed -n '/^GPU /,$p' "$LOG_DIR/bench-mlir.log" | tee -a "$SUMMARY"

@@ -58,6 +58,10 @@ typedef struct {
      * its array interfaces name (see pack_memref, launch_marshalled). */
     int nsyncs;
     uintptr_t syncs[MAX_SYNCS];
+    /* CuPy's current stream as its interface names it, read once per
+     * launch for the CuPy arrays a site read without their interface
+     * (pack_memref); 0 until read. */
+    long long cupy_stream;
     unsigned char sdata[STACK_BYTES];
     uintptr_t soffs[STACK_PARAMS];
 } pbuf;
@@ -71,6 +75,7 @@ pbuf_init(pbuf *b)
     b->has_first_array = 0;
     b->first_array = 0;
     b->nsyncs = 0;
+    b->cupy_stream = 0;
     b->cap = STACK_BYTES;
     b->ncap = STACK_PARAMS;
 }
@@ -376,21 +381,28 @@ out:
     return ret;
 }
 
-/* Records stream *s* (an interface's "stream") for synchronising before the
- * launch, once per distinct stream.  0 when it cannot (not an int, or more
- * than MAX_SYNCS streams): the launch declines. */
+/* Records stream handle *h* for synchronising before the launch, once per
+ * distinct stream.  0 when it cannot (more than MAX_SYNCS streams): the
+ * launch declines. */
+static int
+add_sync_handle(pbuf *b, uintptr_t h)
+{
+    for (int i = 0; i < b->nsyncs; i++)
+        if (b->syncs[i] == h) return 1;
+    if (b->nsyncs == MAX_SYNCS) return 0;
+    b->syncs[b->nsyncs++] = h;
+    return 1;
+}
+
+/* Records stream *s* (an interface's "stream"), as add_sync_handle; 0 also
+ * when it is not an int. */
 static int
 add_sync(pbuf *b, PyObject *s)
 {
     if (!PyLong_Check(s)) return 0;
     unsigned long long v = PyLong_AsUnsignedLongLong(s);  /* negative: error */
     if (PyErr_Occurred()) return 0;
-    uintptr_t h = (uintptr_t)v;
-    for (int i = 0; i < b->nsyncs; i++)
-        if (b->syncs[i] == h) return 1;
-    if (b->nsyncs == MAX_SYNCS) return 0;
-    b->syncs[b->nsyncs++] = h;
-    return 1;
+    return add_sync_handle(b, (uintptr_t)v);
 }
 
 /* A device array as numba-cuda-mlir 0.6.0's native launcher passes it (its
@@ -415,16 +427,33 @@ pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
     if (nd > MAXD) return 0;
     if (pre_cai != NULL && PyBytes_CheckExact(pre_cai)) {
         /* a launch site kept these values for this very object (an array
-           of the compiler's own class, see lcs_argspec_array_values) */
+           of the compiler's own class, see lcs_argspec_array_values), or
+           read them as CuPy's (lcs_argspec_memref_view): then a trailing 1
+           says the interface names CuPy's current stream, which
+           numba-cuda-mlir synchronises first -- the one of this launch */
         const int64_t *vals = (const int64_t *)PyBytes_AS_STRING(pre_cai);
         Py_ssize_t k = PyBytes_GET_SIZE(pre_cai) / 8;
-        if (k != 3 + 2 * nd) return 0;
-        if (put_i64s(b, vals, (size_t)k) < 0) return -1;
-        if (!b->has_first_array) {
-            b->has_first_array = 1;
-            b->first_array = (Py_ssize_t)vals[0];
+        int read_interface = 0;
+        if (k == 4 + 2 * nd && vals[k - 1] == 1) {
+            if (b->cupy_stream == 0) b->cupy_stream = lcs_cupy_interface_stream();
+            /* CuPy's name for its default stream not learnt yet: the
+               interface says it (and it is learnt, below) */
+            read_interface = b->cupy_stream <= 0;
+            if (!read_interface &&
+                !add_sync_handle(b, (uintptr_t)b->cupy_stream))
+                return 0;
+            k--;
         }
-        return 1;
+        if (!read_interface) {
+            if (k != 3 + 2 * nd) return 0;
+            if (put_i64s(b, vals, (size_t)k) < 0) return -1;
+            if (!b->has_first_array) {
+                b->has_first_array = 1;
+                b->first_array = (Py_ssize_t)vals[0];
+            }
+            return 1;
+        }
+        pre_cai = NULL;
     }
     if (pre_cai != NULL && !PyDict_Check(pre_cai)) return 0;
     PyObject *cai = pre_cai != NULL ? Py_NewRef(pre_cai)
@@ -433,6 +462,8 @@ pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
     PyObject *s = PyDict_GetItemString(cai, "stream");  /* borrowed from cai */
     int sync = s != NULL && s != Py_None && sp->cai_sync &&
                !lcs_is_typed_class(Py_TYPE(obj));
+    if (LCS.cupy_class != NULL && (PyObject *)Py_TYPE(obj) == LCS.cupy_class)
+        lcs_cupy_learn_null_stream(cai);  /* for the sites' CuPy reader */
     PyObject *m = PyDict_GetItemString(cai, "mask");
     PyObject *ts = PyDict_GetItemString(cai, "typestr");
     PyObject *data = PyDict_GetItemString(cai, "data");
@@ -1087,6 +1118,52 @@ lcs_argspec_array_values(const argspec *sp, PyObject *v)
     pbuf_free(&b);
     PyErr_Clear();
     return values;
+}
+
+Py_ssize_t
+lcs_argspec_memref_itemsize(const argspec *sp)
+{
+    return sp != NULL && sp->kind == K_MEMREF ? sp->itemsize : 0;
+}
+
+/* See launcher.h. */
+PyObject *
+lcs_argspec_memref_view(const argspec *sp, PyObject *v, PyObject *cai,
+                        const int64_t *vals, Py_ssize_t n)
+{
+    if (sp == NULL || sp->kind != K_MEMREF || n != 3 + 2 * sp->ndim ||
+        vals[1] != sp->itemsize || cai == NULL || !PyDict_Check(cai))
+        return NULL;
+    int nd = sp->ndim;
+    int64_t mine[4 + 2 * 32];
+    if (nd > 32) return NULL;
+    /* data, data, offset 0, shape, strides in elements (C division, as
+       pack_memref divides the interface's) */
+    mine[0] = mine[1] = vals[2];
+    mine[2] = 0;
+    for (int i = 0; i < nd; i++) {
+        mine[3 + i] = vals[3 + i];
+        mine[3 + nd + i] = vals[3 + nd + i] / sp->itemsize;
+    }
+    pbuf theirs;
+    pbuf_init(&theirs);
+    int same = pack_memref(sp, v, cai, &theirs) == 1 &&
+               theirs.len == (size_t)(3 + 2 * nd) * 8 &&
+               memcmp(theirs.data, mine, theirs.len) == 0;
+    /* the stream the interface names must be CuPy's current one as this
+       process reads it, for the launch to synchronise the same one */
+    size_t k = 3 + 2 * nd;
+    if (same && theirs.nsyncs == 1) {
+        long long now = lcs_cupy_interface_stream();
+        same = now > 0 && (uintptr_t)now == theirs.syncs[0];
+        mine[k++] = 1;
+    }
+    else if (theirs.nsyncs != 0) same = 0;
+    pbuf_free(&theirs);
+    PyErr_Clear();
+    return same ? PyBytes_FromStringAndSize((const char *)mine,
+                                            (Py_ssize_t)(k * 8))
+                : NULL;
 }
 
 /* The parameters pack_array() makes of view values (meminfo and parent are

@@ -63,6 +63,21 @@ LCS_HIDDEN int lcs_argspec_view_agrees(const argspec *sp, PyObject *v,
                                        PyObject *stream, const int64_t *vals,
                                        Py_ssize_t n);
 
+/* The item size of the K_MEMREF argument *sp* describes; 0 for others. */
+LCS_HIDDEN Py_ssize_t lcs_argspec_memref_itemsize(const argspec *sp);
+
+/* K_MEMREF: the parameter values (int64s, as bytes: data, data, 0,
+ * shape..., strides in elements) that a reader's view values *vals* (n of
+ * them: size, itemsize, data, shape..., strides in bytes) of *v* give, when
+ * they are exactly what the plan's rule gives from *v*'s interface dict
+ * *cai* now; then a trailing 1 when the interface names CuPy's current
+ * stream to synchronise (the launch synchronises CuPy's current stream of
+ * its time).  NULL (no error set) otherwise. */
+LCS_HIDDEN PyObject *lcs_argspec_memref_view(const argspec *sp, PyObject *v,
+                                             PyObject *cai,
+                                             const int64_t *vals,
+                                             Py_ssize_t n);
+
 /* The parameter values (int64s, as bytes) the array argument *v* of the
  * compiler's own array class packs to by its kind's rule -- K_ARRAY: size,
  * itemsize, data, shape..., strides... (its meminfo and parent are 0);

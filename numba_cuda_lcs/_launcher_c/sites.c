@@ -125,6 +125,9 @@ typedef struct {
     PyObject *values;  /* T_CUPY, T_DLX, T_TYPED (NULL: none kept): bytes,
                           the int64 parameter values
                           size, itemsize, data, shape..., strides... */
+    PyObject *memref;  /* T_CUPY read for a K_MEMREF plan (numba-cuda-mlir):
+                          what the plan is handed instead of the interface
+                          (lcs_argspec_memref_view); NULL otherwise */
     const DLPackExchangeAPI *api;  /* T_DLX */
 } token;
 
@@ -162,6 +165,7 @@ token_clear(token *t)
     Py_CLEAR(t->shape);
     Py_CLEAR(t->strides);
     Py_CLEAR(t->values);
+    Py_CLEAR(t->memref);
 }
 
 /* Whether the weak reference *ref* refers to *v*. */
@@ -308,28 +312,6 @@ read_dlx(PyObject *v, const DLPackExchangeAPI *api, int64_t *out,
                        (int64_t)((uintptr_t)dl.data + dl.byte_offset), out);
 }
 
-/* CuPy's current stream pointer (get_current_stream().ptr; 0 is its
- * default stream), or -1 when it cannot be read. */
-static Py_ssize_t
-cupy_stream_ptr(void)
-{
-    Py_ssize_t p = -1;
-    PyObject *st = LCS.cupy_current_stream != NULL
-                       ? PyObject_CallNoArgs(LCS.cupy_current_stream) : NULL;
-    if (st == NULL || !attr_ssize(st, LCS.str_ptr, &p)) p = -1;
-    Py_XDECREF(st);
-    PyErr_Clear();
-    return p;
-}
-
-/* CuPy's current stream, as its interface would name it (0: unknown). */
-static long long
-cupy_stream(void)
-{
-    Py_ssize_t p = cupy_stream_ptr();
-    return p == 0 ? LCS.cupy_null_stream : p < 0 ? 0 : p;
-}
-
 /* Whether the producer's current stream is the launch's: then the
  * compiler's DLPack import (numba-cuda's) orders nothing, and the fast path
  * may launch. */
@@ -338,7 +320,7 @@ producer_stream_ok(const token *t, stream_memo *m)
 {
     if (t->kind == T_CUPY) {
         if (m->cupy == 0) {
-            long long p = cupy_stream();
+            long long p = lcs_cupy_interface_stream();
             m->cupy = p > 0 && (p == m->consumer || (p == 1 && m->consumer == 0))
                           ? 1 : -1;
         }
@@ -367,6 +349,46 @@ producer_stream_ok(const token *t, stream_memo *m)
  * Making tokens, and matching them                                        *
  * ************************************************************************* */
 
+/* For a K_MEMREF plan (numba-cuda-mlir's kernels): make the T_CAI token *t*
+ * of CuPy array *v* a reader's token when the values read give exactly
+ * what the plan's rule gives from the interface dict *cai* now.  Then the
+ * fast path reads CuPy's attributes, not its interface (a dict CuPy builds
+ * on each access), and numba-cuda-mlir's synchronisation of the stream the
+ * interface names is kept: CuPy names its current stream, which the launch
+ * synchronises (lcs_argspec_memref_view's trailing 1).  Whatever stream
+ * that is -- numba-cuda-mlir synchronises it whichever stream it launches
+ * on -- so no producer-stream check, unlike numba-cuda's DLPack import.
+ * Errors are cleared. */
+static void
+memref_reader_token(PyObject *v, token *t, const argspec *sp, PyObject *cai)
+{
+    int64_t vals[READ_MAX];
+    Py_ssize_t itemsize = lcs_argspec_memref_itemsize(sp), n;
+    PyObject *type = NULL, *memref = NULL;
+    if (itemsize == 0 || LCS.cupy_class == NULL ||
+        (PyObject *)Py_TYPE(v) != LCS.cupy_class)
+        return;
+    if ((type = PyObject_GetAttr(v, LCS.str_dtype)) == NULL) goto out;
+    lcs_cupy_learn_null_stream(cai);
+    n = read_cupy(v, type, itemsize, vals);
+    if (n == 0 || (memref = lcs_argspec_memref_view(sp, v, cai, vals, n)) == NULL)
+        goto out;
+    PyObject *values = PyBytes_FromStringAndSize((const char *)vals, n * 8);
+    if (values == NULL) goto out;
+    t->kind = T_CUPY;
+    Py_XSETREF(t->type, type);
+    type = NULL;
+    t->values = values;
+    t->memref = memref;
+    memref = NULL;
+    Py_CLEAR(t->shape);
+    Py_CLEAR(t->strides);
+out:
+    Py_XDECREF(type);
+    Py_XDECREF(memref);
+    PyErr_Clear();
+}
+
 /* Make the T_CAI token *t* of *v* a reader's token when that reader gives
  * exactly what the compiler's own marshalling (*sp*'s fallback) gives for
  * *v* now; *cai* is its interface dict.  Errors are cleared. */
@@ -382,18 +404,15 @@ reader_token(PyObject *v, token *t, const argspec *sp, PyObject *stream,
     int32_t device = 0;
     uint32_t dtype = 0;
     Py_ssize_t itemsize = lcs_argspec_view_itemsize(sp);
-    if (itemsize == 0) return;
+    if (itemsize == 0) {
+        memref_reader_token(v, t, sp, cai);
+        return;
+    }
     if (LCS.cupy_class != NULL && (PyObject *)Py_TYPE(v) == LCS.cupy_class) {
         kind = T_CUPY;
         if ((type = PyObject_GetAttr(v, LCS.str_dtype)) == NULL) goto out;
         n = read_cupy(v, type, itemsize, vals);
-        /* what the interface calls CuPy's stream 0 */
-        PyObject *s = PyDict_GetItemString(cai, "stream");
-        if (s != NULL && PyLong_Check(s) && cupy_stream_ptr() == 0) {
-            long long alias = PyLong_AsLongLong(s);
-            if (alias == 1 || alias == 2) LCS.cupy_null_stream = alias;
-            PyErr_Clear();
-        }
+        lcs_cupy_learn_null_stream(cai);  /* what the interface calls stream 0 */
     }
     else {
         kind = T_DLX;
@@ -545,7 +564,10 @@ token_matches(const token *t, PyObject *v, PyObject **cai, stream_memo *m)
         int32_t device = 0;
         uint32_t dtype = 0;
         const int64_t *want = (const int64_t *)PyBytes_AS_STRING(t->values);
-        if (!refers_to(t->ref, v) || !producer_stream_ok(t, m)) return 0;
+        /* (a K_MEMREF plan's CuPy token: any producer stream, synchronised) */
+        if (!refers_to(t->ref, v) ||
+            (t->memref == NULL && !producer_stream_ok(t, m)))
+            return 0;
         if (t->kind == T_CUPY) n = read_cupy(v, t->type, want[1], vals);
         else {
             n = read_dlx(v, t->api, vals, &device, &dtype);
@@ -554,7 +576,7 @@ token_matches(const token *t, PyObject *v, PyObject **cai, stream_memo *m)
         if (n * 8 != PyBytes_GET_SIZE(t->values) ||
             memcmp(vals, want, n * 8) != 0)
             return 0;
-        *cai = Py_NewRef(t->values);
+        *cai = Py_NewRef(t->memref != NULL ? t->memref : t->values);
         return 1;
     }
     }
@@ -691,7 +713,7 @@ site_try(LaunchSite *self, PyObject *args)
     if (callbacks == NULL) PyErr_Clear();
     else if (PyList_CheckExact(callbacks) && PyList_GET_SIZE(callbacks) == 0) {
         long long consumer = hit->stream_handle;
-        if (consumer == SITE_STREAM_CUPY_CURRENT) consumer = cupy_stream_ptr();
+        if (consumer == SITE_STREAM_CUPY_CURRENT) consumer = lcs_cupy_stream_ptr();
         int declined = consumer < 0;  /* CuPy's stream unreadable: slow path */
         PyObject *retr = declined ? NULL
                                   : lcs_launch_marshalled(hit->launcher, args, consumer,

@@ -3,6 +3,7 @@
  * attribute names, and the types imported on first use.
  */
 #include "state.h"
+#include "array_values.h"
 
 /* *************************************************************************
  * The instance                                                            *
@@ -116,4 +117,41 @@ done:
     Py_XDECREF(np); Py_XDECREF(ct); Py_XDECREF(utils); Py_XDECREF(lst);
     Py_XDECREF(nd); Py_XDECREF(smv); Py_XDECREF(tup); Py_XDECREF(bases);
     return LCS.scalar_types != NULL ? 0 : -1;
+}
+
+/* *************************************************************************
+ * CuPy's current stream (the CuPy reader, and K_MEMREF plans syncing it)  *
+ * ************************************************************************* */
+
+/* See state.h. */
+Py_ssize_t
+lcs_cupy_stream_ptr(void)
+{
+    Py_ssize_t p = -1;
+    PyObject *st = LCS.cupy_current_stream != NULL
+                       ? PyObject_CallNoArgs(LCS.cupy_current_stream) : NULL;
+    if (st == NULL || !attr_ssize(st, LCS.str_ptr, &p)) p = -1;
+    Py_XDECREF(st);
+    PyErr_Clear();
+    return p;
+}
+
+/* See state.h. */
+long long
+lcs_cupy_interface_stream(void)
+{
+    Py_ssize_t p = lcs_cupy_stream_ptr();
+    return p == 0 ? LCS.cupy_null_stream : p < 0 ? 0 : p;
+}
+
+/* See state.h. */
+void
+lcs_cupy_learn_null_stream(PyObject *cai)
+{
+    PyObject *s = PyDict_GetItemString(cai, "stream");
+    if (s != NULL && PyLong_Check(s) && lcs_cupy_stream_ptr() == 0) {
+        long long alias = PyLong_AsLongLong(s);
+        if (alias == 1 || alias == 2) LCS.cupy_null_stream = alias;
+        PyErr_Clear();
+    }
 }

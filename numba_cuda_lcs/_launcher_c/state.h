@@ -109,6 +109,18 @@ LCS_HIDDEN int lcs_state_init(void);
 /* Import the lazily imported types; 0, or -1 with an error set. */
 LCS_HIDDEN int lcs_load_types_slow(void);
 
+/* CuPy's current stream pointer (get_current_stream().ptr; 0 is its
+ * default stream), or -1 when it cannot be read (no error set). */
+LCS_HIDDEN Py_ssize_t lcs_cupy_stream_ptr(void);
+
+/* CuPy's current stream as its array interface names it (0: unknown; its
+ * default stream is the learnt cupy_null_stream). */
+LCS_HIDDEN long long lcs_cupy_interface_stream(void);
+
+/* Learn CuPy's name for its stream 0 (cupy_null_stream) from a CuPy
+ * array's interface dict *cai*, when CuPy's current stream is that one. */
+LCS_HIDDEN void lcs_cupy_learn_null_stream(PyObject *cai);
+
 /* The types, imported on first use: one load and a test once they are. */
 static inline int
 lcs_load_types(void)

@@ -36,6 +36,7 @@ from .arg_kinds import (
     KINDS,
 )
 from .array_values import _MAX, Decline, int_tuple, ssize, strides_from_shape
+from .state import STATE, cupy_interface_stream, cupy_learn_null_stream
 
 #: Distinct streams one launch's array interfaces may name for synchronising
 #: (as launcher.c); a launch naming more declines.
@@ -60,13 +61,16 @@ _FIRST_KIND, _LAST_KIND = min(KINDS.values()), max(KINDS.values())
 
 
 class _Buf:
-    __slots__ = ("data", "offs", "first_array", "syncs")
+    __slots__ = ("data", "offs", "first_array", "syncs", "cupy_stream")
 
     def __init__(self):
         self.data = bytearray()
         self.offs = []
         self.first_array = None  # the first K_MEMREF argument's data pointer
         self.syncs = []  # streams synchronised before the launch (_pack_memref)
+        # CuPy's current stream as its interface names it, read once per
+        # launch for CuPy arrays a site read without their interface
+        self.cupy_stream = 0
 
     def put(self, raw, size):
         align = 1
@@ -172,17 +176,21 @@ def _pack_array(spec, obj, consumer, buf):
         buf.i64(x)
 
 
-def _pack_memref(spec, obj, buf, typed_classes):
+def _pack_memref(spec, obj, buf, typed_classes, cai=None):
     """A device array as numba-cuda-mlir 0.6.0 passes it (launcher.c's
     pack_memref): data, data, 0, shape, strides in elements; the stream an
-    interface names is synchronised before the launch, as there."""
+    interface names is synchronised before the launch, as there.  *cai*:
+    the interface dict, when already read."""
     _, _, _, ndim, itemsize, typestr, cai_sync = spec
     try:
-        cai = obj.__cuda_array_interface__
+        if cai is None:
+            cai = obj.__cuda_array_interface__
         if type(cai) is not dict:
             raise Decline
         stream = cai.get("stream")
         sync = stream is not None and cai_sync and type(obj) not in typed_classes
+        if STATE.cupy_class is not None and type(obj) is STATE.cupy_class:
+            cupy_learn_null_stream(cai)  # for the sites' CuPy reader
         if sync and (
             not isinstance(stream, int)  # as PyLong_Check: bool too
             or (stream not in buf.syncs and len(buf.syncs) == MAX_SYNCS)
@@ -222,6 +230,23 @@ def _pack_memref(spec, obj, buf, typed_classes):
         buf.first_array = ptr
     if sync and stream not in buf.syncs:
         buf.syncs.append(stream)  # numba-cuda-mlir synchronises it first
+
+
+def _sync_cupy_stream(buf):
+    """Has CuPy's current stream (as its interface names it) synchronised
+    before the launch, as numba-cuda-mlir synchronises the stream a CuPy
+    array's interface names; False when CuPy's name for its default stream
+    is not learnt yet (then the interface says it)."""
+    if not buf.cupy_stream:
+        buf.cupy_stream = cupy_interface_stream()
+    stream = buf.cupy_stream
+    if stream <= 0:
+        return False
+    if stream not in buf.syncs and len(buf.syncs) == MAX_SYNCS:
+        raise Decline
+    if stream not in buf.syncs:
+        buf.syncs.append(stream)
+    return True
 
 
 def _pack_scalar(spec, v, buf):
@@ -288,8 +313,6 @@ class Launcher:
         return False if self._launched else None
 
     def _marshal(self, args, consumer, stream, retr, views=None):
-        from .state import STATE  # the typed classes (sites.configure_sites)
-
         if type(args) is not tuple or len(args) != len(self.plan):
             raise TypeError(f"expected a tuple of {len(self.plan)} arguments")
         buf = _Buf()
@@ -305,12 +328,20 @@ class Launcher:
                 elif spec[0] == K_MEMREF:
                     if views is not None and views[i] is not None:
                         # a site kept them for this very object (array_values)
-                        if len(views[i]) != 3 + 2 * spec[3]:
+                        # or read them as CuPy's (memref_view: a trailing 1
+                        # has CuPy's current stream synchronised first)
+                        vals = views[i]
+                        if len(vals) == 4 + 2 * spec[3] and vals[-1] == 1:
+                            vals = vals[:-1] if _sync_cupy_stream(buf) else None
+                        if vals is None:  # the interface names the stream
+                            _pack_memref(spec, v, buf, STATE.typed_classes)
+                        elif len(vals) != 3 + 2 * spec[3]:
                             raise Decline
-                        for x in views[i]:
-                            buf.i64(x)
-                        if buf.first_array is None:
-                            buf.first_array = views[i][0]
+                        else:
+                            for x in vals:
+                                buf.i64(x)
+                            if buf.first_array is None:
+                                buf.first_array = vals[0]
                     else:
                         _pack_memref(spec, v, buf, STATE.typed_classes)
                 else:
@@ -452,8 +483,6 @@ def array_values(spec, v):
     """launcher.h's lcs_argspec_array_values: the parameter values the
     array *v* of the compiler's own class packs to by its kind's rule
     (K_ARRAY: without meminfo and parent), or None."""
-    from .state import STATE
-
     if spec is None or spec[0] not in (K_ARRAY, K_MEMREF):
         return None
     buf = _Buf()
@@ -468,6 +497,42 @@ def array_values(spec, v):
         return None
     values = struct.unpack(f"<{len(buf.offs)}q", bytes(buf.data))
     return values[2:] if spec[0] == K_ARRAY else values
+
+
+def memref_itemsize(spec):
+    """The item size of the K_MEMREF argument *spec* describes; 0 for others."""
+    return spec[4] if spec is not None and spec[0] == K_MEMREF else 0
+
+
+def memref_view(spec, v, cai, values):
+    """launcher.h's lcs_argspec_memref_view: the K_MEMREF parameter values
+    (data, data, 0, shape..., strides in elements) that reader values
+    *values* (size, itemsize, data, shape..., strides in bytes) of *v* give,
+    when they are exactly what _pack_memref gives from interface dict *cai*
+    now; then a trailing 1 when that names CuPy's current stream to
+    synchronise.  None otherwise."""
+    if memref_itemsize(spec) == 0 or type(cai) is not dict:
+        return None
+    ndim, itemsize = spec[3], spec[4]
+    if len(values) != 3 + 2 * ndim or values[1] != itemsize:
+        return None
+    shape, strides = values[3 : 3 + ndim], values[3 + ndim :]
+    # C division, as _pack_memref divides the interface's strides
+    mine = (values[2], values[2], 0) + tuple(shape)
+    mine += tuple(-(-x // itemsize) if x < 0 else x // itemsize for x in strides)
+
+    buf = _Buf()
+    try:
+        _pack_memref(spec, v, buf, STATE.typed_classes, cai)
+    except Exception:
+        return None
+    if bytes(buf.data) != struct.pack(f"<{len(mine)}q", *mine):
+        return None
+    if not buf.syncs:
+        return mine
+    if buf.syncs != [cupy_interface_stream()] or buf.syncs[0] <= 0:
+        return None
+    return mine + (1,)
 
 
 def view_agrees(spec, v, stream, values):

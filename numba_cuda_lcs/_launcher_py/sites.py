@@ -25,10 +25,12 @@ from .launcher import (
     Launcher,
     _same_stream,
     array_values,
+    memref_itemsize,
+    memref_view,
     view_agrees,
     view_itemsize,
 )
-from .state import STATE
+from .state import STATE, cupy_interface_stream, cupy_learn_null_stream, cupy_stream_ptr
 
 SITE_ENTRIES = 4
 SITE_MAX_ARGS = 512  # as sites.h
@@ -59,6 +61,9 @@ class _Token(typing.NamedTuple):
     values: tuple = ()
     device: int = 0  # dlx: DLPack device id
     dtype: tuple = ()  # dlx: DLPack (code, bits, lanes)
+    # cupy read for a K_MEMREF plan: what the plan is handed instead of the
+    # interface (launcher.memref_view); None otherwise
+    memref: tuple = None
 
 
 class _SiteEntry(typing.NamedTuple):
@@ -166,31 +171,12 @@ def _read_dlx(v, api):
     )
 
 
-def _cupy_stream_ptr():
-    """CuPy's current stream pointer (0: its default stream), or -1 when it
-    cannot be read."""
-    try:
-        p = STATE.cupy_current_stream().ptr
-    except Exception:
-        return -1
-    return p if isinstance(p, int) and p >= 0 else -1
-
-
-def _cupy_stream():
-    """CuPy's current stream as its interface would name it (0: unknown)."""
-    try:
-        p = STATE.cupy_current_stream().ptr
-    except Exception:
-        return 0
-    return STATE.cupy_null_stream if p == 0 else p if isinstance(p, int) and p > 0 else 0
-
-
 def _producer_stream_ok(tok, consumer, memo):
     """Whether the producer's current stream is the launch's (memoised per
     launch in *memo*)."""
     if tok.kind == "cupy":
         if "cupy" not in memo:
-            memo["cupy"] = _same_stream(_cupy_stream(), consumer)
+            memo["cupy"] = _same_stream(cupy_interface_stream(), consumer)
         return memo["cupy"]
     key = (tok.type[0], tok.device)
     if key not in memo:
@@ -209,22 +195,37 @@ def _producer_stream_ok(tok, consumer, memo):
 # --------------------------------------------------------------------------
 
 
+def _memref_reader_token(v, tok, spec, cai):
+    """sites.c's memref_reader_token: for a K_MEMREF plan, *tok* (the
+    interface token of CuPy array *v*) as a reader's token when the values
+    read give exactly what the plan's rule gives from *cai* now; else
+    *tok*.  Any producer stream: the one the interface names (CuPy's
+    current stream) is synchronised at each launch, as numba-cuda-mlir
+    does."""
+    itemsize = memref_itemsize(spec)
+    if not itemsize or STATE.cupy_class is None or type(v) is not STATE.cupy_class:
+        return tok
+    dtype = getattr(v, "dtype", None)
+    cupy_learn_null_stream(cai)
+    read = _read_cupy(v, dtype, itemsize)
+    memref = memref_view(spec, v, cai, read) if read is not None else None
+    if memref is None:
+        return tok
+    return _Token("cupy", dtype, tok.ref, values=read, memref=memref)
+
+
 def _reader_token(v, tok, spec, stream, cai):
     """*tok* (an interface token of *v*) as a reader's token, when the reader
     gives exactly what the compiler's own marshalling (*spec*'s fallback)
     gives for *v* now; else *tok*."""
     itemsize = view_itemsize(spec)
     if not itemsize:
-        return tok
+        return _memref_reader_token(v, tok, spec, cai)
     if STATE.cupy_class is not None and type(v) is STATE.cupy_class:
         kind, dtype = "cupy", getattr(v, "dtype", None)
         read = _read_cupy(v, dtype, itemsize)
         device, dl_dtype = 0, ()
-        try:
-            if STATE.cupy_current_stream().ptr == 0 and cai.get("stream") in (1, 2):
-                STATE.cupy_null_stream = cai["stream"]
-        except Exception:
-            pass
+        cupy_learn_null_stream(cai)
     else:
         kind, dtype = "dlx", _exchange_api(type(v))
         got = _read_dlx(v, dtype) if dtype is not None else None
@@ -304,7 +305,8 @@ def _token_matches(tok, v, consumer, memo, views, i):
     if tok.ref() is not v:  # "cai", "cupy", "dlx"
         return False
     if kind in ("cupy", "dlx"):
-        if not _producer_stream_ok(tok, consumer, memo):
+        # (a K_MEMREF plan's CuPy token: any producer stream, synchronised)
+        if tok.memref is None and not _producer_stream_ok(tok, consumer, memo):
             return False
         if kind == "cupy":
             read = _read_cupy(v, tok.type, tok.values[1])
@@ -315,7 +317,7 @@ def _token_matches(tok, v, consumer, memo, views, i):
             read = got[0]
         if read != tok.values:
             return False
-        views[i] = read
+        views[i] = read if tok.memref is None else tok.memref
         return True
     try:
         cai = v.__cuda_array_interface__
@@ -393,7 +395,7 @@ def _site_try(site, args):
         return False
     consumer = entry.stream_handle
     if consumer == SITE_STREAM_CUPY_CURRENT:
-        consumer = _cupy_stream_ptr()
+        consumer = cupy_stream_ptr()
         if consumer < 0:  # CuPy's stream unreadable: the slow path
             return False
     try:

@@ -29,3 +29,29 @@ class _State:
 
 #: The one instance.
 STATE = _State()
+
+
+def cupy_stream_ptr():
+    """CuPy's current stream pointer (0: its default stream), or -1 when it
+    cannot be read (state.h: lcs_cupy_stream_ptr)."""
+    try:
+        p = STATE.cupy_current_stream().ptr
+    except Exception:
+        return -1
+    return p if isinstance(p, int) and p >= 0 else -1
+
+
+def cupy_interface_stream():
+    """CuPy's current stream as its array interface names it (0: unknown;
+    state.h: lcs_cupy_interface_stream)."""
+    p = cupy_stream_ptr()
+    return STATE.cupy_null_stream if p == 0 else p if p > 0 else 0
+
+
+def cupy_learn_null_stream(cai):
+    """Learn CuPy's name for its stream 0 (1 or 2) from a CuPy array's
+    interface dict *cai*, when CuPy's current stream is that one (state.h:
+    lcs_cupy_learn_null_stream)."""
+    stream = cai.get("stream")
+    if type(stream) is int and stream in (1, 2) and cupy_stream_ptr() == 0:
+        STATE.cupy_null_stream = stream

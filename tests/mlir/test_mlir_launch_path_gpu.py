@@ -117,8 +117,16 @@ def test_cupy_arrays_on_a_configured_stream_and_on_none():
         if i < out.size:
             out[i] = x[i] + y[i]
 
+    # A launch on another stream than CuPy's current one synchronises the
+    # current one too (the plan's CuPy reader names it as the interface does).
     stream = cp.cuda.Stream(non_blocking=True)
-    cases = ((stream.ptr, stream), (None, stream), (None, cp.cuda.Stream.null))
+    other = cp.cuda.Stream(non_blocking=True)
+    cases = (
+        (stream.ptr, stream),
+        (None, stream),
+        (None, cp.cuda.Stream.null),
+        (other.ptr, stream),
+    )
     for configured, current in cases:
         n = 1 << 20
         site = add[n // 256, 256, configured] if configured else add[n // 256, 256]
@@ -134,6 +142,7 @@ def test_cupy_arrays_on_a_configured_stream_and_on_none():
                     assert launcher.impl.match(site, (out, x, y), context) >= 0, (configured, k)
                 site(out, x, y)
                 current.synchronize()
+                other.synchronize()
             np.testing.assert_array_equal(cp.asnumpy(out), np.full(n, k + 2, np.float32))
 
 

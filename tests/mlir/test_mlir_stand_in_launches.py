@@ -35,7 +35,9 @@ MLIR = "numba-cuda-mlir"
 def _stand_in_cupy():
     """A ``cupy`` module as far as numba-cuda-mlir and the launch sites look:
     ``ndarray`` (float32, 4 elements, its interface naming CuPy's current
-    stream, 1 for the default one), ``cuda.Stream``, ``cuda.get_current_stream``.
+    stream, 1 for the default one; ``reads`` counts the interface's reads;
+    the attributes the sites' CuPy reader reads: ``data.ptr``,
+    ``_c_contiguous``, ``strides``), ``cuda.Stream``, ``cuda.get_current_stream``.
     Installed before numba-cuda-mlir is imported (its native launcher looks
     CuPy's classes up then).  Returns (module, set_current_stream)."""
     import importlib.machinery
@@ -58,12 +60,24 @@ def _stand_in_cupy():
     def get_current_stream(device=-1):
         return current[0]
 
+    class MemoryPointer:
+        def __init__(self, ptr):
+            self.ptr = ptr
+
     class ndarray:  # noqa: N801 -- CuPy's name
+        reads = 0
+
         def __init__(self, ptr):
             self.ptr, self.dtype, self.shape = ptr, np.dtype(np.float32), (4,)
+            self._c_contiguous, self.strides = True, (4,)
+
+        @property
+        def data(self):
+            return MemoryPointer(self.ptr)
 
         @property
         def __cuda_array_interface__(self):
+            type(self).reads += 1
             return fake_driver.interface(self.ptr, current[0].ptr or 1)
 
     ndarray.__module__ = Stream.__module__ = "cupy"
@@ -169,14 +183,25 @@ def _child_main(out_path):
         pass
 
     Mine.__module__ = "mylib"
+    data = a.__cuda_array_interface__["data"][0]
     for name, cls in (("cupy", cupy.ndarray), ("cupy subclass", Mine)):
-        array_ = cls(a.__cuda_array_interface__["data"][0])
+        array_ = cls(data)
         site = array[1, 1]
         records = []
-        for ptr in (0x5000, 0x5000, 0x6000, 0):
+        for ptr in (0x5000, 0x5000, 0x6000, 0, 0):
             set_current_stream(ptr)
+            reads = cls.reads
             records.append(launch(site, [array_, np.float32(1)], 6))
+            records[-1]["interface reads"] = cls.reads - reads
         results[name] = records
+    # the array's pointer changes (CuPy's never do; a reader must see it):
+    # the remembered values no longer match, numba-cuda-mlir launches
+    array_ = cupy.ndarray(data)
+    site = array[1, 1]
+    records = [launch(site, [array_, np.float32(1)], 6) for _ in range(2)]
+    array_.ptr = data + 4
+    records += [launch(site, [array_, np.float32(1)], 6) for _ in range(2)]
+    results["cupy, pointer changed"] = records
     set_current_stream(0)
 
     # While a planner is registered: one that touches nothing, one that
@@ -393,9 +418,34 @@ def test_a_kernel_becoming_launch_dependent_is_forgotten(launches, twins):
 def test_cupy_arrays_launch_on_cupys_current_stream_as_numba_cuda_mlir_does(launches, twins, case):
     records = launches(twins)[case]
     no_errors(records)
-    assert paths(records) == [MLIR, "C", "C", "C"]
+    assert paths(records) == [MLIR, "C", "C", "C", "C"]
     # (CuPy's interface names its default stream 1; a launch on it is on 0)
-    expected = [("5000", "5000"), ("5000", "5000"), ("6000", "6000"), ("1", "0")]
+    expected = [("5000", "5000"), ("5000", "5000"), ("6000", "6000")] + [("1", "0")] * 2
+    assert len(records) == len(expected)
     for r, (synced, stream) in zip(records, expected):
         assert r["driver"][0] == f"sync {synced}", r["driver"]
         assert r["driver"][1].startswith(f"launch {stream} smem=0 "), r["driver"]
+    descriptor = records[0]["slots"][:5]  # data, data, offset, shape, stride
+    assert [r["slots"][:5] for r in records] == [descriptor] * 5
+
+
+def test_cupy_arrays_are_read_without_their_interface_once_remembered(launches, twins):
+    # CuPy builds its interface dict on each access; the sites read CuPy's
+    # attributes instead (as on numba-cuda), and still synchronise the
+    # stream the interface would name (the test above)
+    # (the first launch on CuPy's default stream reads it once: what the
+    # interface calls that stream, 1 or 2, is learnt from it)
+    assert [r["interface reads"] for r in launches(twins)["cupy"]][1:] == [0, 0, 1, 0]
+    # other classes (a subclass too) are read through their interface
+    assert all(r["interface reads"] > 0 for r in launches(twins)["cupy subclass"])
+
+
+def test_a_cupy_array_whose_values_change_is_launched_with_the_new_ones(launches, twins):
+    records = launches(twins)["cupy, pointer changed"]
+    no_errors(records)
+    assert paths(records) == [MLIR, "C", MLIR, "C"]
+    first, moved = records[0]["slots"][0], records[2]["slots"][0]
+    assert [r["slots"][0] for r in records] == [first, first, moved, moved]
+    assert int.from_bytes(bytes.fromhex(moved), "little") == (
+        int.from_bytes(bytes.fromhex(first), "little") + 4
+    )
