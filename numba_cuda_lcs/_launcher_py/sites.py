@@ -63,7 +63,7 @@ class _Token(typing.NamedTuple):
     dtype: tuple = ()  # dlx: DLPack (code, bits, lanes)
     # cupy read for a K_MEMREF plan: what the plan is handed instead of the
     # interface (launcher.memref_view); None otherwise
-    memref: tuple = None
+    memref: tuple | None = None
 
 
 class _SiteEntry(typing.NamedTuple):
