@@ -1158,7 +1158,10 @@ lcs_argspec_memref_view(const argspec *sp, PyObject *v, PyObject *cai,
         same = now > 0 && (uintptr_t)now == theirs.syncs[0];
         mine[k++] = 1;
     }
-    else if (theirs.nsyncs != 0) same = 0;
+    /* an interface naming no stream while synchronising is on (CuPy's
+       export version 2, a module global it reads on each access): keep
+       reading the interface, which may name one later */
+    else if (theirs.nsyncs != 0 || sp->cai_sync) same = 0;
     pbuf_free(&theirs);
     PyErr_Clear();
     return same ? PyBytes_FromStringAndSize((const char *)mine,

@@ -148,6 +148,9 @@ lcs_cupy_interface_stream(void)
 void
 lcs_cupy_learn_null_stream(PyObject *cai)
 {
+    /* fixed for the process once known (CuPy decides per-thread default
+       streams at import) */
+    if (LCS.cupy_null_stream != 0) return;
     PyObject *s = PyDict_GetItemString(cai, "stream");
     if (s != NULL && PyLong_Check(s) && lcs_cupy_stream_ptr() == 0) {
         long long alias = PyLong_AsLongLong(s);

@@ -529,7 +529,9 @@ def memref_view(spec, v, cai, values):
     if bytes(buf.data) != struct.pack(f"<{len(mine)}q", *mine):
         return None
     if not buf.syncs:
-        return mine
+        # an interface naming no stream while synchronising is on (CuPy's
+        # export version 2, read on each access): keep reading it
+        return None if spec[6] else mine
     if buf.syncs != [cupy_interface_stream()] or buf.syncs[0] <= 0:
         return None
     return mine + (1,)

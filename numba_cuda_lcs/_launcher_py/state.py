@@ -52,6 +52,8 @@ def cupy_learn_null_stream(cai):
     """Learn CuPy's name for its stream 0 (1 or 2) from a CuPy array's
     interface dict *cai*, when CuPy's current stream is that one (state.h:
     lcs_cupy_learn_null_stream)."""
+    if STATE.cupy_null_stream:  # fixed for the process once known
+        return
     stream = cai.get("stream")
     if type(stream) is int and stream in (1, 2) and cupy_stream_ptr() == 0:
         STATE.cupy_null_stream = stream

@@ -131,11 +131,16 @@ def test_cupy_arrays_on_a_configured_stream_and_on_none():
         n = 1 << 20
         site = add[n // 256, 256, configured] if configured else add[n // 256, 256]
         with current:
+            busy = cp.ones(1 << 24, dtype=cp.float32)
             x = cp.zeros(n, dtype=cp.float32)
             y = cp.ones(n, dtype=cp.float32)
             out = cp.empty(n, dtype=cp.float32)
         for k in range(4):
             with current:
+                # slow work first, so that a launch not waiting for the
+                # current stream would read x before its update
+                for _ in range(8):
+                    busy *= 1.0
                 x += 1  # queued on the current stream, before the launch
                 if k:
                     context = launcher.current_context()

@@ -66,6 +66,7 @@ def _stand_in_cupy():
 
     class ndarray:  # noqa: N801 -- CuPy's name
         reads = 0
+        export_stream = True  # False: as CUPY_CUDA_ARRAY_INTERFACE_EXPORT_VERSION=2
 
         def __init__(self, ptr):
             self.ptr, self.dtype, self.shape = ptr, np.dtype(np.float32), (4,)
@@ -78,7 +79,8 @@ def _stand_in_cupy():
         @property
         def __cuda_array_interface__(self):
             type(self).reads += 1
-            return fake_driver.interface(self.ptr, current[0].ptr or 1)
+            stream = current[0].ptr or 1 if self.export_stream else None
+            return fake_driver.interface(self.ptr, stream)
 
     ndarray.__module__ = Stream.__module__ = "cupy"
     cupy.ndarray, cupy.cuda.Stream, cupy.cuda.get_current_stream = (
@@ -202,6 +204,29 @@ def _child_main(out_path):
     array_.ptr = data + 4
     records += [launch(site, [array_, np.float32(1)], 6) for _ in range(2)]
     results["cupy, pointer changed"] = records
+    # a launch on another stream than CuPy's current one: that one is
+    # synchronised first, the launch goes on its own
+    site = array[1, 1, 0x7000]
+    set_current_stream(0x5000)
+    array_ = cupy.ndarray(data)
+    records = []
+    for _ in range(3):
+        reads = cupy.ndarray.reads
+        records.append(launch(site, [array_, np.float32(1)], 6))
+        records[-1]["interface reads"] = cupy.ndarray.reads - reads
+    results["cupy, configured stream"] = records
+    # an interface naming no stream (CuPy's export version 2, a module
+    # global CuPy reads on each access): read at every launch, as it may
+    # name one later
+    array_ = cupy.ndarray(data)
+    array_.export_stream = False
+    site = array[1, 1]
+    records = []
+    for _ in range(3):
+        reads = cupy.ndarray.reads
+        records.append(launch(site, [array_, np.float32(1)], 6))
+        records[-1]["interface reads"] = cupy.ndarray.reads - reads
+    results["cupy, no stream named"] = records
     set_current_stream(0)
 
     # While a planner is registered: one that touches nothing, one that
@@ -438,6 +463,24 @@ def test_cupy_arrays_are_read_without_their_interface_once_remembered(launches, 
     assert [r["interface reads"] for r in launches(twins)["cupy"]][1:] == [0, 0, 1, 0]
     # other classes (a subclass too) are read through their interface
     assert all(r["interface reads"] > 0 for r in launches(twins)["cupy subclass"])
+
+
+def test_a_cupy_array_launched_on_another_stream_syncs_cupys_current_one(launches, twins):
+    records = launches(twins)["cupy, configured stream"]
+    no_errors(records)
+    assert paths(records) == [MLIR, "C", "C"]
+    for r in records:
+        assert r["driver"][0] == "sync 5000", r["driver"]
+        assert r["driver"][1].startswith("launch 7000 smem=0 "), r["driver"]
+    assert [r["interface reads"] for r in records][1:] == [0, 0]
+
+
+def test_an_interface_naming_no_stream_is_read_at_every_launch(launches, twins):
+    records = launches(twins)["cupy, no stream named"]
+    no_errors(records)
+    assert paths(records) == [MLIR, "C", "C"]
+    assert all(r["interface reads"] > 0 for r in records)
+    assert all(not line.startswith("sync") for r in records for line in r["driver"])
 
 
 def test_a_cupy_array_whose_values_change_is_launched_with_the_new_ones(launches, twins):
