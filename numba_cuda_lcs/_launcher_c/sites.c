@@ -349,49 +349,17 @@ producer_stream_ok(const token *t, stream_memo *m)
  * Making tokens, and matching them                                        *
  * ************************************************************************* */
 
-/* For a K_MEMREF plan (numba-cuda-mlir's kernels): make the T_CAI token *t*
- * of CuPy array *v* a reader's token when the values read give exactly
- * what the plan's rule gives from the interface dict *cai* now.  Then the
- * fast path reads CuPy's attributes, not its interface (a dict CuPy builds
- * on each access), and numba-cuda-mlir's synchronisation of the stream the
- * interface names is kept: CuPy names its current stream, which the launch
- * synchronises (lcs_argspec_memref_view's trailing 1).  Whatever stream
- * that is -- numba-cuda-mlir synchronises it whichever stream it launches
- * on -- so no producer-stream check, unlike numba-cuda's DLPack import.
- * Errors are cleared. */
-static void
-memref_reader_token(PyObject *v, token *t, const argspec *sp, PyObject *cai)
-{
-    int64_t vals[READ_MAX];
-    Py_ssize_t itemsize = lcs_argspec_memref_itemsize(sp), n;
-    PyObject *type = NULL, *memref = NULL;
-    if (itemsize == 0 || LCS.cupy_class == NULL ||
-        (PyObject *)Py_TYPE(v) != LCS.cupy_class)
-        return;
-    if ((type = PyObject_GetAttr(v, LCS.str_dtype)) == NULL) goto out;
-    lcs_cupy_learn_null_stream(cai);
-    n = read_cupy(v, type, itemsize, vals);
-    if (n == 0 || (memref = lcs_argspec_memref_view(sp, v, cai, vals, n)) == NULL)
-        goto out;
-    PyObject *values = PyBytes_FromStringAndSize((const char *)vals, n * 8);
-    if (values == NULL) goto out;
-    t->kind = T_CUPY;
-    Py_XSETREF(t->type, type);
-    type = NULL;
-    t->values = values;
-    t->memref = memref;
-    memref = NULL;
-    Py_CLEAR(t->shape);
-    Py_CLEAR(t->strides);
-out:
-    Py_XDECREF(type);
-    Py_XDECREF(memref);
-    PyErr_Clear();
-}
-
 /* Make the T_CAI token *t* of *v* a reader's token when that reader gives
  * exactly what the compiler's own marshalling (*sp*'s fallback) gives for
- * *v* now; *cai* is its interface dict.  Errors are cleared. */
+ * *v* now; *cai* is its interface dict.  Errors are cleared.
+ *
+ * numba-cuda-mlir's plans (K_MEMREF, no fallback) take CuPy arrays only:
+ * the values read must give exactly what the plan's rule gives from *cai*
+ * (lcs_argspec_memref_view), and the token keeps the descriptor the plan is
+ * handed.  The stream the interface names -- CuPy's current one, which
+ * numba-cuda-mlir synchronises whichever stream it launches on -- is
+ * synchronised at each launch (the descriptor's trailing 1), so no
+ * producer-stream check there, unlike numba-cuda's DLPack import. */
 static void
 reader_token(PyObject *v, token *t, const argspec *sp, PyObject *stream,
              PyObject *cai)
@@ -399,16 +367,16 @@ reader_token(PyObject *v, token *t, const argspec *sp, PyObject *stream,
     int64_t vals[READ_MAX];
     Py_ssize_t n = 0;
     int kind;
-    PyObject *type = NULL;
+    PyObject *type = NULL, *memref = NULL;
     const DLPackExchangeAPI *api = NULL;
     int32_t device = 0;
     uint32_t dtype = 0;
+    int cupy = LCS.cupy_class != NULL && (PyObject *)Py_TYPE(v) == LCS.cupy_class;
     Py_ssize_t itemsize = lcs_argspec_view_itemsize(sp);
-    if (itemsize == 0) {
-        memref_reader_token(v, t, sp, cai);
-        return;
-    }
-    if (LCS.cupy_class != NULL && (PyObject *)Py_TYPE(v) == LCS.cupy_class) {
+    Py_ssize_t memref_itemsize = lcs_argspec_memref_itemsize(sp);
+    if (itemsize == 0) itemsize = cupy ? memref_itemsize : 0;
+    if (itemsize == 0) return;
+    if (cupy) {
         kind = T_CUPY;
         if ((type = PyObject_GetAttr(v, LCS.str_dtype)) == NULL) goto out;
         n = read_cupy(v, type, itemsize, vals);
@@ -426,14 +394,23 @@ reader_token(PyObject *v, token *t, const argspec *sp, PyObject *stream,
             goto out;
         n = read_dlx(v, api, vals, &device, &dtype);
     }
-    /* the plan's fallback must give exactly these values */
-    if (n == 0 || !lcs_argspec_view_agrees(sp, v, stream, vals, n)) goto out;
+    /* the plan's fallback (its rule, for K_MEMREF) must give exactly these
+       values */
+    if (n == 0) goto out;
+    if (memref_itemsize != 0) {
+        if ((memref = lcs_argspec_memref_view(sp, v, cai, vals, n)) == NULL)
+            goto out;
+    }
+    else if (!lcs_argspec_view_agrees(sp, v, stream, vals, n))
+        goto out;
     PyObject *values = PyBytes_FromStringAndSize((const char *)vals, n * 8);
     if (values == NULL) goto out;
     t->kind = kind;
     Py_XSETREF(t->type, type);
     type = NULL;
     t->values = values;
+    t->memref = memref;
+    memref = NULL;
     t->api = api;
     t->device = device;
     t->dtype = dtype;
@@ -441,6 +418,7 @@ reader_token(PyObject *v, token *t, const argspec *sp, PyObject *stream,
     Py_CLEAR(t->strides);
 out:
     Py_XDECREF(type);
+    Py_XDECREF(memref);
     PyErr_Clear();
 }
 

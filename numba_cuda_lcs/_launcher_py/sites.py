@@ -195,33 +195,19 @@ def _producer_stream_ok(tok, consumer, memo):
 # --------------------------------------------------------------------------
 
 
-def _memref_reader_token(v, tok, spec, cai):
-    """sites.c's memref_reader_token: for a K_MEMREF plan, *tok* (the
-    interface token of CuPy array *v*) as a reader's token when the values
-    read give exactly what the plan's rule gives from *cai* now; else
-    *tok*.  Any producer stream: the one the interface names (CuPy's
-    current stream) is synchronised at each launch, as numba-cuda-mlir
-    does."""
-    itemsize = memref_itemsize(spec)
-    if not itemsize or STATE.cupy_class is None or type(v) is not STATE.cupy_class:
-        return tok
-    dtype = getattr(v, "dtype", None)
-    cupy_learn_null_stream(cai)
-    read = _read_cupy(v, dtype, itemsize)
-    memref = memref_view(spec, v, cai, read) if read is not None else None
-    if memref is None:
-        return tok
-    return _Token("cupy", dtype, tok.ref, values=read, memref=memref)
-
-
 def _reader_token(v, tok, spec, stream, cai):
     """*tok* (an interface token of *v*) as a reader's token, when the reader
     gives exactly what the compiler's own marshalling (*spec*'s fallback)
-    gives for *v* now; else *tok*."""
-    itemsize = view_itemsize(spec)
+    gives for *v* now; else *tok*.  numba-cuda-mlir's plans (K_MEMREF) take
+    CuPy arrays only, checked against the plan's rule (memref_view): the
+    stream the interface names, CuPy's current one, is synchronised at each
+    launch, so no producer-stream check there (sites.c's reader_token)."""
+    cupy = STATE.cupy_class is not None and type(v) is STATE.cupy_class
+    memref_size = memref_itemsize(spec)
+    itemsize = view_itemsize(spec) or (memref_size if cupy else 0)
     if not itemsize:
-        return _memref_reader_token(v, tok, spec, cai)
-    if STATE.cupy_class is not None and type(v) is STATE.cupy_class:
+        return tok
+    if cupy:
         kind, dtype = "cupy", getattr(v, "dtype", None)
         read = _read_cupy(v, dtype, itemsize)
         device, dl_dtype = 0, ()
@@ -230,10 +216,17 @@ def _reader_token(v, tok, spec, stream, cai):
         kind, dtype = "dlx", _exchange_api(type(v))
         got = _read_dlx(v, dtype) if dtype is not None else None
         read, device, dl_dtype = got if got is not None else (None, 0, ())
-    # the plan's fallback must give exactly these values
-    if read is None or not view_agrees(spec, v, stream, read):
+    # the plan's fallback (its rule, for K_MEMREF) must give exactly these values
+    if read is None:
         return tok
-    return _Token(kind, dtype, tok.ref, values=read, device=device, dtype=dl_dtype)
+    memref = None
+    if memref_size:
+        memref = memref_view(spec, v, cai, read)
+        if memref is None:
+            return tok
+    elif not view_agrees(spec, v, stream, read):
+        return tok
+    return _Token(kind, dtype, tok.ref, values=read, device=device, dtype=dl_dtype, memref=memref)
 
 
 def _cai_fields(cai):

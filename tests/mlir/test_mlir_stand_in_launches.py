@@ -185,6 +185,15 @@ def _child_main(out_path):
         pass
 
     Mine.__module__ = "mylib"
+
+    def counting_reads(site, array_):
+        """A launch of *array_* and 1.0, with how often the launch read
+        the array's interface."""
+        reads = type(array_).reads
+        record = launch(site, [array_, np.float32(1)], 6)
+        record["interface reads"] = type(array_).reads - reads
+        return record
+
     data = a.__cuda_array_interface__["data"][0]
     for name, cls in (("cupy", cupy.ndarray), ("cupy subclass", Mine)):
         array_ = cls(data)
@@ -192,9 +201,7 @@ def _child_main(out_path):
         records = []
         for ptr in (0x5000, 0x5000, 0x6000, 0, 0):
             set_current_stream(ptr)
-            reads = cls.reads
-            records.append(launch(site, [array_, np.float32(1)], 6))
-            records[-1]["interface reads"] = cls.reads - reads
+            records.append(counting_reads(site, array_))
         results[name] = records
     # the array's pointer changes (CuPy's never do; a reader must see it):
     # the remembered values no longer match, numba-cuda-mlir launches
@@ -209,24 +216,14 @@ def _child_main(out_path):
     site = array[1, 1, 0x7000]
     set_current_stream(0x5000)
     array_ = cupy.ndarray(data)
-    records = []
-    for _ in range(3):
-        reads = cupy.ndarray.reads
-        records.append(launch(site, [array_, np.float32(1)], 6))
-        records[-1]["interface reads"] = cupy.ndarray.reads - reads
-    results["cupy, configured stream"] = records
+    results["cupy, configured stream"] = [counting_reads(site, array_) for _ in range(3)]
     # an interface naming no stream (CuPy's export version 2, a module
     # global CuPy reads on each access): read at every launch, as it may
     # name one later
     array_ = cupy.ndarray(data)
     array_.export_stream = False
     site = array[1, 1]
-    records = []
-    for _ in range(3):
-        reads = cupy.ndarray.reads
-        records.append(launch(site, [array_, np.float32(1)], 6))
-        records[-1]["interface reads"] = cupy.ndarray.reads - reads
-    results["cupy, no stream named"] = records
+    results["cupy, no stream named"] = [counting_reads(site, array_) for _ in range(3)]
     set_current_stream(0)
 
     # While a planner is registered: one that touches nothing, one that
