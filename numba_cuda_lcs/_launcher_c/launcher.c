@@ -433,18 +433,17 @@ pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
            numba-cuda-mlir synchronises first -- the one of this launch */
         const int64_t *vals = (const int64_t *)PyBytes_AS_STRING(pre_cai);
         Py_ssize_t k = PyBytes_GET_SIZE(pre_cai) / 8;
-        int read_interface = 0;
         if (k == 4 + 2 * nd && vals[k - 1] == 1) {
             if (b->cupy_stream == 0) b->cupy_stream = lcs_cupy_interface_stream();
+            if (b->cupy_stream > 0) {
+                if (!add_sync_handle(b, (uintptr_t)b->cupy_stream)) return 0;
+                k--;
+            }
             /* CuPy's name for its default stream not learnt yet: the
                interface says it (and it is learnt, below) */
-            read_interface = b->cupy_stream <= 0;
-            if (!read_interface &&
-                !add_sync_handle(b, (uintptr_t)b->cupy_stream))
-                return 0;
-            k--;
+            else k = -1;
         }
-        if (!read_interface) {
+        if (k >= 0) {
             if (k != 3 + 2 * nd) return 0;
             if (put_i64s(b, vals, (size_t)k) < 0) return -1;
             if (!b->has_first_array) {

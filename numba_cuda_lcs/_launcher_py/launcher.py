@@ -242,9 +242,9 @@ def _sync_cupy_stream(buf):
     stream = buf.cupy_stream
     if stream <= 0:
         return False
-    if stream not in buf.syncs and len(buf.syncs) == MAX_SYNCS:
-        raise Decline
     if stream not in buf.syncs:
+        if len(buf.syncs) == MAX_SYNCS:
+            raise Decline
         buf.syncs.append(stream)
     return True
 
