@@ -44,7 +44,10 @@ and
                 once -- the cost of the launch alone on this GPU (cases 0,
                 1, 4, 16, 16s, 256s; with case 16 also 80p: 80 8-byte
                 parameters, as many as 16 arrays take in numba-cuda-mlir's
-                kernels, the floor of those launches).
+                kernels, the floor of those launches; for 4c 4sync: four
+                pointers with the stream synchronised before each launch,
+                as numba-cuda-mlir does for CuPy arrays, and for 4c-nosync
+                case 4).
 
 Prints µs per launch and the ratios active/stock, stock/active (the
 speed-up), active/floor, LC-S/plain and 8-alternating/single; writes
@@ -66,13 +69,10 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(
-    0,
-    os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "c_floor"
-    ),
-)
+BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+sys.path[:0] = [os.path.join(BENCHMARKS, "c_floor"), BENCHMARKS]
 import c_floor  # noqa: E402  (benchmarks/c_floor, shared with bench-launch-overhead.py)
+import launch_cases  # noqa: E402  (benchmarks/launch_cases.py, shared with bench-paired.py)
 
 VARIANTS = (
     "stock-plain",
@@ -84,43 +84,14 @@ VARIANTS = (
     "active-planner-lcs",
 )
 FLOOR = "c-floor"
-CASES = ("0", "1", "4", "16", "16s", "256s", "4c", "4c-nosync", "4t", "1x8")
-ALTERNATING = 8  # configurations of case 1x8
+CASES = launch_cases.CASES
+ALTERNATING = launch_cases.ALTERNATING
 
 
-def _arguments(case, cuda):
-    """The launch arguments of *case*; raises ImportError without CuPy or
-    PyTorch for 4c / 4t."""
-    import numpy as np
-
-    if case.endswith("s"):
-        return tuple(np.float32(i) for i in range(int(case[:-1])))
-    if case in ("4c", "4c-nosync"):
-        import cupy
-
-        return tuple(cupy.zeros(4, dtype=cupy.float32) for _ in range(4))
-    if case == "4t":
-        import torch
-
-        return tuple(torch.zeros(4, dtype=torch.float32, device="cuda") for _ in range(4))
-    count = 1 if case == "1x8" else int(case)
-    return tuple(cuda.to_device(np.zeros(4, np.float32)) for _ in range(count))
-
-
-def _kernel(cuda, launch, case, count, lcs):
-    """An empty-bodied kernel of *count* parameters: its one branch never
-    runs; the LC-S one compares with the block size (read at compile time)."""
-    params = [f"a{i}" for i in range(count)]
-    bound = "launch.threads_per_block()" if lcs else "1024"
-    scalars = case.endswith("s")
-    body = "cuda.syncthreads()" if scalars or not params else f"{params[0]}[0] = 1"
-    name = f"k_{case}"
-    namespace = {"cuda": cuda, "launch": launch}
-    source = (
-        f"def {name}({', '.join(params)}):\n    if cuda.threadIdx.x >= {bound}:\n        {body}\n"
-    )
-    exec(source, namespace)  # noqa: S102 -- a kernel takes a fixed parameter list
-    return cuda.jit(namespace[name])
+def floor_case(case):
+    """The C floor's case for a launch of *case* (numba-cuda-mlir
+    synchronises CuPy's stream before launching with CuPy arrays), or None."""
+    return case if case in c_floor.CASES else c_floor.MLIR_CUPY_FLOOR.get(case)
 
 
 def worker(variant, cases, launches, batches):
@@ -168,11 +139,11 @@ def _measure(cuda, launch, case, lcs, launches, batches):
         finally:
             config.CUDA_ARRAY_INTERFACE_SYNC = saved
     try:
-        args = _arguments(case, cuda)
+        args = launch_cases.arguments(case, cuda)
     except ImportError as exc:
         return {"unsupported": f"{type(exc).__name__}: {exc}"}
-    kernel = _kernel(cuda, launch, case, len(args), lcs)
-    blocks = [32 * k for k in range(1, ALTERNATING + 1)] if case == "1x8" else [1]
+    kernel = launch_cases.kernel(cuda, launch, case, len(args), lcs)
+    blocks = launch_cases.ALTERNATING_BLOCKS if case == "1x8" else [1]
     try:
         for _ in range(200 // len(blocks) + 1):  # compile, warm up
             for block in blocks:
@@ -290,7 +261,11 @@ def main(argv=None):
         print(f"c-floor: not measured ({why})", flush=True)
     cases = list(args.cases)
     as_passed = c_floor.SIXTEEN_ARRAYS_AS_PASSED["numba-cuda-mlir"]
-    floor_cases = [c for c in cases if c in c_floor.CASES] + ([as_passed] if "16" in cases else [])
+    floor_cases = list(
+        dict.fromkeys(
+            [floor_case(c) for c in cases if floor_case(c)] + ([as_passed] if "16" in cases else [])
+        )
+    )
     samples = {(v, c): [] for v in variants for c in cases if v != FLOOR}
     samples.update({(FLOOR, c): [] for c in floor_cases if FLOOR in variants})
     unsupported = {}
@@ -345,7 +320,8 @@ def main(argv=None):
         if floor:
             pairs.update({f"{v}-vs-floor": (v, FLOOR) for v in VARIANTS})
         for name, (a, b) in pairs.items():
-            ratio = _ratio(medians, f"{a}/{c}", f"{b}/{c}")
+            # (the floor's figure for CuPy arrays: with the synchronisation)
+            ratio = _ratio(medians, f"{a}/{c}", f"{b}/{floor_case(c) if b == FLOOR else c}")
             if ratio is not None:
                 ratios[f"{name}/{c}"] = ratio
     for v in VARIANTS:
@@ -398,7 +374,7 @@ def main(argv=None):
             f"{c:>5} {cell(f'stock-plain/{c}', 8)} {cell(f'active-plain/{c}', 8)} "
             f"{cell(f'plain/{c}', 6, 3)} {cell(f'speedup-plain/{c}', 7, 1)}   "
             f"{cell(f'stock-lcs/{c}', 9)} {cell(f'active-lcs/{c}', 10)} {cell(f'lcs/{c}', 6, 3)}   "
-            f"{cell(f'{FLOOR}/{c}', 8)} {cell(f'active-plain-vs-floor/{c}', 12)} "
+            f"{cell(f'{FLOOR}/{floor_case(c)}', 8)} {cell(f'active-plain-vs-floor/{c}', 12)} "
             f"{cell(f'active-lcs-vs-floor/{c}', 9)} {cell(f'lcs-vs-plain/{c}', 9, 3)}"
         )
     print(

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU suite in parallel lanes, one GPU and a share of the cores each, so
 # that one device call covers everything: installs once, then runs groups of
-# scripts/gpu-suite.sh's stages side by side.  A lane with bench, mlir-bench or
-# mlir-ubench gets cores of its own (launch overhead is CPU time).
+# scripts/gpu-suite.sh's stages side by side.  A lane with bench, mlir-bench,
+# mlir-ubench or paired gets cores of its own (launch overhead is CPU time).
 #
 #   bash scripts/gpu-lanes.sh                  # the lanes below
 #   LANES="tests launcher demo|bench" bash scripts/gpu-lanes.sh
@@ -49,7 +49,7 @@ for i in "${!lanes[@]}"; do
       *) stages+=("$word") ;;
     esac
   done
-  if [[ " ${stages[*]} " == *" bench "* || " ${stages[*]} " == *" mlir-ubench "* || " ${stages[*]} " == *" mlir-bench "* ]]; then
+  if [[ " ${stages[*]} " == *" bench "* || " ${stages[*]} " == *" mlir-ubench "* || " ${stages[*]} " == *" mlir-bench "* || " ${stages[*]} " == *" paired "* ]]; then
     cpus="$((CORES - BENCH_CORES))-$((CORES - 1))"
   else
     cpus="0-$((CORES - BENCH_CORES - 1))"
@@ -70,7 +70,7 @@ echo "== lanes exit status $status" | tee -a "$SUMMARY"
 if [ -n "${OUT:-}" ]; then
   tar -C "$OUT_DIR" -czf "$OUT/logs.tar.gz" .
   cp "$SUMMARY" "$OUT/summary.txt"
-  for f in "$OUT_DIR"/lane-*/{launch-overhead,launcher-check,launcher-check-pointers,mlir-launch-overhead,mlir-ubench,memory-launches,memory-launches-mlir}.json; do
+  for f in "$OUT_DIR"/lane-*/{launch-overhead,launcher-check,launcher-check-pointers,mlir-launch-overhead,mlir-ubench,memory-launches,memory-launches-mlir,paired}.json; do
     [ -f "$f" ] && cp "$f" "$OUT/"
   done
 fi

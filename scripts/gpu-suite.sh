@@ -23,7 +23,9 @@
 # MLIR_BENCH_LAUNCHES, MLIR_BENCH_BATCHES), numba-suite
 # (numba-cuda's whole suite stock vs active), mlir-suite (numba-cuda-mlir's
 # own suite stock vs active), mlir-ubench (numba-cuda-mlir's launch-latency
-# microbenchmark cases, stock vs active; UBENCH_ROUNDS), examples, demo, bench.
+# microbenchmark cases, stock vs active; UBENCH_ROUNDS), paired (LC-S vs
+# plain and the like, batch against batch in one process; PAIRED_ROUNDS,
+# PAIRED_PAIRS, PAIRED_COMPILERS), examples, demo, bench.
 # scripts/gpu-lanes.sh runs groups of stages in parallel, one GPU each.
 # A numba-cuda-lcs tree in .before/ (e.g. `git archive <rev> | tar -x -C
 # .before`) is built in place and measured as the before-* benchmark variants.
@@ -182,6 +184,22 @@ if stage mlir-ubench; then
     sed -n '/^case /,$p' "$LOG_DIR/mlir-ubench.log" | tee -a "$SUMMARY"
   else
     tail -n 20 "$LOG_DIR/mlir-ubench.log" | tee -a "$SUMMARY"
+  fi
+fi
+
+# Paired ratios (scripts/bench-paired.py): LC-S vs plain, 8 configurations
+# alternating vs one, CuPy vs own arrays, batch against batch in one process
+# -- the drift between processes cancels.  PAIRED_ROUNDS, PAIRED_PAIRS,
+# PAIRED_COMPILERS.
+if stage paired; then
+  say "== paired launch-overhead ratios (one process, batch against batch)"
+  $PY "$ROOT/scripts/bench-paired.py" --rounds "${PAIRED_ROUNDS:-3}" --pairs "${PAIRED_PAIRS:-15}" \
+    ${PAIRED_COMPILERS:+--compilers "$PAIRED_COMPILERS"} \
+    --out "$LOG_DIR/paired.json" > "$LOG_DIR/paired.log" 2>&1 || status=1
+  if grep -q '^GPU ' "$LOG_DIR/paired.log"; then
+    sed -n '/^GPU /,$p' "$LOG_DIR/paired.log" | tee -a "$SUMMARY"
+  else
+    tail -n 30 "$LOG_DIR/paired.log" | tee -a "$SUMMARY"
   fi
 fi
 

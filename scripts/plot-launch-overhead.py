@@ -25,6 +25,14 @@ stock vs active and the C floor) gets instead
                                    the active plain kernel's ratio to the C
                                    floor written above its group
 
+A file from scripts/bench-paired.py --out (ratios of adjacent batches in
+one process) gets
+
+  paired-ratios-<gpu>.png          each comparison's median per-pair ratio
+                                   (subject / baseline), bars from the first
+                                   to the third quartile, lines at 1.03 and
+                                   1.05 (the LC-S and alternating targets)
+
 Needs matplotlib (the "plot" extra).
 """
 
@@ -321,14 +329,52 @@ def plot_mlir(plt, report, path):
     plt.close(fig)
 
 
+def plot_paired(plt, report, path):
+    """bench-paired.py's per-pair ratios (see the module docstring)."""
+    summary = report.get("summary") or {}
+    keys = list(summary)
+    fig, ax = plt.subplots(figsize=(10, 0.32 * len(keys) + 1.8))
+    rows = range(len(keys))
+    medians = [summary[k]["ratio_median"] for k in keys]
+    low = [summary[k]["ratio_median"] - summary[k]["ratio_q1"] for k in keys]
+    high = [summary[k]["ratio_q3"] - summary[k]["ratio_median"] for k in keys]
+    colors = ["tab:green" if k.startswith("numba-cuda-mlir/") else "tab:orange" for k in keys]
+    ax.barh(rows, [m - 1 for m in medians], left=1, color=colors, xerr=[low, high], capsize=2)
+    for row, key in zip(rows, keys):
+        ax.text(
+            max(medians[row], summary[key]["ratio_q3"]) + 0.01,
+            row,
+            f"{medians[row]:.3f}",
+            va="center",
+            fontsize=7,
+        )
+    for x, label in ((1.0, None), (1.03, "1.03"), (1.05, "1.05")):
+        ax.axvline(
+            x, color="black" if label is None else "gray", lw=0.8, ls="-" if label is None else "--"
+        )
+    ax.set_yticks(list(rows))
+    ax.set_yticklabels(keys, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("subject / baseline, adjacent batches in one process (median, quartiles)")
+    ax.set_title(
+        f"paired launch-overhead ratios — {report.get('gpu') or '?'}\n"
+        f"{report.get('rounds', '?')} processes × {report.get('pairs_per_process', '?')} pairs of "
+        f"{report.get('launches_per_batch', '?')} launches; orange numba-cuda, green numba-cuda-mlir",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "results",
-        help="results JSON from scripts/bench-launch-overhead.py --output "
-        "or scripts/bench-mlir-launch-overhead.py --out",
+        help="results JSON from scripts/bench-launch-overhead.py --output, "
+        "scripts/bench-mlir-launch-overhead.py --out or scripts/bench-paired.py --out",
     )
     parser.add_argument(
         "--output-dir", default="plots", help="where the PNG files go (default: plots/)"
@@ -353,6 +399,14 @@ def main(argv=None):
     except (OSError, ValueError) as exc:
         print(f"cannot read {args.results}: {exc}", file=sys.stderr)
         return 1
+
+    if "pairs_per_process" in report:  # scripts/bench-paired.py
+        gpu = slug((report.get("gpu") or "unknown-gpu").split(",")[0])
+        os.makedirs(args.output_dir, exist_ok=True)
+        path = os.path.join(args.output_dir, f"paired-ratios-{gpu}.png")
+        plot_paired(plt, report, path)
+        print(path)
+        return 0
 
     if "medians_us" in report:  # scripts/bench-mlir-launch-overhead.py
         gpu = slug((report.get("gpu") or "unknown-gpu").split(",")[0])

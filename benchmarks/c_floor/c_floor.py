@@ -15,12 +15,18 @@ import tempfile
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launch_floor.cu")
 
 #: The argument cases the program knows: device pointers, float scalars
-#: ("s"), or 8-byte parameters as many as 16 1-D arrays take ("p": 80 in
-#: numba-cuda-mlir's kernels, 112 in numba-cuda's).
-CASES = ("0", "1", "4", "16", "16s", "256s", "80p", "112p")
+#: ("s"), 8-byte parameters as many as 16 1-D arrays take ("p": 80 in
+#: numba-cuda-mlir's kernels, 112 in numba-cuda's), or four pointers with the
+#: stream synchronised before each launch ("4sync").
+CASES = ("0", "1", "4", "16", "16s", "256s", "80p", "112p", "4sync")
 #: The floor of 16 arrays as each compiler's kernels take them (its
 #: parameter count), beside "16" (16 pointers).
 SIXTEEN_ARRAYS_AS_PASSED = {"numba-cuda": "112p", "numba-cuda-mlir": "80p"}
+#: The floor of numba-cuda-mlir's launches with four CuPy arrays: it
+#: synchronises the stream their CUDA array interface names (CuPy's current
+#: one) before every launch, unless NUMBA_CUDA_ARRAY_INTERFACE_SYNC is off
+#: ("4c-nosync", the floor of four pointers).
+MLIR_CUPY_FLOOR = {"4c": "4sync", "4c-nosync": "4"}
 
 
 def nvcc():

@@ -10,7 +10,10 @@
  * "16s" / "256s" float scalars (numba-cuda-mlir's microbenchmark cases), or
  * "80p" / "112p" 8-byte parameters: as many as 16 1-D arrays take in
  * numba-cuda-mlir's kernels (5 each) and in numba-cuda's (7 each), the floor
- * of those kernels' launches (the driver copies each parameter).
+ * of those kernels' launches (the driver copies each parameter), or "4sync":
+ * "4" with cudaStreamSynchronize of the stream before each launch -- what
+ * numba-cuda-mlir does for arrays whose CUDA array interface names a stream
+ * (CuPy's), the floor of those launches.
  * Each batch is LAUNCHES launches and one cudaDeviceSynchronize, as the
  * benchmark scripts time their Python launches (c_floor.py runs this).
  * Prints one JSON list: microseconds per launch of each batch.  Exits 1
@@ -45,14 +48,16 @@ typedef struct {
     const char *name;
     const void *kernel;
     int scalars; /* 1: float values, 0: device pointers */
+    int sync;    /* 1: synchronise the stream before each launch */
 } launch_case;
 
 /* (params holds MAX_PARAMS entries: as many as the largest case takes) */
 static const launch_case CASES[] = {
-    {"0", (const void *)k0, 0},     {"1", (const void *)k1, 0},
-    {"4", (const void *)k4, 0},     {"16", (const void *)k16, 0},
-    {"16s", (const void *)s16, 1},  {"256s", (const void *)s256, 1},
-    {"80p", (const void *)p80, 0},  {"112p", (const void *)p112, 0},
+    {"0", (const void *)k0, 0, 0},     {"1", (const void *)k1, 0, 0},
+    {"4", (const void *)k4, 0, 0},     {"16", (const void *)k16, 0, 0},
+    {"16s", (const void *)s16, 1, 0},  {"256s", (const void *)s256, 1, 0},
+    {"80p", (const void *)p80, 0, 0},  {"112p", (const void *)p112, 0, 0},
+    {"4sync", (const void *)k4, 0, 1},
 };
 
 static double
@@ -84,7 +89,7 @@ main(int argc, char **argv)
         if (strcmp(argv[1], CASES[i].name) == 0) c = &CASES[i];
     int launches = atoi(argv[2]), batches = atoi(argv[3]);
     if (c == NULL || launches < 1 || batches < 1) {
-        fprintf(stderr, "CASE is 0, 1, 4, 16, 16s, 256s, 80p or 112p; LAUNCHES and BATCHES >= 1\n");
+        fprintf(stderr, "CASE is 0, 1, 4, 16, 16s, 256s, 80p, 112p or 4sync; LAUNCHES and BATCHES >= 1\n");
         return 2;
     }
     float *buffer;
@@ -104,8 +109,10 @@ main(int argc, char **argv)
     printf("[");
     for (int b = 0; b < batches; b++) {
         double started = seconds();
-        for (int i = 0; i < launches; i++)
+        for (int i = 0; i < launches; i++) {
+            if (c->sync) check(cudaStreamSynchronize(0), "cudaStreamSynchronize");
             check(cudaLaunchKernel(c->kernel, one, one, params, 0, 0), "cudaLaunchKernel");
+        }
         check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
         printf("%s%.4f", b ? ", " : "", (seconds() - started) / launches * 1e6);
     }

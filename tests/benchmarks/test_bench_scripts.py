@@ -79,3 +79,47 @@ def test_the_stand_in_launch_benchmark_measures_every_variant(tmp_path):
     for variant in medians.values():
         assert set(variant) == {"0", "4"} and all(v > 0 for v in variant.values())
     assert "written:" in done.stdout
+
+
+PAIRED_SCRIPT = os.path.join(ROOT, "scripts", "bench-paired.py")
+
+
+def test_the_paired_benchmark_measures_every_comparison_in_pairs(tmp_path):
+    """scripts/bench-paired.py over the stand-in driver (numba-cuda-mlir;
+    numba-cuda needs calls the stand-in lacks): every comparison of every
+    case is measured in as many pairs as asked, and summarised."""
+    pytest.importorskip("numba_cuda_mlir")
+    from support import fake_driver
+
+    if fake_driver.installed_driver():
+        pytest.skip("a GPU machine runs this benchmark for real (gpu-suite.sh paired)")
+    out = tmp_path / "paired.json"
+    env = fake_driver.child_env(fake_driver.build(tmp_path))
+    done = subprocess.run(
+        [sys.executable, PAIRED_SCRIPT, "--rounds", "2", "--pairs", "3", "--launches", "20"]
+        + ["--compilers", "numba-cuda-mlir", "--cases", "0,4", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    report = json.loads(out.read_text())
+    expected = {
+        f"numba-cuda-mlir/{name}"
+        for name in (
+            "lcs-vs-plain/0",
+            "lcs-vs-plain/4",
+            "planner-lcs-vs-plain/0",
+            "planner-lcs-vs-plain/4",
+            "alternating-vs-single/plain",
+            "alternating-vs-single/lcs",
+        )
+    }
+    assert set(report["summary"]) == expected, report["not_measured"]
+    for entry in report["summary"].values():
+        assert entry["pairs"] == 6  # 2 processes x 3 pairs
+        assert entry["ratio_q1"] <= entry["ratio_median"] <= entry["ratio_q3"]
+    # CuPy is not installed here: said so, not left out silently
+    assert "numba-cuda-mlir/cupy-vs-own/4c" in report["not_measured"]
+    assert "written:" in done.stdout

@@ -79,3 +79,28 @@ def test_the_numba_cuda_benchmark_charts_every_array_count(tmp_path):
         "launch-overhead-nvidia-h200.png",
         "launch-overhead-delta-nvidia-h200.png",
     ]
+
+
+def test_the_paired_benchmark_is_charted_per_comparison(tmp_path):
+    summary = {
+        f"{compiler}/{name}": {
+            "pairs": 45,
+            "ratio_median": 1.0 + i / 100,
+            "ratio_q1": 0.99 + i / 100,
+            "ratio_q3": 1.02 + i / 100,
+            "baseline_us": 4.5,
+            "subject_us": 4.5 * (1.0 + i / 100),
+        }
+        for compiler in ("numba-cuda", "numba-cuda-mlir")
+        for i, name in enumerate(("lcs-vs-plain/0", "lcs-vs-plain/4", "cupy-vs-own/4c"))
+    }
+    report = {
+        "gpu": "NVIDIA H200, 580.159.04",
+        "rounds": 3,
+        "pairs_per_process": 15,
+        "launches_per_batch": 2000,
+        "summary": summary,
+    }
+    written = plot(tmp_path, report)
+    assert [os.path.basename(p) for p in written] == ["paired-ratios-nvidia-h200.png"]
+    assert os.path.getsize(written[0]) > 10_000
