@@ -96,6 +96,7 @@ def configure_sites(
 def configure_cupy(
     ndarray_class: type | None, get_current_stream: Callable[[], Any] | None, /
 ) -> None: ...
+def configure_interface_sync(source: object | None, /) -> None: ...
 
 class HitCounter:
     """Base class whose ``hits`` launch sites increment in C."""

@@ -84,6 +84,7 @@ generation = 0
 #: configure_sites.
 _site_settings: dict = {}
 _cupy_settings: tuple[object, object] = (None, None)  # (ndarray_class, get_current_stream)
+_interface_sync: object = None  # configure_interface_sync's source
 
 impl = IMPLEMENTATIONS[DEFAULT_IMPLEMENTATION]
 IMPLEMENTATION = DEFAULT_IMPLEMENTATION
@@ -158,6 +159,26 @@ def configure_cupy(ndarray_class: object = None, get_current_stream: object = No
     invalidate()
 
 
+def configure_interface_sync(source: object = None) -> None:
+    """The object whose ``CUDA_ARRAY_INTERFACE_SYNC`` launches of
+    numba-cuda-mlir plans (K_MEMREF) read for arrays other than the
+    compiler's own, as numba-cuda-mlir reads it at every launch: its config
+    module (set by that backend's install; None: off, the value a plan was
+    made with stands).  A launch seeing another value than its plan's
+    declines to the compiler's path and sites forget what they remembered,
+    so the next launch is planned with the value in force."""
+    global _interface_sync
+    _interface_sync = source
+    for module in IMPLEMENTATIONS.values():
+        module.configure_interface_sync(source)
+    invalidate()
+
+
+def interface_sync_source() -> object:
+    """What :func:`configure_interface_sync` set (None: nothing)."""
+    return _interface_sync
+
+
 def use(name):
     """Bind the implementation *name* ("c" or "python"); returns the name
     bound before.  Launch state prepared before is invalidated."""
@@ -182,6 +203,8 @@ __all__ = [
     "HitCounter",
     "ParamPlan",
     "configure_cupy",
+    "configure_interface_sync",
+    "interface_sync_source",
     "LAUNCH_ERRORS",
     "IMPLEMENTATION",
     "IMPLEMENTATIONS",

@@ -22,9 +22,10 @@ inherits another's state:
            loop with its arguments packed once (benchmarks/c_floor, built
            here with nvcc; skipped, saying so, without one) -- the cost of
            the launch alone on this GPU; cases 0, 1, 4, 16, 16s, 256s
-  before-plain, before-lcs
-           plain and lcs with another numba-cuda-lcs tree (--before DIR, e.g.
-           the release before a change to the launch path) first on the path
+  before-plain, before-lcs, before-mlir-active
+           plain, lcs and mlir-active with another numba-cuda-lcs tree
+           (--before DIR, e.g. the release before a change to the launch
+           path) first on the path
   plain-pointers, mlir-active-pointers
            plain and mlir-active with a pointer per parameter
            (NUMBA_CUDA_LCS_PARAM_BUFFER=0) instead of the default one
@@ -72,14 +73,18 @@ VARIANTS = (
     "before-lcs",
     "plain-pointers",
     "mlir-active-pointers",
+    "before-mlir-active",
 )
 DISABLED = {"stock", "builtin", "floor", "cupy", "mlir", "c-floor"}  # package disabled
 FLOORS = {"floor", "cupy"}  # launch device arrays only
-NO_SCENARIOS = FLOORS | {"mlir", "mlir-active", "mlir-active-pointers", "c-floor"}
+#: the numba-cuda-mlir variants (a process that does not import numba-cuda)
+MLIR = {"mlir", "mlir-active", "mlir-active-pointers", "before-mlir-active"}
+NO_SCENARIOS = FLOORS | MLIR | {"c-floor"}
 #: variants measured as another one with a pointer per parameter instead of
 #: the default one buffer (NUMBA_CUDA_LCS_PARAM_BUFFER=0)
 POINTERS = {"plain-pointers": "plain", "mlir-active-pointers": "mlir-active"}
-BEFORE = {"before-plain": "plain", "before-lcs": "lcs"}  # measured with --before
+#: variants measured as another one with the --before tree first on the path
+BEFORE = {"before-plain": "plain", "before-lcs": "lcs", "before-mlir-active": "mlir-active"}
 
 
 # ---------------------------------------------------------------------------
@@ -128,7 +133,7 @@ def _mlir_worker(variant, loops, loops4, repeats):
     import numpy as np
 
     lcs_version = None
-    if variant in ("mlir-active", "mlir-active-pointers"):
+    if variant != "mlir":
         import numba_cuda_lcs
 
         if not numba_cuda_lcs.is_active():
@@ -563,7 +568,7 @@ def as_passed_lines(results):
     for variant, res in results.items():
         if variant == "c-floor" or "16" not in res["overhead_us"]:
             continue
-        compiler = "numba-cuda-mlir" if variant.startswith("mlir") else "numba-cuda"
+        compiler = "numba-cuda-mlir" if variant in MLIR else "numba-cuda"
         case = c_floor.SIXTEEN_ARRAYS_AS_PASSED[compiler]
         if not floor.get(case):
             continue
@@ -599,7 +604,7 @@ def main(argv=None):
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    if args.worker in ("mlir", "mlir-active", "mlir-active-pointers"):
+    if args.worker in MLIR:
         return _mlir_worker(args.worker, args.loops, args.loops4, args.repeats)
     if args.worker:
         return _worker(

@@ -8,6 +8,9 @@ what is timed is the Python and C work of a launch -- numba-cuda-mlir's own
 driver as one buffer, the default), the same with a pointer per parameter
 (``after-pointers``, NUMBA_CUDA_LCS_PARAM_BUFFER=0) and another tree (``before``, with
 ``--before DIR``: built in place, e.g. ``git archive REV | tar -x -C DIR``).
+Cases: a number of the compiler's device arrays, or that number and ``i``
+(``4i``): objects whose CUDA array interface names a stream, as CuPy's
+does (numba-cuda-mlir synchronises it; the stand-in's synchronise is free).
 One process per variant, round and case, interleaved; the best of five
 timed loops per process, the median over rounds reported.  A GPU run
 (``scripts/bench-launch-overhead.py``) measures the launch itself.
@@ -29,12 +32,18 @@ CHILD = r"""
 import sys, time
 import numpy as np
 from numba_cuda_mlir import cuda
-n, launches = int(sys.argv[1]), int(sys.argv[2])
+case, launches = sys.argv[1], int(sys.argv[2])
+n = int(case.rstrip("i"))
 params = ", ".join(f"a{i}" for i in range(n))
 namespace = {"cuda": cuda}
 exec(f"def k({params}):\n    pass\n", namespace)
 kernel = cuda.jit(namespace["k"])
 arrays = [cuda.to_device(np.zeros(16, np.float32)) for _ in range(n)]
+if case.endswith("i"):  # foreign arrays: an interface naming a stream
+    class Foreign:
+        def __init__(self, cai):
+            self.__cuda_array_interface__ = cai
+    arrays = [Foreign(dict(a.__cuda_array_interface__, stream=0x5000)) for a in arrays]
 configured = kernel[1, 1]
 for _ in range(launches // 10):
     configured(*arrays)
@@ -52,7 +61,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--launches", type=int, default=20000)
-    parser.add_argument("--cases", default="0,1,4,16", help="numbers of device arrays")
+    parser.add_argument(
+        "--cases",
+        default="0,1,4,16",
+        help="numbers of device arrays; with an i (4i): foreign arrays naming a stream",
+    )
     parser.add_argument("--before", metavar="DIR", help="another numba-cuda-lcs tree, built")
     parser.add_argument("--json", metavar="PATH")
     args = parser.parse_args(argv)
@@ -64,7 +77,7 @@ def main(argv=None):
         base = fake_driver.child_env(fake_driver.build(tempfile.mkdtemp()))
     except BaseException as exc:  # pytest.skip outside pytest: say why
         raise SystemExit(f"cannot use the stand-in driver here: {exc}") from None
-    cases = [int(c) for c in args.cases.split(",")]
+    cases = args.cases.split(",")
     variants = {
         "stock": ({"NUMBA_CUDA_LCS_DISABLE": "1"}, ROOT),
         "after": ({}, ROOT),
@@ -80,12 +93,13 @@ def main(argv=None):
             for n in cases:
                 env = dict(base, **extra)
                 env["PYTHONPATH"] = os.pathsep.join([tree, env["PYTHONPATH"]])
-                if n:
+                arrays = int(n.rstrip("i"))
+                if arrays:
                     # the stand-in describes the kernel's parameters (5 per
                     # memref), for every variant alike
-                    env["LCS_FAKE_CUDA_PARAM_SIZES"] = ",".join(["8"] * (5 * n))
+                    env["LCS_FAKE_CUDA_PARAM_SIZES"] = ",".join(["8"] * (5 * arrays))
                 done = subprocess.run(
-                    [sys.executable, "-c", CHILD, str(n), str(args.launches)],
+                    [sys.executable, "-c", CHILD, n, str(args.launches)],
                     env=env,
                     capture_output=True,
                     text=True,
@@ -93,14 +107,14 @@ def main(argv=None):
                 )
                 if done.returncode != 0:
                     raise SystemExit(f"{name}, {n} arrays failed:\n{done.stderr[-2000:]}")
-                times.setdefault(name, {}).setdefault(str(n), []).append(float(done.stdout))
+                times.setdefault(name, {}).setdefault(n, []).append(float(done.stdout))
     medians = {
         name: {n: sorted(v)[len(v) // 2] for n, v in per.items()} for name, per in times.items()
     }
     print(f"µs per kernel[1, 1](arrays) over the stand-in driver, median of {args.rounds}")
     print("arrays " + "".join(f"{name:>14}" for name in medians))
     for n in cases:
-        print(f"{n:>6} " + "".join(f"{medians[name][str(n)]:>14.3f}" for name in medians))
+        print(f"{n:>6} " + "".join(f"{medians[name][n]:>14.3f}" for name in medians))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(

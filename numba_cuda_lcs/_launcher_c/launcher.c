@@ -62,6 +62,9 @@ typedef struct {
      * launch for the CuPy arrays a site read without their interface
      * (pack_memref); 0 until read. */
     long long cupy_stream;
+    /* NUMBA_CUDA_ARRAY_INTERFACE_SYNC as numba-cuda-mlir reads it now, read
+     * once per launch (interface_sync_unchanged); -1 until read. */
+    int interface_sync;
     unsigned char sdata[STACK_BYTES];
     uintptr_t soffs[STACK_PARAMS];
 } pbuf;
@@ -76,6 +79,7 @@ pbuf_init(pbuf *b)
     b->first_array = 0;
     b->nsyncs = 0;
     b->cupy_stream = 0;
+    b->interface_sync = -1;
     b->cap = STACK_BYTES;
     b->ncap = STACK_PARAMS;
 }
@@ -405,6 +409,33 @@ add_sync(pbuf *b, PyObject *s)
     return add_sync_handle(b, (uintptr_t)v);
 }
 
+/* Whether this launch may keep the NUMBA_CUDA_ARRAY_INTERFACE_SYNC that
+ * plan entry *sp* was made with, for an array other than the compiler's
+ * own.  numba-cuda-mlir reads the setting at every launch and a plan holds
+ * the value of its making, so a changed setting declines the launch (the
+ * compiler's path takes it, synchronising as the setting says now) and
+ * makes the sites forget what they remembered: the next launch is planned
+ * with the new value.  Read once per launch; 1 keep, 0 decline. */
+static int
+interface_sync_unchanged(const argspec *sp, pbuf *b)
+{
+    if (LCS.interface_sync_source == NULL) return 1;
+    if (b->interface_sync < 0) {
+        PyObject *v = PyObject_GetAttr(LCS.interface_sync_source,
+                                       LCS.str_interface_sync);
+        int now = v != NULL ? PyObject_IsTrue(v) : -1;
+        Py_XDECREF(v);
+        if (now < 0) {  /* unreadable: the compiler's path says why */
+            PyErr_Clear();
+            return 0;
+        }
+        b->interface_sync = now;
+    }
+    if (b->interface_sync == (sp->cai_sync != 0)) return 1;
+    LCS.generation++;
+    return 0;
+}
+
 /* A device array as numba-cuda-mlir 0.6.0's native launcher passes it (its
  * kernels take each array as an expanded memref descriptor): allocated and
  * aligned pointer (both the data pointer), offset 0, shape, then strides in
@@ -425,6 +456,8 @@ pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
     Py_ssize_t shape[MAXD], strides[MAXD], ptr;
     int nd = sp->ndim, ret = 0;
     if (nd > MAXD) return 0;
+    if (!lcs_is_typed_class(Py_TYPE(obj)) && !interface_sync_unchanged(sp, b))
+        return 0;
     if (pre_cai != NULL && PyBytes_CheckExact(pre_cai)) {
         /* a launch site kept these values for this very object (an array
            of the compiler's own class, see lcs_argspec_array_values), or

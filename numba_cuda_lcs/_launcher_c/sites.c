@@ -993,3 +993,13 @@ lcs_py_configure_cupy(PyObject *module, PyObject *const *a, Py_ssize_t n)
     Py_RETURN_NONE;
 }
 
+/* configure_interface_sync(source) */
+PyObject *
+lcs_py_configure_interface_sync(PyObject *module, PyObject *source)
+{
+    Py_XSETREF(LCS.interface_sync_source,
+               source == Py_None ? NULL : Py_NewRef(source));
+    LCS.generation++;
+    Py_RETURN_NONE;
+}
+

@@ -43,6 +43,8 @@ LCS_HIDDEN PyObject *lcs_py_forget(PyObject *module, PyObject *site);
 LCS_HIDDEN PyObject *lcs_py_invalidate(PyObject *module, PyObject *unused);
 LCS_HIDDEN PyObject *lcs_py_configure_sites(PyObject *module,
                                             PyObject *const *a, Py_ssize_t n);
+LCS_HIDDEN PyObject *lcs_py_configure_interface_sync(PyObject *module,
+                                                     PyObject *source);
 LCS_HIDDEN PyObject *lcs_py_configure_cupy(PyObject *module,
                                            PyObject *const *a, Py_ssize_t n);
 

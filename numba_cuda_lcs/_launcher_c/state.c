@@ -43,6 +43,7 @@ lcs_state_init(void)
         {&LCS.str_site_error, "_lcs_launch_error"},
         {&LCS.str_data, "data"},
         {&LCS.str_c_contiguous, "_c_contiguous"},
+        {&LCS.str_interface_sync, "CUDA_ARRAY_INTERFACE_SYNC"},
         {&LCS.str_strides, "strides"},
         {&LCS.str_exchange_api, "__dlpack_c_exchange_api__"},
     };

@@ -49,6 +49,7 @@ typedef struct {
     PyObject *str_exchange_api;     /* __dlpack_c_exchange_api__ */
     PyObject *str_slow_call;        /* _lcs_slow_call */
     PyObject *str_site_error;       /* _lcs_launch_error */
+    PyObject *str_interface_sync;   /* CUDA_ARRAY_INTERFACE_SYNC */
 
     /* -- types imported lazily (numpy, ctypes, cuda.core are heavy) -- */
     PyObject *ndarray_type;    /* numpy.ndarray */
@@ -81,6 +82,12 @@ typedef struct {
        stream), or 2 when CuPy runs with per-thread default streams; learnt
        from an interface dict, 0 until then. */
     long long cupy_null_stream;
+
+    /* -- K_MEMREF plans (configure_interface_sync) -- */
+    /* numba-cuda-mlir's config module: its CUDA_ARRAY_INTERFACE_SYNC, which
+       numba-cuda-mlir reads at every launch, is read at launches of arrays
+       other than its own (pack_memref); NULL: the plan's value stands. */
+    PyObject *interface_sync_source;
 } lcs_state;
 
 /* The one instance (state.c). */

@@ -61,7 +61,7 @@ _FIRST_KIND, _LAST_KIND = min(KINDS.values()), max(KINDS.values())
 
 
 class _Buf:
-    __slots__ = ("data", "offs", "first_array", "syncs", "cupy_stream")
+    __slots__ = ("data", "offs", "first_array", "syncs", "cupy_stream", "interface_sync")
 
     def __init__(self):
         self.data = bytearray()
@@ -71,6 +71,9 @@ class _Buf:
         # CuPy's current stream as its interface names it, read once per
         # launch for CuPy arrays a site read without their interface
         self.cupy_stream = 0
+        # NUMBA_CUDA_ARRAY_INTERFACE_SYNC as numba-cuda-mlir reads it now,
+        # read once per launch (_interface_sync_unchanged); None until read
+        self.interface_sync = None
 
     def put(self, raw, size):
         align = 1
@@ -232,6 +235,26 @@ def _pack_memref(spec, obj, buf, typed_classes, cai=None):
         buf.syncs.append(stream)  # numba-cuda-mlir synchronises it first
 
 
+def _interface_sync_unchanged(spec, buf):
+    """Whether the launch may keep the NUMBA_CUDA_ARRAY_INTERFACE_SYNC plan
+    entry *spec* was made with, for an array other than the compiler's own
+    (launcher.c: interface_sync_unchanged): numba-cuda-mlir reads it at
+    every launch, so a changed setting declines the launch and makes the
+    sites forget what they remembered."""
+    source = STATE.interface_sync_source
+    if source is None:
+        return True
+    if buf.interface_sync is None:
+        try:
+            buf.interface_sync = bool(source.CUDA_ARRAY_INTERFACE_SYNC)
+        except Exception:  # unreadable: the compiler's path says why
+            return False
+    if buf.interface_sync == bool(spec[6]):
+        return True
+    STATE.generation += 1
+    return False
+
+
 def _sync_cupy_stream(buf):
     """Has CuPy's current stream (as its interface names it) synchronised
     before the launch, as numba-cuda-mlir synchronises the stream a CuPy
@@ -326,6 +349,10 @@ class Launcher:
                 elif spec[0] == K_ARRAY:
                     _pack_array(spec, v, consumer, buf)
                 elif spec[0] == K_MEMREF:
+                    if type(v) not in STATE.typed_classes and not _interface_sync_unchanged(
+                        spec, buf
+                    ):
+                        raise Decline
                     if views is not None and views[i] is not None:
                         # a site kept them for this very object (array_values)
                         # or read them as CuPy's (memref_view: a trailing 1

@@ -98,6 +98,14 @@ def configure_cupy(ndarray_class, get_current_stream):
     invalidate()
 
 
+def configure_interface_sync(source):
+    """Where K_MEMREF launches of arrays other than the compiler's own read
+    CUDA_ARRAY_INTERFACE_SYNC at each launch, as numba-cuda-mlir does (its
+    config module; None: the plan's value)."""
+    STATE.interface_sync_source = source
+    invalidate()
+
+
 def _exchange_api(tp):
     """The DLPack exchange API of class *tp* (functions as ctypes
     callables), or None."""

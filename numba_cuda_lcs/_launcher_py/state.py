@@ -12,6 +12,7 @@ class _State:
         "cupy_class",
         "cupy_current_stream",
         "cupy_null_stream",
+        "interface_sync_source",
     )
 
     def __init__(self):
@@ -25,6 +26,10 @@ class _State:
         self.cupy_current_stream = None  # configure_cupy: get_current_stream
         # The interface's stream for CuPy's stream 0 (1 or 2), once seen.
         self.cupy_null_stream = 0
+        # configure_interface_sync: numba-cuda-mlir's config module, whose
+        # CUDA_ARRAY_INTERFACE_SYNC K_MEMREF launches of arrays other than
+        # its own read (None: the plan's value stands).
+        self.interface_sync_source = None
 
 
 #: The one instance.

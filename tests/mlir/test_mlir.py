@@ -22,7 +22,7 @@ from support.mlir import cc90, compiled_for_cubin, fake_launches, shared_bytes  
 from support.processes import run_python  # noqa: E402
 
 import numba_cuda_lcs  # noqa: E402
-from numba_cuda_lcs import inspection, keys, launch  # noqa: E402
+from numba_cuda_lcs import inspection, keys, launch, launcher  # noqa: E402
 from numba_cuda_lcs.backends import numba_cuda_mlir as backend  # noqa: E402
 from numba_cuda_lcs.backends.numba_cuda_mlir import manifest  # noqa: E402
 from numba_cuda_lcs.errors import (  # noqa: E402
@@ -90,10 +90,13 @@ def test_uninstall_restores_every_attribute_and_install_again():
             else:
                 assert now is not patched[(spec.owner, spec.name)]
         assert rewrite not in names.rewrite_registry.rewrites["before-inference"]
+        # launches stop reading numba-cuda-mlir's interface-sync setting
+        assert launcher.interface_sync_source() is None
         assert not backend.uninstall()
     finally:
         assert backend.install()
     assert names.rewrite_registry.rewrites["before-inference"][0] is rewrite
+    assert launcher.interface_sync_source() is names.cuda_config
     assert not backend.install()
 
 

@@ -96,6 +96,11 @@ def _stand_in_cupy():
     return cupy, set_current_stream
 
 
+#: NUMBA_CUDA_ARRAY_INTERFACE_SYNC at each launch of the "sync setting
+#: changed" scenarios.
+SYNC_SETTINGS = (0, 0, 1, 1, 1, 0, 0)
+
+
 def _child_main(out_path):
     cupy, set_current_stream = _stand_in_cupy()
 
@@ -224,6 +229,22 @@ def _child_main(out_path):
     array_.export_stream = False
     site = array[1, 1]
     results["cupy, no stream named"] = [counting_reads(site, array_) for _ in range(3)]
+    # NUMBA_CUDA_ARRAY_INTERFACE_SYNC changed between launches (numba-cuda-mlir
+    # reads it at every launch): an interface naming a stream, and CuPy's
+    from numba_cuda_lcs.backends.numba_cuda_mlir.manifest import NAMES
+
+    config = NAMES.cuda_config
+    saved = config.CUDA_ARRAY_INTERFACE_SYNC
+    set_current_stream(0x5000)
+    for name, make in (("interface", Interface), ("cupy", cupy.ndarray)):
+        array_ = make(data)
+        site = array[1, 1]
+        records = []
+        for setting in SYNC_SETTINGS:
+            config.CUDA_ARRAY_INTERFACE_SYNC = setting
+            records.append(launch(site, [array_, np.float32(1)], 6))
+        results[f"sync setting changed, {name}"] = records
+    config.CUDA_ARRAY_INTERFACE_SYNC = saved
     set_current_stream(0)
 
     # While a planner is registered: one that touches nothing, one that
@@ -489,3 +510,19 @@ def test_a_cupy_array_whose_values_change_is_launched_with_the_new_ones(launches
     assert int.from_bytes(bytes.fromhex(moved), "little") == (
         int.from_bytes(bytes.fromhex(first), "little") + 4
     )
+
+
+@pytest.mark.parametrize("array", ["interface", "cupy"])
+def test_a_changed_interface_sync_setting_is_followed_at_the_next_launch(launches, twins, array):
+    # numba-cuda-mlir reads NUMBA_CUDA_ARRAY_INTERFACE_SYNC at every launch;
+    # a remembered launch planned with the other value declines once (its
+    # path synchronises as the setting says), then launches are planned anew
+    records = launches(twins)[f"sync setting changed, {array}"]
+    no_errors(records)
+    assert paths(records) == [MLIR, "C", MLIR, "C", "C", MLIR, "C"]
+    for r, setting in zip(records, SYNC_SETTINGS):
+        synced = [line for line in r["driver"] if line.startswith("sync")]
+        assert synced == (["sync 5000"] if setting else []), r["driver"]
+        # (CuPy arrays with no stream configured launch on CuPy's current one)
+        stream = 5000 if array == "cupy" else 0
+        assert r["driver"][-1].startswith(f"launch {stream} smem=0 "), r["driver"]

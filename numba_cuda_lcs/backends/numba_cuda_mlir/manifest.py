@@ -192,7 +192,8 @@ TABLE = (
         "cuda_config",
         "read: CUDA_ARRAY_INTERFACE_SYNC (numba-cuda-mlir synchronises the "
         "stream an array interface names first: so does a plan, per this "
-        "setting at each launch)",
+        "setting, which the launcher reads at each launch of arrays other "
+        "than numba-cuda-mlir's own: launcher.configure_interface_sync)",
     ),
     Internal(
         "numba_cuda_mlir.numba_cuda.cudadrv.driver",

@@ -206,6 +206,9 @@ def install():
         # numba-cuda-mlir's arrays are typed by their _numba_type_ at launch
         # sites; a refused launch raises the site class's _lcs_launch_error.
         _launcher.configure_sites(NAMES.DeviceNDArray, None, owner=_manifest.COMPILER)
+        # numba-cuda-mlir reads NUMBA_CUDA_ARRAY_INTERFACE_SYNC at every
+        # launch: so do plans, for arrays other than its own
+        _launcher.configure_interface_sync(NAMES.cuda_config)
     return installed
 
 
@@ -214,6 +217,7 @@ def uninstall():
     uninstalled = _installation.uninstall()
     if uninstalled:
         _launcher.configure_sites(None, None, owner=_manifest.COMPILER)
+        _launcher.configure_interface_sync(None)
     return uninstalled
 
 
