@@ -151,6 +151,51 @@ def test_cupy_arrays_on_a_configured_stream_and_on_none():
             np.testing.assert_array_equal(cp.asnumpy(out), np.full(n, k + 2, np.float32))
 
 
+def test_interface_sync_turned_on_at_run_time_synchronises_the_next_launches(monkeypatch):
+    # numba-cuda-mlir reads NUMBA_CUDA_ARRAY_INTERFACE_SYNC at every launch.
+    # A launch remembered while it was off must not launch without the
+    # synchronisation once it is on: the arrays are updated on CuPy's
+    # current stream, after slow work, and the kernel runs on another one.
+    cp = pytest.importorskip("cupy")
+    from numba_cuda_lcs.backends.numba_cuda_mlir.manifest import NAMES
+
+    @cuda.jit
+    def add(out, x, y):
+        i = cuda.grid(1)
+        if i < out.size:
+            out[i] = x[i] + y[i]
+
+    current = cp.cuda.Stream(non_blocking=True)
+    other = cp.cuda.Stream(non_blocking=True)
+    n = 1 << 20
+    site = add[n // 256, 256, other.ptr]
+    with current:
+        busy = cp.ones(1 << 24, dtype=cp.float32)
+        x = cp.zeros(n, dtype=cp.float32)
+        y = cp.ones(n, dtype=cp.float32)
+        out = cp.empty(n, dtype=cp.float32)
+    monkeypatch.setattr(NAMES.cuda_config, "CUDA_ARRAY_INTERFACE_SYNC", 0)
+    for _ in range(2):  # remembered with the setting off (ordered by hand)
+        with current:
+            x += 1
+            current.synchronize()
+            site(out, x, y)
+        other.synchronize()
+    assert served_from_c(site, (out, x, y))
+    monkeypatch.setattr(NAMES.cuda_config, "CUDA_ARRAY_INTERFACE_SYNC", 1)
+    for k in range(4):
+        with current:
+            for _ in range(8):
+                busy *= 1.0
+            x += 1  # queued on the current stream, behind the slow work
+            if k:
+                assert served_from_c(site, (out, x, y)), k
+            site(out, x, y)
+        other.synchronize()
+        current.synchronize()
+        np.testing.assert_array_equal(cp.asnumpy(out), np.full(n, k + 4, np.float32))
+
+
 def test_lcs_kernel_alternating_block_sizes_launch_from_c():
     @cuda.jit
     def stamp(out):
