@@ -159,18 +159,21 @@ def configure_cupy(ndarray_class: object = None, get_current_stream: object = No
     invalidate()
 
 
-def configure_interface_sync(source: object = None) -> None:
+def configure_interface_sync(source: object = None, own_class: type | None = None) -> None:
     """The object whose ``CUDA_ARRAY_INTERFACE_SYNC`` launches of
-    numba-cuda-mlir plans (K_MEMREF) read for arrays other than the
-    compiler's own, as numba-cuda-mlir reads it at every launch: its config
-    module (set by that backend's install; None: off, the value a plan was
-    made with stands).  A launch seeing another value than its plan's
-    declines to the compiler's path and sites forget what they remembered,
-    so the next launch is planned with the value in force."""
+    numba-cuda-mlir plans (K_MEMREF) read for arrays that are not instances
+    of *own_class*, as numba-cuda-mlir reads it at every launch: its config
+    module and its ``DeviceNDArrayBase`` (set by that backend's install;
+    None, None: off -- the value a plan was made with stands, and the typed
+    classes are the compiler's own).  A launch seeing another value than its
+    plan's declines to the compiler's path and sites forget what they
+    remembered, so the next launch is planned with the value in force; this
+    holds for every launch of such a plan, ``Launcher.pack`` and
+    ``Launcher.launch`` called directly included."""
     global _interface_sync
     _interface_sync = source
     for module in IMPLEMENTATIONS.values():
-        module.configure_interface_sync(source)
+        module.configure_interface_sync(source, own_class)
     invalidate()
 
 

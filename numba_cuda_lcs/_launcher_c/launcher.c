@@ -409,23 +409,37 @@ add_sync(pbuf *b, PyObject *s)
     return add_sync_handle(b, (uintptr_t)v);
 }
 
-/* Whether this launch may keep the NUMBA_CUDA_ARRAY_INTERFACE_SYNC that
- * plan entry *sp* was made with, for an array other than the compiler's
- * own.  numba-cuda-mlir reads the setting at every launch and a plan holds
- * the value of its making, so a changed setting declines the launch (the
- * compiler's path takes it, synchronising as the setting says now) and
- * makes the sites forget what they remembered: the next launch is planned
- * with the new value.  Read once per launch; 1 keep, 0 decline. */
-static int
-interface_sync_unchanged(const argspec *sp, pbuf *b)
+/* Whether numba-cuda-mlir takes *obj* as its own device array, which it
+ * never synchronises a stream for (an isinstance check of its
+ * DeviceNDArrayBase; without one configured, the typed classes). */
+static inline int
+memref_is_own(PyObject *obj)
 {
-    if (LCS.interface_sync_source == NULL) return 1;
+    return LCS.memref_own_class != NULL
+               ? PyObject_TypeCheck(obj, (PyTypeObject *)LCS.memref_own_class)
+               : lcs_is_typed_class(Py_TYPE(obj));
+}
+
+/* Whether this launch may keep the NUMBA_CUDA_ARRAY_INTERFACE_SYNC that
+ * plan entry *sp* was made with, for *obj*, an array that is not
+ * numba-cuda-mlir's own.  numba-cuda-mlir reads the setting at every
+ * launch and a plan holds the value of its making, so a changed setting
+ * declines the launch (the compiler's path takes it, synchronising as the
+ * setting says now) and makes the sites forget what they remembered: the
+ * next launch is planned with the new value.  Read once per launch, at
+ * launches only (marshal; a site making its tokens packs with the plan's
+ * value).  1 keep, 0 decline, -1 error (one that is not an Exception). */
+static int
+interface_sync_unchanged(const argspec *sp, PyObject *obj, pbuf *b)
+{
+    if (LCS.interface_sync_source == NULL || memref_is_own(obj)) return 1;
     if (b->interface_sync < 0) {
         PyObject *v = PyObject_GetAttr(LCS.interface_sync_source,
                                        LCS.str_interface_sync);
         int now = v != NULL ? PyObject_IsTrue(v) : -1;
         Py_XDECREF(v);
         if (now < 0) {  /* unreadable: the compiler's path says why */
+            if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
             PyErr_Clear();
             return 0;
         }
@@ -456,8 +470,6 @@ pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
     Py_ssize_t shape[MAXD], strides[MAXD], ptr;
     int nd = sp->ndim, ret = 0;
     if (nd > MAXD) return 0;
-    if (!lcs_is_typed_class(Py_TYPE(obj)) && !interface_sync_unchanged(sp, b))
-        return 0;
     if (pre_cai != NULL && PyBytes_CheckExact(pre_cai)) {
         /* a launch site kept these values for this very object (an array
            of the compiler's own class, see lcs_argspec_array_values), or
@@ -492,8 +504,7 @@ pack_memref(const argspec *sp, PyObject *obj, PyObject *pre_cai, pbuf *b)
                                     : PyObject_GetAttr(obj, LCS.str_cai);
     if (cai == NULL || !PyDict_Check(cai)) DECLINE(0);
     PyObject *s = PyDict_GetItemString(cai, "stream");  /* borrowed from cai */
-    int sync = s != NULL && s != Py_None && sp->cai_sync &&
-               !lcs_is_typed_class(Py_TYPE(obj));
+    int sync = s != NULL && s != Py_None && sp->cai_sync && !memref_is_own(obj);
     if (LCS.cupy_class != NULL && (PyObject *)Py_TYPE(obj) == LCS.cupy_class)
         lcs_cupy_learn_null_stream(cai);  /* for the sites' CuPy reader */
     PyObject *m = PyDict_GetItemString(cai, "mask");
@@ -673,9 +684,10 @@ marshal(Launcher *self, PyObject *args, long long consumer, PyObject *stream,
         size_t n0 = b->n, len0 = b->len;
         PyObject *cai = cais != NULL ? cais[i] : NULL;
         int r = sp->kind == K_ARRAY    ? pack_array(sp, v, cai, consumer, b)
-                : sp->kind == K_MEMREF ? pack_memref(sp, v, cai, b)
+                : sp->kind == K_MEMREF ? interface_sync_unchanged(sp, v, b)
                 : sp->kind == K_FALLBACK ? 0
                                          : pack_scalar(sp, v, b);
+        if (sp->kind == K_MEMREF && r == 1) r = pack_memref(sp, v, cai, b);
         if (r < 0) return -1;
         if (r == 0) {
             PyErr_Clear();  /* a declined rule may leave its error set */

@@ -45,11 +45,12 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL,
      "configure_cupy(ndarray_class, get_current_stream): read CuPy arrays' "
      "pointer, shape and strides from their attributes (None, None: off)"},
-    {"configure_interface_sync", lcs_py_configure_interface_sync, METH_O,
-     "configure_interface_sync(source): the object (numba-cuda-mlir's config "
-     "module) whose CUDA_ARRAY_INTERFACE_SYNC K_MEMREF launches of foreign "
-     "arrays read at each launch, as numba-cuda-mlir does (None: the plan's "
-     "value)"},
+    {"configure_interface_sync",
+     (PyCFunction)(void (*)(void))lcs_py_configure_interface_sync, METH_FASTCALL,
+     "configure_interface_sync(source, own_class): the object (numba-cuda-mlir's "
+     "config module) whose CUDA_ARRAY_INTERFACE_SYNC K_MEMREF launches of "
+     "arrays that are not instances of own_class read at each launch, as "
+     "numba-cuda-mlir does (None, None: the plan's value, the typed classes)"},
     {"double_to_half", lcs_py_double_to_half, METH_O,
      "binary16 bits of a float, round to nearest even (for tests)"},
     {NULL}};

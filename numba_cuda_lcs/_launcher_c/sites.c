@@ -993,12 +993,20 @@ lcs_py_configure_cupy(PyObject *module, PyObject *const *a, Py_ssize_t n)
     Py_RETURN_NONE;
 }
 
-/* configure_interface_sync(source) */
+/* configure_interface_sync(source, own_class) */
 PyObject *
-lcs_py_configure_interface_sync(PyObject *module, PyObject *source)
+lcs_py_configure_interface_sync(PyObject *module, PyObject *const *a,
+                                Py_ssize_t n)
 {
+    if (n != 2 || (a[1] != Py_None && !PyType_Check(a[1]))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "configure_interface_sync(source, own_class): an "
+                        "object and a class, or None each");
+        return NULL;
+    }
     Py_XSETREF(LCS.interface_sync_source,
-               source == Py_None ? NULL : Py_NewRef(source));
+               a[0] == Py_None ? NULL : Py_NewRef(a[0]));
+    Py_XSETREF(LCS.memref_own_class, a[1] == Py_None ? NULL : Py_NewRef(a[1]));
     LCS.generation++;
     Py_RETURN_NONE;
 }

@@ -44,7 +44,8 @@ LCS_HIDDEN PyObject *lcs_py_invalidate(PyObject *module, PyObject *unused);
 LCS_HIDDEN PyObject *lcs_py_configure_sites(PyObject *module,
                                             PyObject *const *a, Py_ssize_t n);
 LCS_HIDDEN PyObject *lcs_py_configure_interface_sync(PyObject *module,
-                                                     PyObject *source);
+                                                     PyObject *const *a,
+                                                     Py_ssize_t n);
 LCS_HIDDEN PyObject *lcs_py_configure_cupy(PyObject *module,
                                            PyObject *const *a, Py_ssize_t n);
 

@@ -86,8 +86,11 @@ typedef struct {
     /* -- K_MEMREF plans (configure_interface_sync) -- */
     /* numba-cuda-mlir's config module: its CUDA_ARRAY_INTERFACE_SYNC, which
        numba-cuda-mlir reads at every launch, is read at launches of arrays
-       other than its own (pack_memref); NULL: the plan's value stands. */
+       other than its own (marshal); NULL: the plan's value stands. */
     PyObject *interface_sync_source;
+    /* The class whose instances (subclasses too) numba-cuda-mlir never
+       synchronises for (its DeviceNDArrayBase); NULL: the typed classes. */
+    PyObject *memref_own_class;
 } lcs_state;
 
 /* The one instance (state.c). */

@@ -179,7 +179,14 @@ def _pack_array(spec, obj, consumer, buf):
         buf.i64(x)
 
 
-def _pack_memref(spec, obj, buf, typed_classes, cai=None):
+def _memref_is_own(obj):
+    """Whether numba-cuda-mlir takes *obj* as its own device array, which it
+    never synchronises a stream for (launcher.c: memref_is_own)."""
+    own = STATE.memref_own_class
+    return isinstance(obj, own) if own is not None else type(obj) in STATE.typed_classes
+
+
+def _pack_memref(spec, obj, buf, cai=None):
     """A device array as numba-cuda-mlir 0.6.0 passes it (launcher.c's
     pack_memref): data, data, 0, shape, strides in elements; the stream an
     interface names is synchronised before the launch, as there.  *cai*:
@@ -191,7 +198,7 @@ def _pack_memref(spec, obj, buf, typed_classes, cai=None):
         if type(cai) is not dict:
             raise Decline
         stream = cai.get("stream")
-        sync = stream is not None and cai_sync and type(obj) not in typed_classes
+        sync = stream is not None and cai_sync and not _memref_is_own(obj)
         if STATE.cupy_class is not None and type(obj) is STATE.cupy_class:
             cupy_learn_null_stream(cai)  # for the sites' CuPy reader
         if sync and (
@@ -235,14 +242,14 @@ def _pack_memref(spec, obj, buf, typed_classes, cai=None):
         buf.syncs.append(stream)  # numba-cuda-mlir synchronises it first
 
 
-def _interface_sync_unchanged(spec, buf):
+def _interface_sync_unchanged(spec, obj, buf):
     """Whether the launch may keep the NUMBA_CUDA_ARRAY_INTERFACE_SYNC plan
-    entry *spec* was made with, for an array other than the compiler's own
-    (launcher.c: interface_sync_unchanged): numba-cuda-mlir reads it at
-    every launch, so a changed setting declines the launch and makes the
-    sites forget what they remembered."""
+    entry *spec* was made with, for *obj*, an array that is not
+    numba-cuda-mlir's own (launcher.c: interface_sync_unchanged):
+    numba-cuda-mlir reads it at every launch, so a changed setting declines
+    the launch and makes the sites forget what they remembered."""
     source = STATE.interface_sync_source
-    if source is None:
+    if source is None or _memref_is_own(obj):
         return True
     if buf.interface_sync is None:
         try:
@@ -349,9 +356,7 @@ class Launcher:
                 elif spec[0] == K_ARRAY:
                     _pack_array(spec, v, consumer, buf)
                 elif spec[0] == K_MEMREF:
-                    if type(v) not in STATE.typed_classes and not _interface_sync_unchanged(
-                        spec, buf
-                    ):
+                    if not _interface_sync_unchanged(spec, v, buf):
                         raise Decline
                     if views is not None and views[i] is not None:
                         # a site kept them for this very object (array_values)
@@ -361,7 +366,7 @@ class Launcher:
                         if len(vals) == 4 + 2 * spec[3] and vals[-1] == 1:
                             vals = vals[:-1] if _sync_cupy_stream(buf) else None
                         if vals is None:  # the interface names the stream
-                            _pack_memref(spec, v, buf, STATE.typed_classes)
+                            _pack_memref(spec, v, buf)
                         elif len(vals) != 3 + 2 * spec[3]:
                             raise Decline
                         else:
@@ -370,7 +375,7 @@ class Launcher:
                             if buf.first_array is None:
                                 buf.first_array = vals[0]
                     else:
-                        _pack_memref(spec, v, buf, STATE.typed_classes)
+                        _pack_memref(spec, v, buf)
                 else:
                     _pack_scalar(spec, v, buf)
                 continue
@@ -517,7 +522,7 @@ def array_values(spec, v):
         if spec[0] == K_ARRAY:
             _pack_array(spec, v, 0, buf)
         else:
-            _pack_memref(spec, v, buf, STATE.typed_classes)
+            _pack_memref(spec, v, buf)
     except Exception:  # Decline, or anything odd: nothing kept
         return None
     if buf.syncs or len(buf.data) != 8 * len(buf.offs):
@@ -550,7 +555,7 @@ def memref_view(spec, v, cai, values):
 
     buf = _Buf()
     try:
-        _pack_memref(spec, v, buf, STATE.typed_classes, cai)
+        _pack_memref(spec, v, buf, cai)
     except Exception:
         return None
     if bytes(buf.data) != struct.pack(f"<{len(mine)}q", *mine):

@@ -98,11 +98,16 @@ def configure_cupy(ndarray_class, get_current_stream):
     invalidate()
 
 
-def configure_interface_sync(source):
-    """Where K_MEMREF launches of arrays other than the compiler's own read
-    CUDA_ARRAY_INTERFACE_SYNC at each launch, as numba-cuda-mlir does (its
-    config module; None: the plan's value)."""
-    STATE.interface_sync_source = source
+def configure_interface_sync(source, own_class):
+    """Where K_MEMREF launches of arrays that are not instances of
+    *own_class* read CUDA_ARRAY_INTERFACE_SYNC at each launch, as
+    numba-cuda-mlir does (its config module and DeviceNDArrayBase; None,
+    None: the plan's value, the typed classes)."""
+    if own_class is not None and not isinstance(own_class, type):
+        raise TypeError(
+            "configure_interface_sync(source, own_class): an object and a class, or None each"
+        )
+    STATE.interface_sync_source, STATE.memref_own_class = source, own_class
     invalidate()
 
 

@@ -13,6 +13,7 @@ class _State:
         "cupy_current_stream",
         "cupy_null_stream",
         "interface_sync_source",
+        "memref_own_class",
     )
 
     def __init__(self):
@@ -30,6 +31,9 @@ class _State:
         # CUDA_ARRAY_INTERFACE_SYNC K_MEMREF launches of arrays other than
         # its own read (None: the plan's value stands).
         self.interface_sync_source = None
+        # ... and the class whose instances (subclasses too) numba-cuda-mlir
+        # never synchronises for (None: the typed classes).
+        self.memref_own_class = None
 
 
 #: The one instance.

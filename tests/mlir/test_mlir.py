@@ -91,7 +91,10 @@ def test_uninstall_restores_every_attribute_and_install_again():
                 assert now is not patched[(spec.owner, spec.name)]
         assert rewrite not in names.rewrite_registry.rewrites["before-inference"]
         # launches stop reading numba-cuda-mlir's interface-sync setting
+        from numba_cuda_lcs._launcher_py.state import STATE
+
         assert launcher.interface_sync_source() is None
+        assert (STATE.interface_sync_source, STATE.memref_own_class) == (None, None)
         assert not backend.uninstall()
     finally:
         assert backend.install()

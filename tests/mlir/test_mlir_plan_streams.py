@@ -90,3 +90,50 @@ def test_the_plan_follows_the_interface_sync_setting_of_the_launch(monkeypatch, 
         monkeypatch.setattr(NAMES.cuda_config, "CUDA_ARRAY_INTERFACE_SYNC", sync)
         plan, _function, _required = compiled.planned(key)
         assert plan[0].cai_sync is sync
+
+
+class _Interface:
+    """An array as far as its CUDA array interface goes, naming a stream."""
+
+    def __init__(self):
+        self.__cuda_array_interface__ = {
+            "version": 3,
+            "data": (0x7000_0000, False),
+            "shape": (4,),
+            "strides": None,
+            "typestr": "<f4",
+            "stream": 0x5000,
+        }
+
+
+@pytest.fixture
+def interface_sync():
+    """Configures what launches read the interface-sync setting from, and
+    which class counts as numba-cuda-mlir's own; restores the backend's."""
+    yield launcher.configure_interface_sync
+    launcher.configure_interface_sync(NAMES.cuda_config, NAMES.DeviceNDArrayBase)
+
+
+def test_a_launch_reads_the_sync_setting_for_arrays_not_numba_cuda_mlirs_own(twins, interface_sync):
+    # numba-cuda-mlir never synchronises for instances (subclasses too) of
+    # its DeviceNDArrayBase; for other arrays a launch planned with another
+    # value of the setting than the one in force declines.
+    class Base:
+        pass
+
+    class Own(Base, _Interface):
+        pass
+
+    source = types.SimpleNamespace(CUDA_ARRAY_INTERFACE_SYNC=1)
+    interface_sync(source, Base)
+    plan = launch_plans.plan_for((NAMES.types.Array(NAMES.types.float32, 1, "C"),), False)
+    planned = launcher.Launcher(0x3000, (1, 1, 1), (1, 1, 1), 0, False, plan)
+    packed = planned.pack((Own(),))  # its own: the setting is not read
+    with pytest.raises(TypeError, match="not one this launch plan marshals"):
+        planned.pack((_Interface(),))
+    source.CUDA_ARRAY_INTERFACE_SYNC = 0  # as the plan was made
+    assert planned.pack((_Interface(),)) == packed
+    del source.CUDA_ARRAY_INTERFACE_SYNC  # unreadable: declined
+    with pytest.raises(TypeError, match="not one this launch plan marshals"):
+        planned.pack((_Interface(),))
+    assert planned.pack((Own(),)) == packed

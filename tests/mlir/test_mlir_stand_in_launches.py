@@ -98,7 +98,7 @@ def _stand_in_cupy():
 
 #: NUMBA_CUDA_ARRAY_INTERFACE_SYNC at each launch of the "sync setting
 #: changed" scenarios.
-SYNC_SETTINGS = (0, 0, 1, 1, 1, 0, 0)
+SYNC_SETTINGS = (0, 0, 1, 2, 1, 0, 0)  # (2: true, as numba-cuda-mlir tests it)
 
 
 def _child_main(out_path):
@@ -236,8 +236,8 @@ def _child_main(out_path):
     config = NAMES.cuda_config
     saved = config.CUDA_ARRAY_INTERFACE_SYNC
     set_current_stream(0x5000)
-    for name, make in (("interface", Interface), ("cupy", cupy.ndarray)):
-        array_ = make(data)
+    for name, make in (("interface", Interface), ("cupy", cupy.ndarray), ("own", None)):
+        array_ = a if make is None else make(data)  # own: numba-cuda-mlir's array
         site = array[1, 1]
         records = []
         for setting in SYNC_SETTINGS:
@@ -510,6 +510,15 @@ def test_a_cupy_array_whose_values_change_is_launched_with_the_new_ones(launches
     assert int.from_bytes(bytes.fromhex(moved), "little") == (
         int.from_bytes(bytes.fromhex(first), "little") + 4
     )
+
+
+def test_a_changed_interface_sync_setting_leaves_own_arrays_launching_from_c(launches, twins):
+    # numba-cuda-mlir never synchronises for its own arrays: the setting is
+    # not read for them, and its changes send no launch to its path
+    records = launches(twins)["sync setting changed, own"]
+    no_errors(records)
+    assert paths(records)[1:] == ["C"] * (len(SYNC_SETTINGS) - 1)
+    assert not [line for r in records for line in r["driver"] if line.startswith("sync")]
 
 
 @pytest.mark.parametrize("array", ["interface", "cupy"])

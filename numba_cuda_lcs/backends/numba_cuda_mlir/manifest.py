@@ -181,6 +181,15 @@ TABLE = (
         public=True,
     ),
     Internal(
+        "numba_cuda_mlir.numba_cuda.cudadrv.devicearray",
+        "DeviceNDArrayBase",
+        "DeviceNDArrayBase",
+        "read: numba-cuda-mlir synchronises the stream an array interface "
+        "names for arguments that are not instances of it "
+        "(descriptor._sync_cuda_array_interface_stream); so do plans "
+        "(launcher.configure_interface_sync)",
+    ),
+    Internal(
         "cuda.core._utils.cuda_utils",
         "CUDAError",
         "CUDAError",

@@ -208,7 +208,7 @@ def install():
         _launcher.configure_sites(NAMES.DeviceNDArray, None, owner=_manifest.COMPILER)
         # numba-cuda-mlir reads NUMBA_CUDA_ARRAY_INTERFACE_SYNC at every
         # launch: so do plans, for arrays other than its own
-        _launcher.configure_interface_sync(NAMES.cuda_config)
+        _launcher.configure_interface_sync(NAMES.cuda_config, NAMES.DeviceNDArrayBase)
     return installed
 
 
@@ -217,7 +217,7 @@ def uninstall():
     uninstalled = _installation.uninstall()
     if uninstalled:
         _launcher.configure_sites(None, None, owner=_manifest.COMPILER)
-        _launcher.configure_interface_sync(None)
+        _launcher.configure_interface_sync(None, None)
     return uninstalled
 
 
