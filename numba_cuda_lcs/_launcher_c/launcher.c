@@ -687,6 +687,7 @@ marshal(Launcher *self, PyObject *args, long long consumer, PyObject *stream,
                 : sp->kind == K_MEMREF ? interface_sync_unchanged(sp, v, b)
                 : sp->kind == K_FALLBACK ? 0
                                          : pack_scalar(sp, v, b);
+        /* (K_MEMREF: the interface-sync setting first, then the rule) */
         if (sp->kind == K_MEMREF && r == 1) r = pack_memref(sp, v, cai, b);
         if (r < 0) return -1;
         if (r == 0) {
