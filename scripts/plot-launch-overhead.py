@@ -400,21 +400,18 @@ def main(argv=None):
         print(f"cannot read {args.results}: {exc}", file=sys.stderr)
         return 1
 
-    if "pairs_per_process" in report:  # scripts/bench-paired.py
-        gpu = slug((report.get("gpu") or "unknown-gpu").split(",")[0])
-        os.makedirs(args.output_dir, exist_ok=True)
-        path = os.path.join(args.output_dir, f"paired-ratios-{gpu}.png")
-        plot_paired(plt, report, path)
-        print(path)
-        return 0
-
-    if "medians_us" in report:  # scripts/bench-mlir-launch-overhead.py
-        gpu = slug((report.get("gpu") or "unknown-gpu").split(",")[0])
-        os.makedirs(args.output_dir, exist_ok=True)
-        path = os.path.join(args.output_dir, f"mlir-launch-overhead-{gpu}.png")
-        plot_mlir(plt, report, path)
-        print(path)
-        return 0
+    # The other scripts' files, told by a key only they write: one chart each.
+    for key, name, plot in (
+        ("pairs_per_process", "paired-ratios", plot_paired),  # bench-paired.py
+        ("medians_us", "mlir-launch-overhead", plot_mlir),  # bench-mlir-launch-overhead.py
+    ):
+        if key in report:
+            gpu = slug((report.get("gpu") or "unknown-gpu").split(",")[0])
+            os.makedirs(args.output_dir, exist_ok=True)
+            path = os.path.join(args.output_dir, f"{name}-{gpu}.png")
+            plot(plt, report, path)
+            print(path)
+            return 0
 
     series = load_series(report)
     if not series:

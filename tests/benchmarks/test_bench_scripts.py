@@ -18,22 +18,30 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 SCRIPT = os.path.join(ROOT, "scripts", "bench-mlir-launch-overhead.py")
 
 
-def test_every_variant_and_case_is_measured_and_reported(tmp_path):
+def run_over_stand_in(tmp_path, script, args, stage):
+    """*script* with *args* in a child over the stand-in driver (skipped
+    where a real driver is installed: gpu-suite.sh's *stage* runs it)."""
     pytest.importorskip("numba_cuda_mlir")
     from support import fake_driver
 
     if fake_driver.installed_driver():
-        pytest.skip("a GPU machine runs this benchmark for real (gpu-suite.sh mlir-bench)")
-
-    out = tmp_path / "bench.json"
-    env = fake_driver.child_env(fake_driver.build(tmp_path))
-    done = subprocess.run(
-        [sys.executable, SCRIPT, "--rounds", "1", "--launches", "20", "--batches", "1"]
-        + ["--out", str(out)],
-        env=env,
+        pytest.skip(f"a GPU machine runs this benchmark for real (gpu-suite.sh {stage})")
+    return subprocess.run(
+        [sys.executable, script] + args,
+        env=fake_driver.child_env(fake_driver.build(tmp_path)),
         capture_output=True,
         text=True,
         timeout=600,
+    )
+
+
+def test_every_variant_and_case_is_measured_and_reported(tmp_path):
+    out = tmp_path / "bench.json"
+    done = run_over_stand_in(
+        tmp_path,
+        SCRIPT,
+        ["--rounds", "1", "--launches", "20", "--batches", "1", "--out", str(out)],
+        "mlir-bench",
     )
     assert done.returncode == 0, done.stderr[-4000:]
     report = json.loads(out.read_text())
@@ -88,20 +96,13 @@ def test_the_paired_benchmark_measures_every_comparison_in_pairs(tmp_path):
     """scripts/bench-paired.py over the stand-in driver (numba-cuda-mlir;
     numba-cuda needs calls the stand-in lacks): every comparison of every
     case is measured in as many pairs as asked, and summarised."""
-    pytest.importorskip("numba_cuda_mlir")
-    from support import fake_driver
-
-    if fake_driver.installed_driver():
-        pytest.skip("a GPU machine runs this benchmark for real (gpu-suite.sh paired)")
     out = tmp_path / "paired.json"
-    env = fake_driver.child_env(fake_driver.build(tmp_path))
-    done = subprocess.run(
-        [sys.executable, PAIRED_SCRIPT, "--rounds", "2", "--pairs", "3", "--launches", "20"]
-        + ["--compilers", "numba-cuda-mlir", "--cases", "0,4", "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    done = run_over_stand_in(
+        tmp_path,
+        PAIRED_SCRIPT,
+        ["--rounds", "2", "--pairs", "3", "--launches", "20", "--compilers", "numba-cuda-mlir"]
+        + ["--cases", "0,4", "--out", str(out)],
+        "paired",
     )
     assert done.returncode == 0, done.stderr[-4000:]
     report = json.loads(out.read_text())

@@ -101,6 +101,37 @@ def test_strided_and_fortran_arrays():
             np.testing.assert_array_equal(out.copy_to_host(), want, err_msg=name)
 
 
+def _add_kernel():
+    """A fresh kernel: out = x + y."""
+
+    @cuda.jit
+    def add(out, x, y):
+        i = cuda.grid(1)
+        if i < out.size:
+            out[i] = x[i] + y[i]
+
+    return add
+
+
+def _cupy_operands(cp, stream, n):
+    """(busy, x, y, out): CuPy arrays made on *stream*, x zeros and y ones of
+    *n* elements, busy a large one for slow work."""
+    with stream:
+        busy = cp.ones(1 << 24, dtype=cp.float32)
+        x = cp.zeros(n, dtype=cp.float32)
+        y = cp.ones(n, dtype=cp.float32)
+        out = cp.empty(n, dtype=cp.float32)
+    return busy, x, y, out
+
+
+def _update_after_slow_work(busy, x):
+    """On the current stream: slow work, then x += 1 -- a launch that does
+    not wait for that stream reads x before its update."""
+    for _ in range(8):
+        busy *= 1.0
+    x += 1
+
+
 def test_cupy_arrays_on_a_configured_stream_and_on_none():
     # With no stream configured numba-cuda-mlir launches on CuPy's current
     # stream (here a non-blocking one, then CuPy's default), synchronising
@@ -110,13 +141,7 @@ def test_cupy_arrays_on_a_configured_stream_and_on_none():
     # a launch on another stream would read stale values; after the first
     # launch each one is a remembered launch (match).
     cp = pytest.importorskip("cupy")
-
-    @cuda.jit
-    def add(out, x, y):
-        i = cuda.grid(1)
-        if i < out.size:
-            out[i] = x[i] + y[i]
-
+    add = _add_kernel()
     # A launch on another stream than CuPy's current one synchronises the
     # current one too (the plan's CuPy reader names it as the interface does).
     stream = cp.cuda.Stream(non_blocking=True)
@@ -130,18 +155,10 @@ def test_cupy_arrays_on_a_configured_stream_and_on_none():
     for configured, current in cases:
         n = 1 << 20
         site = add[n // 256, 256, configured] if configured else add[n // 256, 256]
-        with current:
-            busy = cp.ones(1 << 24, dtype=cp.float32)
-            x = cp.zeros(n, dtype=cp.float32)
-            y = cp.ones(n, dtype=cp.float32)
-            out = cp.empty(n, dtype=cp.float32)
+        busy, x, y, out = _cupy_operands(cp, current, n)
         for k in range(4):
             with current:
-                # slow work first, so that a launch not waiting for the
-                # current stream would read x before its update
-                for _ in range(8):
-                    busy *= 1.0
-                x += 1  # queued on the current stream, before the launch
+                _update_after_slow_work(busy, x)  # queued before the launch
                 if k:
                     context = launcher.current_context()
                     assert launcher.impl.match(site, (out, x, y), context) >= 0, (configured, k)
@@ -159,21 +176,11 @@ def test_interface_sync_turned_on_at_run_time_synchronises_the_next_launches(mon
     cp = pytest.importorskip("cupy")
     from numba_cuda_lcs.backends.numba_cuda_mlir.manifest import NAMES
 
-    @cuda.jit
-    def add(out, x, y):
-        i = cuda.grid(1)
-        if i < out.size:
-            out[i] = x[i] + y[i]
-
     current = cp.cuda.Stream(non_blocking=True)
     other = cp.cuda.Stream(non_blocking=True)
     n = 1 << 20
-    site = add[n // 256, 256, other.ptr]
-    with current:
-        busy = cp.ones(1 << 24, dtype=cp.float32)
-        x = cp.zeros(n, dtype=cp.float32)
-        y = cp.ones(n, dtype=cp.float32)
-        out = cp.empty(n, dtype=cp.float32)
+    site = _add_kernel()[n // 256, 256, other.ptr]
+    busy, x, y, out = _cupy_operands(cp, current, n)
     monkeypatch.setattr(NAMES.cuda_config, "CUDA_ARRAY_INTERFACE_SYNC", 0)
     for _ in range(2):  # remembered with the setting off (ordered by hand)
         with current:
@@ -185,9 +192,7 @@ def test_interface_sync_turned_on_at_run_time_synchronises_the_next_launches(mon
     monkeypatch.setattr(NAMES.cuda_config, "CUDA_ARRAY_INTERFACE_SYNC", 1)
     for k in range(4):
         with current:
-            for _ in range(8):
-                busy *= 1.0
-            x += 1  # queued on the current stream, behind the slow work
+            _update_after_slow_work(busy, x)
             if k:
                 assert served_from_c(site, (out, x, y)), k
             site(out, x, y)
