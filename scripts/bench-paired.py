@@ -233,6 +233,18 @@ def _quartiles(values):
     return q[0], q[2]
 
 
+def floor_cases(compiler, name):
+    """The C floor's cases of comparison *name*'s (baseline, subject)
+    launches on *compiler*."""
+    kind, case = name.split("/")
+    if kind.startswith("alternating"):
+        return "1", "1"
+    if case == "4c":  # own arrays, then CuPy's: numba-cuda-mlir synchronises
+        cupy = "4c-nosync" if "nosync" in kind else "4c"
+        return "4", c_floor.MLIR_CUPY_FLOOR[cupy] if compiler == "numba-cuda-mlir" else "4"
+    return case, case
+
+
 def summarise(collected, floors):
     """Per compiler and comparison: the median and quartiles of the per-pair
     ratios, each side's median µs, and each side's median over the C floor
@@ -252,21 +264,14 @@ def summarise(collected, floors):
                 "baseline_us": statistics.median(data["baseline_us"]),
                 "subject_us": statistics.median(data["subject_us"]),
             }
-            case = name.split("/")[1]
-            floor_key = {
-                "4c": c_floor.MLIR_CUPY_FLOOR["4c"] if compiler == "numba-cuda-mlir" else "4",
-                "plain": "1",
-                "lcs": "1",
-            }.get(case, case)
-            if "nosync" in name:
-                floor_key = c_floor.MLIR_CUPY_FLOOR["4c-nosync"]
-            floor = floors.get(floor_key)
-            if floor:
-                entry["c_floor_case"] = floor_key
-                entry["c_floor_us"] = statistics.median(floor)
+            base_case, subject_case = floor_cases(compiler, name)
+            if floors.get(base_case) and floors.get(subject_case):
+                entry["c_floor_case"] = subject_case
+                entry["c_floor_us"] = statistics.median(floors[subject_case])
                 entry["subject_vs_floor"] = entry["subject_us"] / entry["c_floor_us"]
-                base_floor = floors.get("4" if case == "4c" else floor_key)
-                entry["baseline_vs_floor"] = entry["baseline_us"] / statistics.median(base_floor)
+                entry["baseline_vs_floor"] = entry["baseline_us"] / statistics.median(
+                    floors[base_case]
+                )
             summary[f"{compiler}/{name}"] = entry
     return summary
 
