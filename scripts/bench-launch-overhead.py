@@ -532,27 +532,32 @@ def measure(python, variants, args, label):
 
 
 def summarize(results, first):
+    """A row per variant and case: mean, deviation and median µs, and the
+    ratios to the base -- the *first* variant, or, for a case it did not
+    measure, the first variant that did (the C floor first: a CuPy case
+    against the next variant), named in the row's ``base``."""
+    order = [first] + [v for v in results if v != first]
     rows = []
-    base = results[first]["overhead_us"]
     for variant, res in results.items():
         for n, values in res["overhead_us"].items():
-            if n not in base:
-                continue
+            base_variant = next(v for v in order if n in results[v]["overhead_us"])
+            base = results[base_variant]["overhead_us"][n]
             mean = statistics.mean(values)
             std = statistics.stdev(values) if len(values) > 1 else 0.0
-            base_mean = statistics.mean(base[n])
+            base_mean = statistics.mean(base)
             median = statistics.median(values)
             rows.append(
                 {
                     "variant": variant,
                     "args": n,
+                    "base": base_variant,
                     "mean_us": mean,
                     "std_us": std,
                     "delta_us": mean - base_mean,
                     "ratio": mean / base_mean,
                     "median_us": median,
                     # Robust to the odd slow repeat on a shared machine.
-                    "median_ratio": median / statistics.median(base[n]),
+                    "median_ratio": median / statistics.median(base),
                 }
             )
     return rows
@@ -641,7 +646,7 @@ def main(argv=None):
     report = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "environments": {}}
     for label, python in environments:
         results = measure(python, variants, args, label)
-        rows = summarize(results, next(iter(results)))
+        rows = summarize(results, next(iter(results)))  # (ratios to the first variant)
         report["environments"][label] = {"results": results, "summary": rows}
         any_result = next(iter(results.values()))
         report.setdefault("gpu", any_result.get("gpu"))
@@ -653,10 +658,12 @@ def main(argv=None):
         print(
             f"{'variant':12s} {'args':>4s} {'mean us':>9s} {'std':>6s} {'delta':>7s} {'ratio':>6s} {'median':>7s} {'m.ratio':>7s}"
         )
+        first = next(iter(results))
         for row in rows:
             print(
                 f"{row['variant']:12s} {row['args']:>4s} {row['mean_us']:9.2f} {row['std_us']:6.2f} "
                 f"{row['delta_us']:+7.2f} {row['ratio']:6.3f} {row['median_us']:7.2f} {row['median_ratio']:7.3f}"
+                + (f"  (vs {row['base']})" if row["base"] != first else "")
             )
         for line in as_passed_lines(results):
             print(line)

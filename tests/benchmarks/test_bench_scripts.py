@@ -124,3 +124,24 @@ def test_the_paired_benchmark_measures_every_comparison_in_pairs(tmp_path):
     # CuPy is not installed here: said so, not left out silently
     assert "numba-cuda-mlir/cupy-vs-own/4c" in report["not_measured"]
     assert "written:" in done.stdout
+
+
+def test_the_overhead_table_compares_a_case_the_first_variant_lacks_with_the_next():
+    # The C floor has no CuPy case: listed first, its absence must not drop
+    # the other variants' CuPy rows from the table.
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    spec = spec_from_file_location(
+        "bench_overhead", os.path.join(ROOT, "scripts", "bench-launch-overhead.py")
+    )
+    bench = module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = {
+        "c-floor": {"overhead_us": {"4": [4.0, 4.0]}},
+        "after": {"overhead_us": {"4": [5.0, 5.0], "4c": [9.0, 9.0]}},
+        "before": {"overhead_us": {"4": [6.0, 6.0], "4c": [12.0, 12.0]}},
+    }
+    rows = {(r["variant"], r["args"]): r for r in bench.summarize(results, "c-floor")}
+    assert rows["after", "4"]["base"] == "c-floor" and rows["after", "4"]["ratio"] == 1.25
+    assert rows["before", "4c"]["base"] == "after" and rows["before", "4c"]["ratio"] == 12 / 9
+    assert rows["after", "4c"]["median_ratio"] == 1.0
