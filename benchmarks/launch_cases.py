@@ -9,6 +9,8 @@ four PyTorch tensors; ``"1x8"`` one array, launched in :data:`ALTERNATING`
 configurations one after another.
 """
 
+import argparse
+
 CASES = ("0", "1", "4", "16", "16s", "256s", "4c", "4c-nosync", "4t", "1x8")
 ALTERNATING = 8  # configurations of case 1x8
 #: The block sizes case 1x8 cycles through (one block each).
@@ -50,3 +52,17 @@ def kernel(cuda, launch, case, count, lcs, prefix="k_"):
     )
     exec(source, namespace)  # noqa: S102 -- a kernel takes a fixed parameter list
     return cuda.jit(namespace[name])
+
+
+def comma_separated(choices):
+    """An argparse ``type``: a comma-separated list of some of *choices*,
+    refused naming them."""
+
+    def parse(text):
+        items = text.split(",")
+        unknown = [item for item in items if item not in choices]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {', '.join(choices)}")
+        return items
+
+    return parse

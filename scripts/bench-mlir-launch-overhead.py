@@ -237,7 +237,7 @@ def main(argv=None):
     parser.add_argument("--batches", type=int, default=5, help="batches per process")
     parser.add_argument(
         "--cases",
-        type=lambda text: text.split(","),
+        type=launch_cases.comma_separated(CASES),
         default=list(CASES),
         help=f"comma-separated subset of {','.join(CASES)}",
     )
@@ -245,9 +245,6 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--worker", nargs=2, metavar=("VARIANT", "CASES"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    unknown = [c for c in args.cases if c not in CASES]
-    if unknown:
-        parser.error(f"unknown cases {unknown}; choose from {', '.join(CASES)}")
 
     if args.worker:
         variant, cases = args.worker

@@ -63,6 +63,8 @@ import launch_cases  # noqa: E402  (benchmarks/launch_cases.py)
 
 COMPILERS = ("numba-cuda", "numba-cuda-mlir")
 CASES = ("0", "4", "16", "256s")
+#: the cases a comparison can take (4c-nosync and 1x8 are comparisons' own)
+PAIRED_CASES = tuple(c for c in launch_cases.CASES if c not in ("4c-nosync", "1x8"))
 FLOOR = "c-floor"
 PLANNED_PREFIX = "planned_"  # kernels the benchmark's planner makes launch-dependent
 
@@ -283,13 +285,13 @@ def main(argv=None):
     parser.add_argument("--launches", type=int, default=2000, help="launches per batch")
     parser.add_argument(
         "--compilers",
-        type=lambda text: text.split(","),
+        type=launch_cases.comma_separated(COMPILERS),
         default=list(COMPILERS),
         help=f"comma-separated subset of {','.join(COMPILERS)}",
     )
     parser.add_argument(
         "--cases",
-        type=lambda text: text.split(","),
+        type=launch_cases.comma_separated(PAIRED_CASES),
         default=list(CASES),
         help=f"comma-separated cases of launch_cases.py (default {','.join(CASES)})",
     )
@@ -297,12 +299,6 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--worker", nargs=2, metavar=("COMPILER", "CASES"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    bad = [c for c in args.cases if c not in launch_cases.CASES or c in ("4c-nosync", "1x8")]
-    if bad:
-        parser.error(f"cases {bad}: choose from {', '.join(CASES)} or 1, 16s")
-    bad = [c for c in args.compilers if c not in COMPILERS]
-    if bad:
-        parser.error(f"compilers {bad}: choose from {', '.join(COMPILERS)}")
 
     if args.worker:
         compiler, cases = args.worker
