@@ -17,6 +17,7 @@ LAUNCHER_HEADERS = [
     "cuda_driver.h",
     "dlpack_abi.h",
     "array_values.h",
+    "attr_memo.h",
     "state.h",
     "launcher.h",
     "sites.h",

@@ -70,7 +70,7 @@ echo "== lanes exit status $status" | tee -a "$SUMMARY"
 if [ -n "${OUT:-}" ]; then
   tar -C "$OUT_DIR" -czf "$OUT/logs.tar.gz" .
   cp "$SUMMARY" "$OUT/summary.txt"
-  for f in "$OUT_DIR"/lane-*/{launch-overhead,launcher-check,launcher-check-pointers,mlir-launch-overhead,mlir-ubench,memory-launches,memory-launches-mlir,paired}.json; do
+  for f in "$OUT_DIR"/lane-*/{launch-overhead,launcher-check,launcher-check-pointers,mlir-launch-overhead,mlir-ubench,memory-launches,memory-launches-mlir,paired,probe-array-producers}.json; do
     [ -f "$f" ] && cp "$f" "$OUT/"
   done
 fi

@@ -25,7 +25,8 @@
 # own suite stock vs active), mlir-ubench (numba-cuda-mlir's launch-latency
 # microbenchmark cases, stock vs active; UBENCH_ROUNDS), paired (LC-S vs
 # plain and the like, batch against batch in one process; PAIRED_ROUNDS,
-# PAIRED_PAIRS, PAIRED_COMPILERS), examples, demo, bench.
+# PAIRED_PAIRS, PAIRED_COMPILERS), probe (what reading a CuPy array or PyTorch
+# tensor costs: scripts/probe-array-producers.py), examples, demo, bench.
 # scripts/gpu-lanes.sh runs groups of stages in parallel, one GPU each.
 # A numba-cuda-lcs tree in .before/ (e.g. `git archive <rev> | tar -x -C
 # .before`) is built in place and measured as the before-* benchmark variants.
@@ -201,6 +202,13 @@ if stage paired; then
   else
     tail -n 30 "$LOG_DIR/paired.log" | tee -a "$SUMMARY"
   fi
+fi
+
+if stage probe; then
+  say "== what reading a CuPy array or PyTorch tensor costs (ns per read)"
+  $PY "$ROOT/scripts/probe-array-producers.py" --json "$LOG_DIR/probe-array-producers.json" \
+    > "$LOG_DIR/probe.log" 2>&1 || status=1
+  tail -n 40 "$LOG_DIR/probe.log" | tee -a "$SUMMARY"
 fi
 
 if stage examples && [ -f "$ROOT/scripts/run-examples.sh" ]; then

@@ -23,6 +23,7 @@ def probe_cupy():
 
     a = cupy.zeros(16, dtype=cupy.float32)
     current = cupy.cuda.get_current_stream
+    current_ptr = getattr(cupy.cuda.stream, "get_current_stream_ptr", lambda: None)
     reads = {
         "__cuda_array_interface__": lambda: a.__cuda_array_interface__,
         "__dlpack__()": lambda: a.__dlpack__(),
@@ -31,9 +32,11 @@ def probe_cupy():
         "dtype": lambda: a.dtype,
         "data.ptr": lambda: a.data.ptr,
         "size": lambda: a.size,
+        "ndim": lambda: a.ndim,
         "_c_contiguous": lambda: a._c_contiguous,
         "device.id": lambda: a.device.id,
         "get_current_stream().ptr": lambda: current().ptr,
+        "stream.get_current_stream_ptr()": lambda: current_ptr(),
         "dtype.descr": lambda: a.dtype.descr,
     }
     return {

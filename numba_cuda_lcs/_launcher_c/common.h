@@ -10,6 +10,7 @@
  *   cuda_driver.h/c  CUDA driver declarations and their loader
  *   dlpack_abi.h     the minimal DLPack ABI (the array readers use it)
  *   array_values.h   small readers of array values shared by the parts
+ *   attr_memo.h      an attribute read through its remembered descriptor
  *   state.h/c        the module state: one struct holding every global
  *   launcher.h/c     the parameter buffer, plans and the Launcher type
  *   sites.h/c        tokens, array readers, LaunchSite, SiteEntry, HitCounter

@@ -248,28 +248,52 @@ view_values(int nd, const Py_ssize_t *shape, const Py_ssize_t *strides,
     return 3 + 2 * nd;
 }
 
+/* attr_ssize, through a memo. */
+static int
+memo_ssize(attr_memo *memo, PyObject *obj, PyObject *name, Py_ssize_t *out)
+{
+    PyObject *v = attr_memo_get(memo, obj, name);
+    int ok = v != NULL && PyLong_Check(v);
+    if (ok) {
+        *out = PyLong_AsSsize_t(v);
+        ok = !(*out == -1 && PyErr_Occurred());
+    }
+    Py_XDECREF(v);
+    return ok;
+}
+
 /* CuPy: data.ptr, shape, and strides (derived from the shape when
  * _c_contiguous, as the interface leaves them out then); *dtype* must be
- * the array's dtype. */
+ * the array's dtype.  CuPy builds its shape tuple (through a list) at each
+ * read, so a 1-D array's shape is read as its ndim and size: nothing
+ * allocated that the garbage collector tracks.  The attributes are read
+ * through their descriptors (attr_memo.h). */
 static Py_ssize_t
 read_cupy(PyObject *v, PyObject *dtype, Py_ssize_t itemsize, int64_t *out)
 {
-    Py_ssize_t shape[READ_MAXD], strides[READ_MAXD], ptr, n = 0;
-    PyObject *t = PyObject_GetAttr(v, LCS.str_dtype), *data = NULL, *c = NULL;
+    lcs_cupy_attrs *a = &LCS.cupy_attrs;
+    Py_ssize_t shape[READ_MAXD], strides[READ_MAXD], ptr, ndim, n = 0;
+    PyObject *t = attr_memo_get(&a->dtype, v, LCS.str_dtype), *data = NULL, *c = NULL;
     int nd = 0;
     if (t == NULL || (t != dtype && PyObject_RichCompareBool(t, dtype, Py_EQ) != 1))
         goto out;
     Py_CLEAR(t);
-    if ((data = PyObject_GetAttr(v, LCS.str_data)) == NULL ||
-        !attr_ssize(data, LCS.str_ptr, &ptr) ||
-        (t = PyObject_GetAttr(v, LCS.str_shape)) == NULL || !PyTuple_Check(t) ||
-        (nd = (int)PyTuple_GET_SIZE(t)) > READ_MAXD || !int_tuple(t, nd, shape) ||
-        (c = PyObject_GetAttr(v, LCS.str_c_contiguous)) == NULL)
+    if ((data = attr_memo_get(&a->data, v, LCS.str_data)) == NULL ||
+        !memo_ssize(&a->data_ptr, data, LCS.str_ptr, &ptr) ||
+        !memo_ssize(&a->ndim, v, LCS.str_ndim, &ndim) || ndim < 0 || ndim > READ_MAXD)
         goto out;
+    nd = (int)ndim;
+    if (nd == 1) {
+        if (!memo_ssize(&a->size, v, LCS.str_size, &shape[0])) goto out;
+    }
+    else if ((t = attr_memo_get(&a->shape, v, LCS.str_shape)) == NULL ||
+             !int_tuple(t, nd, shape))
+        goto out;
+    if ((c = attr_memo_get(&a->c_contiguous, v, LCS.str_c_contiguous)) == NULL) goto out;
     if (c == Py_True) strides_from_shape(nd, shape, itemsize, 1, 0, strides);
     else {
         Py_CLEAR(t);
-        if (c != Py_False || (t = PyObject_GetAttr(v, LCS.str_strides)) == NULL ||
+        if (c != Py_False || (t = attr_memo_get(&a->strides, v, LCS.str_strides)) == NULL ||
             !int_tuple(t, nd, strides))
             goto out;
     }
@@ -378,7 +402,8 @@ reader_token(PyObject *v, token *t, const argspec *sp, PyObject *stream,
     if (itemsize == 0) return;
     if (cupy) {
         kind = T_CUPY;
-        if ((type = PyObject_GetAttr(v, LCS.str_dtype)) == NULL) goto out;
+        if ((type = attr_memo_get(&LCS.cupy_attrs.dtype, v, LCS.str_dtype)) == NULL)
+            goto out;
         n = read_cupy(v, type, itemsize, vals);
         lcs_cupy_learn_null_stream(cai);  /* what the interface calls stream 0 */
     }
@@ -989,6 +1014,12 @@ lcs_py_configure_cupy(PyObject *module, PyObject *const *a, Py_ssize_t n)
         Py_CLEAR(LCS.cupy_current_stream);
     }
     LCS.cupy_null_stream = 0;
+    lcs_cupy_attrs *attrs = &LCS.cupy_attrs;
+    attr_memo *memos[] = {&attrs->dtype, &attrs->data, &attrs->ndim,
+                          &attrs->size, &attrs->shape, &attrs->c_contiguous,
+                          &attrs->strides, &attrs->data_ptr};
+    for (size_t i = 0; i < sizeof(memos) / sizeof(memos[0]); i++)
+        attr_memo_clear(memos[i]);
     LCS.generation++;
     Py_RETURN_NONE;
 }

@@ -31,6 +31,7 @@ lcs_state_init(void)
         {&LCS.str_dtype, "dtype"},
         {&LCS.str_itemsize, "itemsize"},
         {&LCS.str_shape, "shape"},
+        {&LCS.str_ndim, "ndim"},
         {&LCS.str_layout, "_layout"},
         {&LCS.str_strides_in_bytes, "strides_in_bytes"},
         {&LCS.str_is_c, "is_contiguous_c"},

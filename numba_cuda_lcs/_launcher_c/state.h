@@ -17,12 +17,19 @@
 #ifndef LCS_STATE_H
 #define LCS_STATE_H
 
+#include "attr_memo.h"
 #include "common.h"
 #include "cuda_driver.h"
 
 /* *************************************************************************
  * The state                                                               *
  * ************************************************************************* */
+
+/* The CuPy reader's attributes, read through their descriptors
+ * (attr_memo.h): cupy.ndarray's, and its data's ptr (a MemoryPointer). */
+typedef struct {
+    attr_memo dtype, data, ndim, size, shape, c_contiguous, strides, data_ptr;
+} lcs_cupy_attrs;
 
 typedef struct {
     /* -- interned attribute names (module init): every launch reads them -- */
@@ -35,6 +42,7 @@ typedef struct {
     PyObject *str_dtype;            /* dtype */
     PyObject *str_itemsize;         /* itemsize */
     PyObject *str_shape;            /* shape */
+    PyObject *str_ndim;             /* ndim */
     PyObject *str_layout;           /* _layout */
     PyObject *str_strides_in_bytes; /* strides_in_bytes */
     PyObject *str_is_c;             /* is_contiguous_c */
@@ -82,6 +90,7 @@ typedef struct {
        stream), or 2 when CuPy runs with per-thread default streams; learnt
        from an interface dict, 0 until then. */
     long long cupy_null_stream;
+    lcs_cupy_attrs cupy_attrs;
 
     /* -- K_MEMREF plans (configure_interface_sync) -- */
     /* numba-cuda-mlir's config module: its CUDA_ARRAY_INTERFACE_SYNC, which

@@ -138,11 +138,16 @@ def _view_values(shape, strides, itemsize, ptr):
 
 
 def _read_cupy(v, dtype, itemsize):
-    """CuPy: data.ptr, shape, strides (from the shape when _c_contiguous)."""
+    """CuPy: data.ptr, shape, strides (from the shape when _c_contiguous);
+    a 1-D array's shape from its ndim and size (CuPy builds the shape tuple
+    at each read)."""
     try:
         if v.dtype != dtype:
             return None
-        ptr, shape = ssize(v.data.ptr), int_tuple(v.shape, len(v.shape))
+        ptr, ndim = ssize(v.data.ptr), ssize(v.ndim)
+        if not 0 <= ndim <= 32:
+            return None
+        shape = (ssize(v.size),) if ndim == 1 else int_tuple(v.shape, ndim)
         contiguous = v._c_contiguous
         if contiguous is True:
             strides = strides_from_shape(shape, itemsize, True, False)

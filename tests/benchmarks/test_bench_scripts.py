@@ -89,6 +89,34 @@ def test_the_stand_in_launch_benchmark_measures_every_variant(tmp_path):
     assert "written:" in done.stdout
 
 
+def test_the_stand_in_benchmark_measures_the_before_tree_it_is_given(tmp_path):
+    """--before DIR: that tree's package is the one imported (a child run by
+    "python -c" has its working directory first on sys.path, which would be
+    this checkout's)."""
+    pytest.importorskip("numba_cuda_mlir")
+    from support import fake_driver
+
+    if fake_driver.installed_driver():
+        pytest.skip("the stand-in driver runs where there is no CUDA driver")
+    before, mark = tmp_path / "before", tmp_path / "imported"
+    (before / "numba_cuda_lcs").mkdir(parents=True)
+    (before / "numba_cuda_lcs" / "__init__.py").write_text(
+        "import os\nopen(os.environ['LCS_TEST_BEFORE_MARK'], 'a').write('x')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, STAND_IN_SCRIPT, "--rounds", "1", "--launches", "20"]
+        + ["--cases", "0", "--before", str(before), "--json", str(tmp_path / "out.json")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env=dict(os.environ, LCS_TEST_BEFORE_MARK=str(mark)),
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert mark.read_text() == "x"  # imported by the before variant's process only
+    assert "before" in json.loads((tmp_path / "out.json").read_text())["medians_us"]
+
+
 PAIRED_SCRIPT = os.path.join(ROOT, "scripts", "bench-paired.py")
 
 

@@ -106,6 +106,14 @@ class FakeCupy:
         self.interface_reads = 0
 
     @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
     def _c_contiguous(self):
         return self._strides is None
 
@@ -181,6 +189,46 @@ def test_cupy_changes_numba_cuda_would_see_take_the_slow_path(cupy_reader):
     a.dtype = np.dtype(np.float32)
     assert match(site, [a]) == 0
     assert match(site, [FakeCupy(shape=(4, 4))]) == -1  # another object
+
+
+def test_cupy_vectors_changed_in_place_take_the_slow_path(cupy_reader):
+    # (a 1-D array's shape is read through its size)
+    site, a = Site(), FakeCupy(shape=(16,))
+    assert remember(site, [a], array_launcher(1))
+    assert match(site, [a]) == 0
+    a.shape = (8,)
+    assert match(site, [a]) == -1
+    a.shape = (2, 8)
+    assert match(site, [a]) == -1
+    a.shape = (16,)
+    a._strides = (8,)  # every other element
+    assert match(site, [a]) == -1
+    a._strides = None
+    assert match(site, [a]) == 0
+
+
+def test_cupy_reader_follows_changes_to_the_class(cupy_reader):
+    # The C reader calls the attributes' descriptors it found on the class
+    # directly; a class changed afterwards (here or in a base) is read anew.
+    class Base(FakeCupy):
+        pass
+
+    class Array(Base):
+        pass
+
+    launcher.configure_cupy(Array, lambda: FakeCupy.current)
+    site, a = Site(), Array(shape=(16,))
+    assert remember(site, [a], array_launcher(1))
+    assert [match(site, [a]) for _ in range(2)] == [0, 0]
+    Array.size = property(lambda self: 8)
+    assert match(site, [a]) == -1
+    del Array.size
+    assert match(site, [a]) == 0
+    Base._c_contiguous = property(lambda self: False)  # strides read: (4,) here
+    Base.strides = property(lambda self: (8,))
+    assert match(site, [a]) == -1
+    del Base._c_contiguous, Base.strides
+    assert match(site, [a]) == 0
 
 
 def test_cupy_strided_arrays_compare_their_strides(cupy_reader):

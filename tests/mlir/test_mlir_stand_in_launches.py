@@ -77,6 +77,14 @@ def _stand_in_cupy():
             return MemoryPointer(self.ptr)
 
         @property
+        def ndim(self):
+            return len(self.shape)
+
+        @property
+        def size(self):
+            return int(np.prod(self.shape))
+
+        @property
         def __cuda_array_interface__(self):
             type(self).reads += 1
             stream = current[0].ptr or 1 if self.export_stream else None
