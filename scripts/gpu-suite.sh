@@ -9,6 +9,7 @@
 #   bash scripts/gpu-suite.sh                # full
 #   BENCH_LOOPS=20000 BENCH_REPEATS=5 bash scripts/gpu-suite.sh
 #   BENCH_SCENARIOS=0: the benchmark without its scenarios (faster)
+#   BENCH_INTERFACE_SYNC=0: the benchmark with NUMBA_CUDA_ARRAY_INTERFACE_SYNC=0
 #   BENCH_EXTRAS=0: the launch-overhead benchmark only (no pytest-benchmark,
 #   no launch-bounds run)
 #   STAGES="tests bench" bash scripts/gpu-suite.sh   # some stages only
@@ -229,8 +230,12 @@ if stage bench && [ "${SKIP_BENCH:-0}" != 1 ]; then
     (cd "$ROOT/.before" && $PY setup.py -q build_ext --inplace > "$LOG_DIR/before-build.log" 2>&1) \
       && before=(--before "$ROOT/.before") || say "could not build .before (see before-build.log)"
   fi
-  say "== launch-overhead benchmark ${before[*]:+(with ${before[*]})}"
-  $PY "$ROOT/scripts/bench-launch-overhead.py" --loops "${BENCH_LOOPS:-20000}" --loops4 "${BENCH_LOOPS4:-10000}" \
+  # BENCH_INTERFACE_SYNC: NUMBA_CUDA_ARRAY_INTERFACE_SYNC for the benchmark
+  # only (0: CuPy arrays on numba-cuda-mlir without its stream synchronisation)
+  sync=()
+  [ -n "${BENCH_INTERFACE_SYNC:-}" ] && sync=(env "NUMBA_CUDA_ARRAY_INTERFACE_SYNC=$BENCH_INTERFACE_SYNC")
+  say "== launch-overhead benchmark ${before[*]:+(with ${before[*]})} ${sync[*]:+(${sync[*]:1})}"
+  "${sync[@]}" $PY "$ROOT/scripts/bench-launch-overhead.py" --loops "${BENCH_LOOPS:-20000}" --loops4 "${BENCH_LOOPS4:-10000}" \
      --repeats "${BENCH_REPEATS:-5}" ${BENCH_VARIANTS:+--variants "$BENCH_VARIANTS"} $([ "${BENCH_SCENARIOS:-1}" = 0 ] && echo --no-scenarios) "${before[@]}" --output "$LOG_DIR/launch-overhead.json" > "$LOG_DIR/bench.log" 2> "$LOG_DIR/bench.err" || status=1
   cat "$LOG_DIR/bench.log" >> "$SUMMARY"
 fi
