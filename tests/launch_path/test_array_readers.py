@@ -17,11 +17,12 @@ hit counter's base class is fixed at import: once.
 
 import ctypes
 import sys
+import types
 
 import numpy as np
 import pytest
 
-from numba_cuda_lcs import launcher
+from numba_cuda_lcs import activation, launcher
 from numba_cuda_lcs._launcher_py.arg_kinds import K_ARRAY
 
 twin = launcher.IMPLEMENTATIONS["python"]
@@ -144,11 +145,10 @@ class FakeCupy:
 def configure_cupy_as_import_does():
     """The reader of the real CuPy where it is imported, else none (what
     ``import cupy`` configures)."""
-    cupy = sys.modules.get("cupy")
-    if cupy is None:
-        launcher.configure_cupy(None, None)
+    if "cupy" in sys.modules:
+        activation._cupy_imported()
     else:
-        launcher.configure_cupy(cupy.ndarray, cupy.cuda.get_current_stream)
+        launcher.configure_cupy(None, None)
 
 
 @pytest.fixture
@@ -248,6 +248,49 @@ def test_cupy_on_another_stream_takes_the_slow_path(cupy_reader):
     assert match(site, [a]) == 0
     FakeCupy.current = Stream(0xABC)
     assert match(site, [a]) == -1
+    FakeCupy.current = Stream(0)
+    assert match(site, [a]) == 0
+
+
+def test_cupy_current_stream_may_be_given_as_its_pointer(cupy_reader):
+    # (what activation configures where CuPy has get_current_stream_ptr)
+    launcher.configure_cupy(FakeCupy, lambda: FakeCupy.current.ptr)
+    site, a = Site(), FakeCupy()
+    assert remember(site, [a], array_launcher(1))
+    assert match(site, [a]) == 0
+    FakeCupy.current = Stream(0xABC)
+    assert match(site, [a]) == -1
+    FakeCupy.current = Stream(0)
+    assert match(site, [a]) == 0
+
+
+@pytest.mark.parametrize("has_pointer_function", [True, False])
+def test_importing_cupy_arms_the_reader_with_its_current_stream(
+    cupy_reader, monkeypatch, has_pointer_function
+):
+    # activation reads CuPy's current stream pointer by
+    # cupy.cuda.stream.get_current_stream_ptr where CuPy has it, else by
+    # cupy.cuda.get_current_stream().ptr.
+    def unused():
+        raise AssertionError("get_current_stream called while get_current_stream_ptr exists")
+
+    stream_module = types.SimpleNamespace()
+    if has_pointer_function:
+        stream_module.get_current_stream_ptr = lambda: FakeCupy.current.ptr
+    cuda_module = types.SimpleNamespace(
+        stream=stream_module,
+        get_current_stream=unused if has_pointer_function else lambda: FakeCupy.current,
+    )
+    monkeypatch.setitem(
+        sys.modules, "cupy", types.SimpleNamespace(ndarray=FakeCupy, cuda=cuda_module)
+    )
+    activation._cupy_imported()
+    site, a = Site(), FakeCupy()
+    assert remember(site, [a], array_launcher(1))
+    a.interface_reads = 0
+    assert match(site, [a]) == 0 and a.interface_reads == 0  # read by attributes
+    FakeCupy.current = Stream(0xABC)
+    assert match(site, [a]) == -1  # CuPy's stream is another one now
     FakeCupy.current = Stream(0)
     assert match(site, [a]) == 0
 

@@ -168,6 +168,33 @@ def test_cupy_arrays_on_a_configured_stream_and_on_none():
             np.testing.assert_array_equal(cp.asnumpy(out), np.full(n, k + 2, np.float32))
 
 
+def test_with_no_stream_configured_kernels_run_on_cupys_current_stream(monkeypatch):
+    # numba-cuda-mlir launches on CuPy's current stream when a CuPy array is
+    # an argument and no stream is configured; so must a remembered launch
+    # (the site reads CuPy's current stream pointer at each launch).  A slow
+    # kernel is still running on that stream right after the launch.
+    cp = pytest.importorskip("cupy")
+    from numba_cuda_lcs.backends.numba_cuda_mlir.manifest import NAMES
+
+    @cuda.jit
+    def slow(x, n):
+        for _ in range(n):
+            x[0] += 1.0
+
+    monkeypatch.setattr(NAMES.cuda_config, "CUDA_ARRAY_INTERFACE_SYNC", 0)
+    site = slow[1, 1]
+    x = cp.zeros(1, dtype=cp.float32)
+    for stream in (cp.cuda.Stream(non_blocking=True), cp.cuda.Stream(non_blocking=True)):
+        for k in range(3):  # numba-cuda-mlir's launch, then remembered ones
+            with stream:
+                if k:
+                    assert served_from_c(site, (x, 1 << 21)), k
+                site(x, 1 << 21)
+                assert not stream.done, k  # queued on this stream
+                stream.synchronize()
+    assert float(x[0]) == 6 * (1 << 21)
+
+
 def test_interface_sync_turned_on_at_run_time_synchronises_the_next_launches(monkeypatch):
     # numba-cuda-mlir reads NUMBA_CUDA_ARRAY_INTERFACE_SYNC at every launch.
     # A launch remembered while it was off must not launch without the
