@@ -13,7 +13,11 @@ batches (which goes first drawn per pair); each ratio divides adjacent
 batches, so drift slower than a batch cancels.  Reported: the median ratio
 over all pairs of all processes with its quartiles, the median µs per
 launch of each side, and the C floor of the same cases (measured between
-the processes) for the ratios to it.
+the processes) for the ratios to it.  Each launch is ``kernel[1, block](args)``
+-- configured at every launch, as alternating configurations must be --
+so the µs and the ratios to the floor include configuring; the floor
+comparisons of the targets are ``bench-launch-overhead.py``'s (configured
+once).
 
 Comparisons (baseline -> subject), each compiler in its own processes:
 

@@ -10,6 +10,10 @@ Writes, <gpu> being the GPU's name in lower case with dashes:
                                    of kernel arguments, one bar per variant,
                                    error bars = standard deviation over repeats
   launch-overhead-delta-<gpu>.png  the same minus the first variant's mean
+  launch-overhead-cases-<gpu>.png  the same for the named argument cases
+                                   (scalars "16s", CuPy arrays "4c", PyTorch
+                                   tensors "4t", the floor's "4sync"...; only
+                                   when the file has some)
   launch-scenarios-<gpu>.png       microseconds per launch with 1, 2 and 8
                                    configurations alternating (only when the
                                    file has scenarios)
@@ -87,15 +91,20 @@ def load_series(report):
             overhead = res.get("overhead_us") or {}
             if not overhead:
                 continue
-            # Array-count cases only ("0".."4"); "4s"/"4c" (scalars, CAI) are in the table.
+            # Array counts ("0".."16") and the named cases ("4s", "4c", ...)
+            # are charted apart.
             stats = {
                 int(n): mean_std(values) for n, values in overhead.items() if values and n.isdigit()
+            }
+            named = {
+                n: mean_std(values) for n, values in overhead.items() if values and not n.isdigit()
             }
             series.append(
                 {
                     "label": f"{env_name}: {variant}" if several else variant,
                     "variant": variant,
                     "stats": stats,
+                    "named": named,
                     "scenarios": res.get("scenarios") or {},
                     "info": res,
                 }
@@ -189,19 +198,38 @@ def grouped_bars(ax, groups, series, values_of, label_values=False):
     ax.set_axisbelow(True)
 
 
-def plot_overhead(plt, report, series, args_counts, path):
+#: What the named argument cases launch (bench-launch-overhead.py's cases).
+CASE_LABELS = {
+    "4s": "4 scalars",
+    "16s": "16 float32",
+    "256s": "256 float32",
+    "4c": "4 CuPy arrays",
+    "4t": "4 PyTorch tensors",
+    "80p": "80 pointers",
+    "112p": "112 pointers",
+    "4sync": "sync + 4 pointers",
+}
+
+
+def plot_overhead(plt, report, series, groups, path, stats="stats"):
+    """µs per launch for each group (array counts, or with stats="named" the
+    named cases), one bar per variant."""
     fig, ax = plt.subplots(figsize=(11, 5.5))
 
     def values_of(s, n):
-        return s["stats"].get(n)
+        return s[stats].get(n)
 
-    grouped_bars(ax, args_counts, series, values_of, label_values=True)
-    ax.set_xticklabels([str(n) for n in args_counts])
-    ax.set_xlabel("kernel arguments (device arrays)")
+    grouped_bars(ax, groups, series, values_of, label_values=True)
+    if stats == "stats":
+        ax.set_xticklabels([str(n) for n in groups])
+        ax.set_xlabel("kernel arguments (device arrays)")
+    else:
+        ax.set_xticklabels([f"{CASE_LABELS.get(n, n)}\n({n})" for n in groups], fontsize=8)
+        ax.set_xlabel("kernel arguments (named cases)")
     ax.set_ylabel("µs per launch")
     # Head room for the rotated value labels and the legend above the
     # tallest bar.
-    top = max(m + e for s in series for m, e in s["stats"].values())
+    top = max(m + e for s in series for n, (m, e) in s[stats].items() if n in groups)
     ax.set_ylim(0, top * (1.12 + 0.08 * legend_rows(len(series))))
     ax.set_title(
         f"Kernel launch overhead — {report.get('gpu', '?')}, {report.get('date', '?')}\n{subtitle(report, series)}",
@@ -211,6 +239,12 @@ def plot_overhead(plt, report, series, args_counts, path):
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
+
+
+def named_case_order(case):
+    """CASE_LABELS' order first, then any other case by name."""
+    order = list(CASE_LABELS)
+    return (order.index(case), "") if case in order else (len(order), case)
 
 
 def plot_delta(plt, report, series, args_counts, path):
@@ -421,7 +455,8 @@ def main(argv=None):
     args_counts = sorted({n for s in series for n in s["stats"]})
 
     os.makedirs(args.output_dir, exist_ok=True)
-    gpu = slug(report.get("gpu") or series[0]["info"].get("gpu") or "unknown-gpu")
+    # (the GPU's name without the driver version some files add after a comma)
+    gpu = slug((report.get("gpu") or series[0]["info"].get("gpu") or "unknown-gpu").split(",")[0])
     written = []
 
     path = os.path.join(args.output_dir, f"launch-overhead-{gpu}.png")
@@ -431,6 +466,12 @@ def main(argv=None):
     if len(series) > 1:
         path = os.path.join(args.output_dir, f"launch-overhead-delta-{gpu}.png")
         plot_delta(plt, report, series, args_counts, path)
+        written.append(path)
+
+    named = sorted({n for s in series for n in s["named"]}, key=named_case_order)
+    if named:
+        path = os.path.join(args.output_dir, f"launch-overhead-cases-{gpu}.png")
+        plot_overhead(plt, report, series, named, path, stats="named")
         written.append(path)
 
     if any(k in s["scenarios"] for s in series for k, _ in SCENARIOS):

@@ -78,6 +78,7 @@ def test_the_numba_cuda_benchmark_charts_every_array_count(tmp_path):
     assert [os.path.basename(p) for p in written] == [
         "launch-overhead-nvidia-h200.png",
         "launch-overhead-delta-nvidia-h200.png",
+        "launch-overhead-cases-nvidia-h200.png",  # the named case, 16s
     ]
 
 
