@@ -29,7 +29,9 @@ typedef struct {
 static inline unsigned int
 attr_memo_type_version(PyTypeObject *tp)
 {
+#ifdef Py_TPFLAGS_VALID_VERSION_TAG /* (3.10-3.13; a changed type loses it) */
     if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG)) return 0;
+#endif
     return tp->tp_version_tag;
 }
 

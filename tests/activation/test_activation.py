@@ -262,4 +262,36 @@ def test_wheel_installs_the_autoload_pth(tmp_path):
     assert "numba_cuda_lcs-autoload.pth" in names
     assert "_numba_cuda_lcs_autoload.py" in names
     pth = zipfile.ZipFile(wheel).read("numba_cuda_lcs-autoload.pth").decode()
-    assert pth.strip().startswith("import _numba_cuda_lcs_autoload")
+    assert pth == open(os.path.join(root, "numba_cuda_lcs-autoload.pth")).read()
+
+
+PTH_SOURCE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    "numba_cuda_lcs-autoload.pth",
+)
+
+
+@pytest.mark.parametrize("module_there", [True, False])
+def test_the_autoload_pth_installs_the_hook_and_is_silent_once_the_module_is_gone(
+    tmp_path, module_there
+):
+    # A site directory holding the .pth (as an install leaves it), with the
+    # module beside it or -- an editable install whose checkout was removed
+    # -- without: then every interpreter start must stay silent.
+    import shutil
+
+    shutil.copy(PTH_SOURCE, tmp_path)
+    if module_there:
+        shutil.copy(
+            os.path.join(os.path.dirname(PTH_SOURCE), "_numba_cuda_lcs_autoload.py"), tmp_path
+        )
+    code = (
+        "import site, sys\n"
+        f"site.addsitedir({str(tmp_path)!r})\n"
+        "print('_numba_cuda_lcs_autoload' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert proc.stdout.strip() == str(module_there)
