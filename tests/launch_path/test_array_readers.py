@@ -252,18 +252,6 @@ def test_cupy_on_another_stream_takes_the_slow_path(cupy_reader):
     assert match(site, [a]) == 0
 
 
-def test_cupy_current_stream_may_be_given_as_its_pointer(cupy_reader):
-    # (what activation configures where CuPy has get_current_stream_ptr)
-    launcher.configure_cupy(FakeCupy, lambda: FakeCupy.current.ptr)
-    site, a = Site(), FakeCupy()
-    assert remember(site, [a], array_launcher(1))
-    assert match(site, [a]) == 0
-    FakeCupy.current = Stream(0xABC)
-    assert match(site, [a]) == -1
-    FakeCupy.current = Stream(0)
-    assert match(site, [a]) == 0
-
-
 @pytest.mark.parametrize("has_pointer_function", [True, False])
 def test_importing_cupy_arms_the_reader_with_its_current_stream(
     cupy_reader, monkeypatch, has_pointer_function
