@@ -317,13 +317,7 @@ def init_extension() -> None:
 def _cupy_imported() -> None:
     cupy = sys.modules["cupy"]
     try:
-        # CuPy's current stream pointer, read at each launch with CuPy
-        # arrays: get_current_stream_ptr (what CuPy's own array interface
-        # reads; 68 ns on an H200 with CuPy 14.2) where CuPy has it, else
-        # get_current_stream().ptr (176 ns).
-        stream_module = getattr(cupy.cuda, "stream", None)
-        current = getattr(stream_module, "get_current_stream_ptr", None)
-        launcher.configure_cupy(cupy.ndarray, current or cupy.cuda.get_current_stream)
+        launcher.configure_cupy(cupy.ndarray, cupy.cuda.get_current_stream)
     except Exception:  # not the CuPy we know: interface dicts, as before;
         pass  # and never an error in the user's `import cupy`
 

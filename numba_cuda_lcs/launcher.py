@@ -148,10 +148,10 @@ def configure_sites(typed_class=None, launch_error=None, *, owner="numba-cuda"):
 
 def configure_cupy(ndarray_class: object = None, get_current_stream: object = None) -> None:
     """Let launch sites read CuPy arrays by their attributes (``data.ptr``,
-    ``shape``, ``strides``, ``dtype``; *get_current_stream*: a callable
-    giving CuPy's current stream, or its pointer as an int) instead of
-    building ``__cuda_array_interface__`` on every launch.  Called (by
-    numba_cuda_lcs.activation) when CuPy is imported; None, None: off."""
+    ``shape``, ``strides``, ``dtype``; *get_current_stream*: CuPy's current
+    stream) instead of building ``__cuda_array_interface__`` on every launch.
+    Called (by numba_cuda_lcs.activation) when CuPy is imported; None,
+    None: off."""
     global _cupy_settings
     _cupy_settings = (ndarray_class, get_current_stream)
     for module in IMPLEMENTATIONS.values():

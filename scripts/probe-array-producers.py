@@ -23,7 +23,6 @@ def probe_cupy():
 
     a = cupy.zeros(16, dtype=cupy.float32)
     current = cupy.cuda.get_current_stream
-    current_ptr = getattr(cupy.cuda.stream, "get_current_stream_ptr", lambda: None)
     reads = {
         "__cuda_array_interface__": lambda: a.__cuda_array_interface__,
         "__dlpack__()": lambda: a.__dlpack__(),
@@ -36,7 +35,6 @@ def probe_cupy():
         "_c_contiguous": lambda: a._c_contiguous,
         "device.id": lambda: a.device.id,
         "get_current_stream().ptr": lambda: current().ptr,
-        "stream.get_current_stream_ptr()": lambda: current_ptr(),
         "dtype.descr": lambda: a.dtype.descr,
     }
     return {

@@ -132,8 +132,7 @@ lcs_cupy_stream_ptr(void)
     Py_ssize_t p = -1;
     PyObject *st = LCS.cupy_current_stream != NULL
                        ? PyObject_CallNoArgs(LCS.cupy_current_stream) : NULL;
-    if (st != NULL && PyLong_Check(st)) p = PyLong_AsSsize_t(st); /* the pointer */
-    else if (st == NULL || !attr_ssize(st, LCS.str_ptr, &p)) p = -1;
+    if (st == NULL || !attr_ssize(st, LCS.str_ptr, &p)) p = -1;
     Py_XDECREF(st);
     PyErr_Clear();
     return p < 0 ? -1 : p;

@@ -85,7 +85,7 @@ typedef struct {
 
     /* -- the CuPy reader (configure_cupy) -- */
     PyObject *cupy_class;          /* cupy.ndarray */
-    PyObject *cupy_current_stream; /* CuPy's current stream pointer, or stream */
+    PyObject *cupy_current_stream; /* cupy.cuda.get_current_stream */
     /* The interface's stream for CuPy's stream pointer 0: 1 (legacy default
        stream), or 2 when CuPy runs with per-thread default streams; learnt
        from an interface dict, 0 until then. */
@@ -128,9 +128,8 @@ LCS_HIDDEN int lcs_state_init(void);
 /* Import the lazily imported types; 0, or -1 with an error set. */
 LCS_HIDDEN int lcs_load_types_slow(void);
 
-/* CuPy's current stream pointer (0 is its default stream): what the
- * configured get_current_stream returns, an int or an object with .ptr;
- * -1 when it cannot be read (no error set). */
+/* CuPy's current stream pointer (get_current_stream().ptr; 0 is its
+ * default stream), or -1 when it cannot be read (no error set). */
 LCS_HIDDEN Py_ssize_t lcs_cupy_stream_ptr(void);
 
 /* CuPy's current stream as its array interface names it (0: unknown; its

@@ -24,7 +24,7 @@ class _State:
         self.typed_classes = ()  # classes whose instances are typed by _numba_type_
         self.site_launch_error = None  # what a refused fast-path launch raises
         self.cupy_class = None  # configure_cupy: cupy.ndarray
-        self.cupy_current_stream = None  # configure_cupy: its stream pointer or stream
+        self.cupy_current_stream = None  # configure_cupy: get_current_stream
         # The interface's stream for CuPy's stream 0 (1 or 2), once seen.
         self.cupy_null_stream = 0
         # configure_interface_sync: numba-cuda-mlir's config module, whose
@@ -44,9 +44,7 @@ def cupy_stream_ptr():
     """CuPy's current stream pointer (0: its default stream), or -1 when it
     cannot be read (state.h: lcs_cupy_stream_ptr)."""
     try:
-        p = STATE.cupy_current_stream()
-        if not isinstance(p, int):  # a stream, not its pointer
-            p = p.ptr
+        p = STATE.cupy_current_stream().ptr
     except Exception:
         return -1
     return p if isinstance(p, int) and p >= 0 else -1

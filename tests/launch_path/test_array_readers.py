@@ -231,6 +231,36 @@ def test_cupy_reader_follows_changes_to_the_class(cupy_reader):
     assert match(site, [a]) == 0
 
 
+def test_the_c_reader_keeps_the_descriptors_it_reads_by(cupy_reader, twins):
+    # attr_memo.h: the C reader calls the descriptors it found on the class
+    # (holding a reference to each) instead of looking them up at every
+    # read -- on every Python version it supports; a changed class is
+    # looked up again.
+    if twins != "c":
+        pytest.skip("the Python twin reads attributes as Python does")
+
+    class Array(FakeCupy):
+        pass
+
+    launcher.configure_cupy(Array, lambda: FakeCupy.current)
+    size = FakeCupy.__dict__["size"]
+    held = sys.getrefcount(size)
+    site, a = Site(), Array(shape=(16,))
+    assert remember(site, [a], array_launcher(1))
+    assert match(site, [a]) == 0
+    assert sys.getrefcount(size) == held + 1
+    Array.size = property(lambda self: 16)  # the same value, another descriptor
+    assert match(site, [a]) == 0
+    assert sys.getrefcount(size) == held
+
+
+def test_cupy_arrays_of_more_dimensions_than_the_reader_takes_use_the_interface(cupy_reader):
+    site, a = Site(), FakeCupy(shape=(1,) * 40)
+    assert remember(site, [a], array_launcher(40))
+    a.interface_reads = 0
+    assert match(site, [a]) == 0 and a.interface_reads == 1
+
+
 def test_cupy_strided_arrays_compare_their_strides(cupy_reader):
     site, a = Site(), FakeCupy(shape=(4, 4), strides=(4, 16))
     assert remember(site, [a], array_launcher(2))
@@ -252,23 +282,8 @@ def test_cupy_on_another_stream_takes_the_slow_path(cupy_reader):
     assert match(site, [a]) == 0
 
 
-@pytest.mark.parametrize("has_pointer_function", [True, False])
-def test_importing_cupy_arms_the_reader_with_its_current_stream(
-    cupy_reader, monkeypatch, has_pointer_function
-):
-    # activation reads CuPy's current stream pointer by
-    # cupy.cuda.stream.get_current_stream_ptr where CuPy has it, else by
-    # cupy.cuda.get_current_stream().ptr.
-    def unused():
-        raise AssertionError("get_current_stream called while get_current_stream_ptr exists")
-
-    stream_module = types.SimpleNamespace()
-    if has_pointer_function:
-        stream_module.get_current_stream_ptr = lambda: FakeCupy.current.ptr
-    cuda_module = types.SimpleNamespace(
-        stream=stream_module,
-        get_current_stream=unused if has_pointer_function else lambda: FakeCupy.current,
-    )
+def test_importing_cupy_arms_the_reader_with_its_current_stream(cupy_reader, monkeypatch):
+    cuda_module = types.SimpleNamespace(get_current_stream=lambda: FakeCupy.current)
     monkeypatch.setitem(
         sys.modules, "cupy", types.SimpleNamespace(ndarray=FakeCupy, cuda=cuda_module)
     )
