@@ -254,6 +254,26 @@ def test_the_c_reader_keeps_the_descriptors_it_reads_by(cupy_reader, twins):
     assert sys.getrefcount(size) == held
 
 
+def test_cupy_reader_follows_a_descriptor_class_changed_later(cupy_reader):
+    # (descriptors of a class that can change are read as Python reads them)
+    class Size:
+        def __get__(self, obj, objtype=None):
+            return 16
+
+        def __set__(self, obj, value):
+            raise AttributeError
+
+    class Array(FakeCupy):
+        size = Size()
+
+    launcher.configure_cupy(Array, lambda: FakeCupy.current)
+    site, a = Site(), Array(shape=(16,))
+    assert remember(site, [a], array_launcher(1))
+    assert match(site, [a]) == 0
+    del Size.__get__  # Array.size is now the Size object itself: not a size
+    assert match(site, [a]) == -1
+
+
 def test_cupy_arrays_of_more_dimensions_than_the_reader_takes_use_the_interface(cupy_reader):
     site, a = Site(), FakeCupy(shape=(1,) * 40)
     assert remember(site, [a], array_launcher(40))
