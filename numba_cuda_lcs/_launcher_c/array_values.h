@@ -14,16 +14,22 @@
  * Python values as C integers                                             *
  * ************************************************************************* */
 
+/* *v* (may be NULL) as a Py_ssize_t; 0 when it is not an int that fits
+ * (an error may be left set). */
+static inline int
+long_ssize(PyObject *v, Py_ssize_t *out)
+{
+    if (v == NULL || !PyLong_Check(v)) return 0;
+    *out = PyLong_AsSsize_t(v);
+    return !(*out == -1 && PyErr_Occurred());
+}
+
 /* Read an attribute as a Py_ssize_t; 0 and no error when absent/not int. */
 static inline int
 attr_ssize(PyObject *o, PyObject *name, Py_ssize_t *out)
 {
     PyObject *v = PyObject_GetAttr(o, name);
-    int ok = v != NULL && PyLong_Check(v);
-    if (ok) {
-        *out = PyLong_AsSsize_t(v);
-        ok = !(*out == -1 && PyErr_Occurred());
-    }
+    int ok = long_ssize(v, out);
     Py_XDECREF(v);
     PyErr_Clear();
     return ok;

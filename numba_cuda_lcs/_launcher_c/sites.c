@@ -248,16 +248,13 @@ view_values(int nd, const Py_ssize_t *shape, const Py_ssize_t *strides,
     return 3 + 2 * nd;
 }
 
-/* attr_ssize, through a memo. */
+/* An attribute as a Py_ssize_t, through a memo; 0 when it is not one (an
+ * error may be left set: read_cupy clears it). */
 static int
 memo_ssize(attr_memo *memo, PyObject *obj, PyObject *name, Py_ssize_t *out)
 {
     PyObject *v = attr_memo_get(memo, obj, name);
-    int ok = v != NULL && PyLong_Check(v);
-    if (ok) {
-        *out = PyLong_AsSsize_t(v);
-        ok = !(*out == -1 && PyErr_Occurred());
-    }
+    int ok = long_ssize(v, out);
     Py_XDECREF(v);
     return ok;
 }
@@ -1014,12 +1011,7 @@ lcs_py_configure_cupy(PyObject *module, PyObject *const *a, Py_ssize_t n)
         Py_CLEAR(LCS.cupy_current_stream);
     }
     LCS.cupy_null_stream = 0;
-    lcs_cupy_attrs *attrs = &LCS.cupy_attrs;
-    attr_memo *memos[] = {&attrs->dtype, &attrs->data, &attrs->ndim,
-                          &attrs->size, &attrs->shape, &attrs->c_contiguous,
-                          &attrs->strides, &attrs->data_ptr};
-    for (size_t i = 0; i < sizeof(memos) / sizeof(memos[0]); i++)
-        attr_memo_clear(memos[i]);
+    lcs_cupy_attrs_clear(&LCS.cupy_attrs);
     LCS.generation++;
     Py_RETURN_NONE;
 }

@@ -31,6 +31,16 @@ typedef struct {
     attr_memo dtype, data, ndim, size, shape, c_contiguous, strides, data_ptr;
 } lcs_cupy_attrs;
 
+/* Forget every memo (configure_cupy): the list of the fields above. */
+static inline void
+lcs_cupy_attrs_clear(lcs_cupy_attrs *a)
+{
+    attr_memo *memos[] = {&a->dtype, &a->data,         &a->ndim,    &a->size,
+                          &a->shape, &a->c_contiguous, &a->strides, &a->data_ptr};
+    for (size_t i = 0; i < sizeof(memos) / sizeof(memos[0]); i++)
+        attr_memo_clear(memos[i]);
+}
+
 typedef struct {
     /* -- interned attribute names (module init): every launch reads them -- */
     PyObject *str_cuda_memory;      /* __cuda_memory__ */

@@ -80,6 +80,10 @@ class _SiteEntry(typing.NamedTuple):
 # Readers: an array's parameter values without its interface dict
 # --------------------------------------------------------------------------
 
+#: The most dimensions a reader takes (sites.c: READ_MAXD); arrays of more
+#: are read through their interface dict.
+READ_MAXD = 32
+
 
 def configure_cupy(ndarray_class, get_current_stream):
     """Read CuPy arrays' pointer, shape and strides from their attributes
@@ -145,7 +149,7 @@ def _read_cupy(v, dtype, itemsize):
         if v.dtype != dtype:
             return None
         ptr, ndim = ssize(v.data.ptr), ssize(v.ndim)
-        if not 0 <= ndim <= 32:
+        if not 0 <= ndim <= READ_MAXD:
             return None
         shape = (ssize(v.size),) if ndim == 1 else int_tuple(v.shape, ndim)
         contiguous = v._c_contiguous
@@ -169,7 +173,7 @@ def _read_dlx(v, api):
     except Exception:
         return None
     nd, t = dl.ndim, dl.dtype
-    if dl.device.device_type != dlpack_abi.DL_CUDA or not 0 <= nd <= 32:
+    if dl.device.device_type != dlpack_abi.DL_CUDA or not 0 <= nd <= READ_MAXD:
         return None
     if t.lanes != 1 or t.bits % 8:
         return None
